@@ -1,0 +1,50 @@
+/**
+ * Public types of the eardrum classifier. Everything outside `model/` (engine, CLI, UI contract)
+ * depends on these shapes, not on TensorFlow.js.
+ */
+
+export type Gate = 'eardrum' | 'not_eardrum' | 'ungradable';
+
+export type UngradableReason = 'too_dark' | 'overexposed' | 'blurred' | 'too_small';
+
+export interface LabelInfo {
+  /** Dataset label name, e.g. `normal`, `aom`, `effusion`. */
+  id: string;
+  en: string;
+  ko: string;
+  /** True for labels that mean "not a normal eardrum" in the normal-vs-abnormal sense. */
+  abnormal: boolean;
+}
+
+export interface Heatmap {
+  /** Grid height and width (the backbone's last feature map, e.g. 7x7). */
+  rows: number;
+  cols: number;
+  /** Row-major activation values in [0, 1] for the top label. */
+  values: number[];
+  /** PNG of the heatmap blended over the network's input view of the image. */
+  overlayPng: Buffer;
+}
+
+export interface DiagnosisTimings {
+  decodeMs: number;
+  inferenceMs: number;
+  totalMs: number;
+}
+
+export interface Diagnosis {
+  gate: Gate;
+  /** Set when gate is `ungradable`. */
+  gateReason?: UngradableReason;
+  /** Probability that the picture shows an eardrum at all (from the gate head). */
+  eardrumProbability: number;
+  /** Top label; null unless gate is `eardrum`. */
+  label: string | null;
+  /** Calibrated probabilities for every label in the model card; empty unless gate is `eardrum`. */
+  probabilities: Record<string, number>;
+  /** Null unless gate is `eardrum`. */
+  heatmap: Heatmap | null;
+  image: { width: number; height: number; format: string };
+  timings: DiagnosisTimings;
+  model: { id: string; version: string; backend: string };
+}
