@@ -342,13 +342,13 @@ class Converter {
       input = pad.apply(input) as tf.SymbolicTensor;
     }
     const common = {
-      kernelSize: [kh, kw],
+      kernelSize: [kh, kw] as [number, number],
       strides: [sh, sw],
       padding,
       useBias: true,
       activation,
       name: layerName(node),
-    } as const;
+    };
     const layer = depthwise
       ? tf.layers.depthwiseConv2d({ ...common, depthMultiplier: 1 })
       : tf.layers.conv2d({ ...common, filters: m });
@@ -454,7 +454,7 @@ class Converter {
       name: `onnx_${name.replace(/_quant$/, '').replace(/[^A-Za-z0-9_]/g, '_')}`,
     });
     const out = layer.apply(mm.input.tensor) as tf.SymbolicTensor;
-    const w = [tf.tensor2d(mm.kernel, [mm.inFeatures, mm.outFeatures])];
+    const w: tf.Tensor[] = [tf.tensor2d(mm.kernel, [mm.inFeatures, mm.outFeatures])];
     if (bias) w.push(tf.tensor1d(bias));
     this.weights.push([layer, w]);
     this.summary.dense++;
