@@ -171,6 +171,15 @@ class Converter {
     return 'relu6';
   }
 
+  /**
+   * A separate ReLU layer (Relu + ClipByValue kernels): the 'relu6' activation of conv layers is built from
+   * Minimum, which the wasm backend runs several times slower.
+   */
+  private relu6(x: tf.SymbolicTensor, node: OnnxNode): tf.SymbolicTensor {
+    this.summary.relu6++;
+    return tf.layers.reLU({ maxValue: 6, name: layerName(node, '_relu6') }).apply(x) as tf.SymbolicTensor;
+  }
+
   private dequantizePerChannel(
     wName: string,
     scaleName: string,
@@ -346,20 +355,19 @@ class Converter {
       strides: [sh, sw],
       padding,
       useBias: true,
-      activation,
       name: layerName(node),
     };
     const layer = depthwise
       ? tf.layers.depthwiseConv2d({ ...common, depthMultiplier: 1 })
       : tf.layers.conv2d({ ...common, filters: m });
-    const out = layer.apply(input) as tf.SymbolicTensor;
+    let out = layer.apply(input) as tf.SymbolicTensor;
     this.weights.push([
       layer,
       [tf.tensor4d(kernel, depthwise ? [kh, kw, m, 1] : [kh, kw, cPerGroup, m]), tf.tensor1d(bias)],
     ]);
     if (depthwise) this.summary.depthwiseConv2d++;
     else this.summary.conv2d++;
-    if (activation === 'relu6') this.summary.relu6++;
+    if (activation === 'relu6') out = this.relu6(out, node);
     const [, oh, ow] = out.shape as [null, number, number, number];
     this.set(node.outputs[0], { kind: 'activation', tensor: out, onnxShape: [null, m, oh, ow] });
   }
@@ -396,10 +404,7 @@ class Converter {
     }
     let out = tf.layers.add({ name: layerName(node) }).apply([a.tensor, b.tensor]) as tf.SymbolicTensor;
     this.summary.add++;
-    if (this.foldedActivation(cScaleName!, cZpName!, node) === 'relu6') {
-      out = tf.layers.reLU({ maxValue: 6, name: layerName(node, '_relu6') }).apply(out) as tf.SymbolicTensor;
-      this.summary.relu6++;
-    }
+    if (this.foldedActivation(cScaleName!, cZpName!, node) === 'relu6') out = this.relu6(out, node);
     this.set(node.outputs[0], { kind: 'activation', tensor: out, onnxShape: a.onnxShape });
   }
 
