@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { loadLayersModelFromDir } from './layers-model-files';
+import { featureMapModel } from './mobilenetv2-from-onnx';
 import { useWasmBackend } from './wasm-backend';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -19,7 +20,7 @@ function median(values: number[]): number {
 }
 
 export async function benchFeatureMap(model: tf.LayersModel, batch: number, runs: number): Promise<number> {
-  const features = tf.model({ inputs: model.inputs, outputs: model.outputs[0]! });
+  const features = featureMapModel(model);
   const x = tf.randomNormal([batch, 224, 224, 3]);
   for (let i = 0; i < 5; i++) tf.dispose(await (features.predict(x) as tf.Tensor).data());
   const times: number[] = [];

@@ -19,16 +19,30 @@ import {
 
 /**
  * Input contract of the converted model: RGB in [0, 255], resized to 224x224, then per channel
- * `(value / 255 - mean) / std`, laid out as float32 NHWC `[N, 224, 224, 3]`.
+ * `(value / 255 - mean) / std`, laid out as float32 NHWC `[N, 224, 224, 3]`. `meanPixel` / `stdPixel` are the
+ * same numbers on the 0..255 scale: `(value - meanPixel) / stdPixel`.
  */
 export const MOBILENETV2_100_INPUT = {
   size: 224,
   mean: [0.485, 0.456, 0.406],
   std: [0.229, 0.224, 0.225],
+  meanPixel: [123.675, 116.28, 103.53],
+  stdPixel: [58.395, 57.12, 57.375],
   layout: 'NHWC',
   channels: 'RGB',
   formula: '(rgb / 255 - mean) / std',
 } as const;
+
+/** Identity, scaling and provenance of the backbone, in the shape of model/backbones.ts `Backbone` (less `model`). */
+export const MOBILENETV2_100_INFO = {
+  id: 'mobilenetv2-1.0-224',
+  mean: [123.675, 116.28, 103.53] as [number, number, number],
+  std: [58.395, 57.12, 57.375] as [number, number, number],
+  origin:
+    'ONNX Model Zoo mobilenetv2-12-int8 (github:Lawrence-lugs/hwacc_design_garage@3d6147f8 onnx_models/mobilenetv2-12-int8.onnx), ' +
+    'dequantized to float32 by model/onnx/mobilenetv2-from-onnx.ts',
+  licence: 'Apache-2.0 (ONNX Model Zoo)',
+};
 
 /** ONNX tensor name of the last feature map (after its ReLU6), `[N,1280,7,7]` in ONNX, `[N,7,7,1280]` here. */
 export const MOBILENETV2_FEATURE_TENSOR = '627';
@@ -592,6 +606,11 @@ export async function importMobileNetV2FromOnnx(
   options: ImportOptions = {},
 ): Promise<tf.LayersModel> {
   return convertMobileNetV2(await readOnnxModel(onnxPath), options).model;
+}
+
+/** The first output alone: `[N, 7, 7, 1280]` feature map, sharing the layers (and weights) of `model`. */
+export function featureMapModel(model: tf.LayersModel): tf.LayersModel {
+  return tf.model({ inputs: model.inputs, outputs: model.outputs[0]!, name: `${model.name}_features` });
 }
 
 /**

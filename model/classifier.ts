@@ -1,0 +1,172 @@
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { selectBackend } from './backend.ts';
+import { ModelLoadError } from './errors.ts';
+import { classActivationMap, renderOverlayPng } from './heatmap.ts';
+import { decodeImage } from './image-decode.ts';
+import { loadLayersModelFromDir } from './model-io.ts';
+import { readModelCard, type ModelCard } from './model-card.ts';
+import { repoRoot } from './paths.ts';
+import { cropBox, toNetworkInput, type PreprocessConfig } from './preprocess.ts';
+import { measureQuality, ungradableReason } from './quality.ts';
+import type { Diagnosis, LabelInfo } from './types.ts';
+import { softmax } from './eval/metrics.ts';
+
+export interface LoadOptions {
+  backend?: 'auto' | 'wasm' | 'cpu';
+  /** Overrides the card's gate threshold (minimum eardrum probability), e.g. from the user's settings. */
+  eardrumThreshold?: number;
+}
+
+/**
+ * The eardrum classifier: one instance per process, holding the TF.js model and its card. It decides
+ * whether a picture shows an eardrum, what it most likely shows, how sure it is and where it looked.
+ */
+export class EardrumClassifier {
+  private readonly kernelColumns: tf.Tensor1D[];
+  private eardrumThreshold: number;
+
+  private constructor(
+    readonly card: ModelCard,
+    readonly backend: string,
+    private readonly model: tf.LayersModel,
+    readonly modelDir: string,
+    opts: LoadOptions,
+  ) {
+    const layer = model.getLayer(card.outputs.classKernelLayer);
+    const kernel = layer.getWeights()[0] as tf.Tensor2D;
+    if (!kernel || kernel.shape[1] !== card.labels.length) {
+      throw new ModelLoadError(`layer ${card.outputs.classKernelLayer} does not match the card's ${card.labels.length} labels`);
+    }
+    this.kernelColumns = tf.tidy(() => card.labels.map((_, k) => tf.keep(kernel.slice([0, k], [-1, 1]).squeeze([1]) as tf.Tensor1D)));
+    this.eardrumThreshold = opts.eardrumThreshold ?? card.thresholds.eardrum;
+  }
+
+  static async load(modelDir: string, opts: LoadOptions = {}): Promise<EardrumClassifier> {
+    if (!existsSync(modelDir)) throw new ModelLoadError(`model folder not found: ${modelDir}`);
+    const card = await readModelCard(modelDir);
+    const backend = await selectBackend(opts.backend);
+    const model = await loadLayersModelFromDir(modelDir);
+    const names = model.outputNames;
+    const expected = [card.outputs.featureMap, card.outputs.classLogits, card.outputs.gateLogit];
+    if (expected.some((n, i) => !names[i]?.startsWith(n))) {
+      model.dispose();
+      throw new ModelLoadError(`model outputs ${names.join(', ')} do not match the card (${expected.join(', ')})`);
+    }
+    const classifier = new EardrumClassifier(card, backend, model, modelDir, opts);
+    classifier.warmUp();
+    return classifier;
+  }
+
+  get labels(): LabelInfo[] {
+    return this.card.labels;
+  }
+
+  get preprocessing(): PreprocessConfig {
+    const p = this.card.preprocessing;
+    return { size: p.size, framing: p.framing, whiteBalance: p.whiteBalance, mean: p.mean, std: p.std };
+  }
+
+  setEardrumThreshold(value: number): void {
+    if (!(value >= 0 && value <= 1)) throw new RangeError('eardrum threshold must be within [0, 1]');
+    this.eardrumThreshold = value;
+  }
+
+  private warmUp(): void {
+    const size = this.card.preprocessing.size;
+    tf.tidy(() => {
+      const out = this.model.predict(tf.zeros([1, size, size, 3])) as tf.Tensor[];
+      out.forEach((t) => t.dataSync());
+    });
+  }
+
+  /** Diagnoses one picture (file path or bytes). Throws ImageInputError for unreadable input. */
+  async diagnose(input: Buffer | string): Promise<Diagnosis> {
+    const t0 = performance.now();
+    const img = await decodeImage(input, this.card.preprocessing.workSize);
+    const quality = measureQuality(img.data, img.width, img.height, Math.min(img.original.width, img.original.height));
+    const cfg = this.preprocessing;
+    const { input: x, view } = toNetworkInput(img, cfg, undefined, cropBox(img, cfg.framing));
+    const t1 = performance.now();
+
+    const [featureMap, classLogits, gateLogit] = tf.tidy(() => {
+      const out = this.model.predict(x.expandDims(0)) as tf.Tensor[];
+      return [out[0]!.squeeze([0]) as tf.Tensor3D, out[1]!, out[2]!];
+    });
+    x.dispose();
+    const logits = await classLogits.data();
+    const gateRaw = (await gateLogit.data())[0]!;
+    const t2 = performance.now();
+    tf.dispose([classLogits, gateLogit]);
+
+    const eardrumProbability = 1 / (1 + Math.exp(-gateRaw));
+    const base = {
+      eardrumProbability,
+      image: { width: img.original.width, height: img.original.height, format: img.original.format },
+      model: { id: this.card.id, version: this.card.version, backend: this.backend },
+    };
+    const reason = ungradableReason(quality, this.card.thresholds);
+    const gate = reason ? 'ungradable' : eardrumProbability < this.eardrumThreshold ? 'not_eardrum' : 'eardrum';
+    if (gate !== 'eardrum') {
+      featureMap.dispose();
+      view.dispose();
+      const t3 = performance.now();
+      return {
+        ...base,
+        gate,
+        ...(reason ? { gateReason: reason } : {}),
+        label: null,
+        probabilities: {},
+        heatmap: null,
+        timings: timings(t0, t1, t2, t3),
+      };
+    }
+
+    const probs = softmax(logits, this.card.calibration.temperature);
+    let top = 0;
+    probs.forEach((p, i) => (p > probs[top]! ? (top = i) : 0));
+    const probabilities: Record<string, number> = {};
+    this.card.labels.forEach((l, i) => (probabilities[l.id] = probs[i]!));
+
+    const [rows, cols] = featureMap.shape;
+    const grid = classActivationMap(featureMap, this.kernelColumns[top]!);
+    featureMap.dispose();
+    const viewBytes = Uint8Array.from(await view.data());
+    view.dispose();
+    const overlayPng = await renderOverlayPng(viewBytes, cfg.size, grid, rows, cols);
+    const t3 = performance.now();
+    return {
+      ...base,
+      gate,
+      label: this.card.labels[top]!.id,
+      probabilities,
+      heatmap: { rows, cols, values: Array.from(grid, (v) => Math.round(v * 1000) / 1000), overlayPng },
+      timings: timings(t0, t1, t2, t3),
+    };
+  }
+
+  dispose(): void {
+    this.kernelColumns.forEach((t) => t.dispose());
+    this.model.dispose();
+  }
+}
+
+function timings(t0: number, t1: number, t2: number, t3: number) {
+  const r = (v: number) => Math.round(v * 10) / 10;
+  return { decodeMs: r(t1 - t0), inferenceMs: r(t2 - t1), totalMs: r(t3 - t0) };
+}
+
+/** The shipped model: `resources/models/<id>/`, the one named in `resources/models/current.json`. */
+export function defaultModelDir(resourcesDir = path.join(repoRoot, 'resources')): string {
+  const models = path.join(resourcesDir, 'models');
+  const pointer = path.join(models, 'current.json');
+  if (existsSync(pointer)) {
+    const { id } = JSON.parse(readFileSync(pointer, 'utf8')) as { id: string };
+    return path.join(models, path.basename(id));
+  }
+  const dirs = existsSync(models) ? readdirSync(models).filter((d) => existsSync(path.join(models, d, 'model-card.json'))) : [];
+  if (!dirs.length) throw new ModelLoadError(`no model found in ${models}`);
+  return path.join(models, dirs.sort().at(-1)!);
+}
