@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeOnnxModel, readOnnxModel, type OnnxModel } from '../../model/onnx/onnx-proto';
 import {
   convertMobileNetV2,
+  featureMapModel,
+  MOBILENETV2_100_INFO,
   MOBILENETV2_100_INPUT,
   normalizeRgbForMobileNetV2,
 } from '../../model/onnx/mobilenetv2-from-onnx';
@@ -111,6 +113,23 @@ describe('MobileNetV2-1.0 int8 ONNX -> TF.js', () => {
     expect(top5(l2!)[0]).toBe(top5(l1!)[0]);
     loaded.dispose();
     tf.dispose([x, f1!, l1!, f2!, l2!, cosine]);
+  });
+
+  it('offers a feature-map-only model and consistent 0..255 scaling constants', () => {
+    const features = featureMapModel(model);
+    expect(features.outputs.map((o) => o.shape)).toEqual([[null, 7, 7, 1280]]);
+    const { mean, std, meanPixel, stdPixel } = MOBILENETV2_100_INPUT;
+    for (let c = 0; c < 3; c++) {
+      expect(meanPixel[c]).toBeCloseTo(mean[c]! * 255, 6);
+      expect(stdPixel[c]).toBeCloseTo(std[c]! * 255, 6);
+      expect(MOBILENETV2_100_INFO.mean[c]).toBe(meanPixel[c]);
+      expect(MOBILENETV2_100_INFO.std[c]).toBe(stdPixel[c]);
+    }
+    // Normalizing a pixel: (v/255 - mean)/std == (v - meanPixel)/stdPixel.
+    const px = normalizeRgbForMobileNetV2(new Uint8Array([0, 128, 255]), 1);
+    expect(px[0]).toBeCloseTo((0 - meanPixel[0]) / stdPixel[0], 5);
+    expect(px[1]).toBeCloseTo((128 - meanPixel[1]) / stdPixel[1], 5);
+    expect(px[2]).toBeCloseTo((255 - meanPixel[2]) / stdPixel[2], 5);
   });
 
   it('fails loudly on an op it does not know and on bytes that are not ONNX', () => {
