@@ -1,0 +1,147 @@
+/**
+ * Electron entry (bundled to dist-electron/main.js). The only file that reaches for Electron's
+ * runtime objects; every decision it wires is a tested plain function in this folder.
+ */
+import { BrowserWindow, Menu, app, dialog, ipcMain, protocol, session } from 'electron';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EVENT_CHANNEL, FILE_PROTOCOL, type EngineEvent } from '../../common/contract.ts';
+import { defaultModelDir } from '../../model/classifier.ts';
+import { SHELL_NAVIGATE_CHANNEL } from '../../preload/shell-channels.ts';
+import { createServices, type Services } from '../services.ts';
+import { consoleLogger } from '../util/logger.ts';
+import { createFileProtocolHandler, createRendererProtocolHandler } from './app-protocol.ts';
+import { registerIpcHandlers } from './ipc-handlers.ts';
+import { ShutdownCoordinator, acquireSingleInstance } from './lifecycle.ts';
+import { MENU_STRINGS, buildMenuTemplate } from './menu.ts';
+import { appPaths } from './paths.ts';
+import {
+  APP_ENTRY_URL,
+  APP_SCHEME,
+  guardSession,
+  guardWebContents,
+  hardenedWebPreferences,
+} from './security.ts';
+import { resolveStoredFile } from './stored-files.ts';
+
+const log = consoleLogger('[eardrum] ');
+const bundleDir = path.dirname(fileURLToPath(import.meta.url));
+
+process.on('uncaughtException', (error) => log.error(`uncaught: ${error.stack ?? error.message}`));
+process.on('unhandledRejection', (reason) => log.error(`unhandled rejection: ${String(reason)}`));
+
+// Must happen before 'ready': the schemes get a real origin, fetch support and secure-context status.
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  { scheme: FILE_PROTOCOL, privileges: { standard: true, secure: true } },
+]);
+app.enableSandbox();
+
+let mainWindow: BrowserWindow | null = null;
+
+function focusWindow(): void {
+  if (!mainWindow) return;
+  if (mainWindow.isMinimized()) mainWindow.restore();
+  mainWindow.focus();
+}
+
+function createWindow(preloadFile: string): BrowserWindow {
+  const win = new BrowserWindow({
+    width: 1280,
+    height: 800,
+    minWidth: 360,
+    minHeight: 480,
+    show: false,
+    backgroundColor: '#f6f7f8',
+    title: 'Eardrum Workstation',
+    webPreferences: hardenedWebPreferences(preloadFile),
+  });
+  guardWebContents(win.webContents, log);
+  win.once('ready-to-show', () => win.show());
+  win.on('closed', () => {
+    if (mainWindow === win) mainWindow = null;
+  });
+  void win.loadURL(APP_ENTRY_URL);
+  return win;
+}
+
+function installMenu(services: Services): void {
+  const language = services.settings.get().language;
+  const strings = MENU_STRINGS[language] ?? MENU_STRINGS.en;
+  const template = buildMenuTemplate(
+    strings,
+    {
+      navigate: (view) => mainWindow?.webContents.send(SHELL_NAVIGATE_CHANNEL, view),
+      chooseFolder: () => mainWindow?.webContents.send(SHELL_NAVIGATE_CHANNEL, 'settings'),
+      about: () =>
+        void dialog.showMessageBox({
+          type: 'info',
+          title: strings.about,
+          message: `Eardrum Workstation ${app.getVersion()}`,
+          detail: strings.disclaimer,
+        }),
+      quit: () => app.quit(),
+    },
+    process.platform,
+  );
+  Menu.setApplicationMenu(Menu.buildFromTemplate(template));
+}
+
+async function start(): Promise<void> {
+  await app.whenReady();
+  const paths = appPaths({
+    userData: app.getPath('userData'),
+    isPackaged: app.isPackaged,
+    resourcesPath: process.resourcesPath,
+    bundleDir,
+  });
+  guardSession(session.defaultSession, log);
+  const services = await createServices({
+    dataDir: paths.dataDir,
+    modelDir: defaultModelDir(paths.resourcesDir),
+    transport: 'electron',
+    logger: log,
+    dialogs: {
+      async chooseSavePath(suggestedName) {
+        const options = { defaultPath: suggestedName, filters: [{ name: 'CSV', extensions: ['csv'] }] };
+        const r = mainWindow
+          ? await dialog.showSaveDialog(mainWindow, options)
+          : await dialog.showSaveDialog(options);
+        return r.canceled || !r.filePath ? null : r.filePath;
+      },
+      async chooseFolder() {
+        const options = { properties: ['openDirectory' as const, 'createDirectory' as const] };
+        const r = mainWindow
+          ? await dialog.showOpenDialog(mainWindow, options)
+          : await dialog.showOpenDialog(options);
+        return r.canceled ? null : (r.filePaths[0] ?? null);
+      },
+    },
+  });
+  new ShutdownCoordinator(app, () => services.stop(), log).attach();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => app.quit());
+
+  protocol.handle(APP_SCHEME, createRendererProtocolHandler(paths.rendererDir));
+  protocol.handle(
+    FILE_PROTOCOL,
+    createFileProtocolHandler({
+      dataDir: paths.dataDir,
+      resolveFile: (kind, id) => resolveStoredFile(services, kind, id),
+    }),
+  );
+  registerIpcHandlers(ipcMain, (channel, args) => services.call(channel, args), log);
+  services.subscribe((event: EngineEvent) => {
+    if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(EVENT_CHANNEL, event);
+  });
+  installMenu(services);
+  mainWindow = createWindow(paths.preloadFile);
+  await services.start();
+}
+
+if (acquireSingleInstance(app, focusWindow)) {
+  start().catch((error: Error) => {
+    log.error(`could not start: ${error.stack ?? error.message}`);
+    dialog.showErrorBox('Eardrum Workstation', `The workstation could not start:\n${error.message}`);
+    app.exit(1);
+  });
+}

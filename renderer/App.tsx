@@ -1,0 +1,193 @@
+import { useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { AppInfo, ModelCardView, Settings } from '../common/contract.ts';
+import type { ApiClient } from './api/client.ts';
+import { errorText } from './errors.ts';
+import { isUiLanguage, type UiLanguage } from './i18n/index.ts';
+import { useHashRoute, type Route } from './hooks/useHashRoute.ts';
+import { BoardView, INITIAL_BOARD, type BoardState } from './views/BoardView.tsx';
+import { DetailView } from './views/DetailView.tsx';
+import { LiveView } from './views/LiveView.tsx';
+import { SettingsView } from './views/SettingsView.tsx';
+
+interface ShellBridge {
+  onNavigate(listener: (view: 'live' | 'board' | 'settings') => void): () => void;
+}
+
+interface Props {
+  api: ApiClient;
+  /** Electron's menu bridge, when running inside the desktop shell. */
+  shell?: ShellBridge;
+  debounceMs?: number;
+}
+
+export function App({ api, shell, debounceMs }: Props) {
+  const { t, i18n } = useTranslation();
+  const [route, navigate] = useHashRoute();
+  const [settings, setSettings] = useState<Settings | null>(null);
+  const [card, setCard] = useState<ModelCardView | null>(null);
+  const [info, setInfo] = useState<AppInfo | null>(null);
+  const [fatal, setFatal] = useState<string | null>(null);
+  const [connected, setConnected] = useState(true);
+  const [board, setBoard] = useState<BoardState>(INITIAL_BOARD);
+  const main = useRef<HTMLElement>(null);
+
+  useEffect(() => {
+    let cancelled = false;
+    void (async () => {
+      const [s, c, a] = await Promise.all([
+        api.call('settings.get', {}),
+        api.call('model.card', {}),
+        api.call('app.info', {}),
+      ]);
+      if (cancelled) return;
+      if (!s.ok) {
+        setFatal(errorText(t, s.error));
+        return;
+      }
+      setSettings(s.value);
+      if (isUiLanguage(s.value.language) && s.value.language !== i18n.language) {
+        void i18n.changeLanguage(s.value.language);
+      }
+      if (c.ok) setCard(c.value);
+      if (a.ok) setInfo(a.value);
+    })();
+    return () => {
+      cancelled = true;
+    };
+    // Loaded once per client; language changes must not refetch.
+  }, [api]);
+
+  useEffect(() => api.onConnection?.(setConnected), [api]);
+  useEffect(() => shell?.onNavigate((view) => navigate({ view })), [shell, navigate]);
+  useEffect(() => {
+    document.documentElement.lang = i18n.language;
+    document.title = t('app.title');
+  }, [i18n.language, t]);
+  useEffect(
+    () =>
+      api.onEvent((event) => {
+        if (event.type === 'settings') setSettings(event.settings);
+      }),
+    [api],
+  );
+
+  function go(next: Route) {
+    navigate(next);
+    main.current?.focus();
+  }
+
+  async function changeLanguage(language: UiLanguage) {
+    await i18n.changeLanguage(language);
+    const r = await api.call('settings.update', { language });
+    if (r.ok) setSettings(r.value);
+  }
+
+  const labels = card?.labels;
+  const tabs = [
+    { view: 'live', title: t('nav.live') },
+    { view: 'board', title: t('nav.board') },
+    { view: 'settings', title: t('nav.settings') },
+  ] as const;
+  const active = route.view === 'detail' ? 'board' : route.view;
+
+  let content;
+  if (fatal) {
+    content = (
+      <p className="notice notice-error" role="alert">
+        {t('app.loadFailed', { message: fatal })}
+      </p>
+    );
+  } else if (!settings) {
+    content = <p className="muted">{t('common.loading')}</p>;
+  } else if (route.view === 'live') {
+    content = <LiveView api={api} card={labels} onOpen={(id) => go({ view: 'detail', id })} />;
+  } else if (route.view === 'board') {
+    content = (
+      <BoardView
+        api={api}
+        card={labels}
+        state={board}
+        onState={setBoard}
+        onOpen={(id) => go({ view: 'detail', id })}
+        debounceMs={debounceMs}
+      />
+    );
+  } else if (route.view === 'detail') {
+    content = (
+      <DetailView
+        api={api}
+        id={route.id}
+        card={labels}
+        reviewerName={settings.reviewerName}
+        onBack={() => go({ view: 'board' })}
+      />
+    );
+  } else {
+    content = (
+      <SettingsView
+        api={api}
+        card={card}
+        settings={settings}
+        onSaved={(s) => {
+          setSettings(s);
+          if (s.language !== i18n.language) void i18n.changeLanguage(s.language);
+        }}
+        dataDir={info?.dataDir}
+        debounceMs={debounceMs}
+      />
+    );
+  }
+
+  return (
+    <div className="app">
+      <a className="skip-link" href="#main" onClick={(e) => (e.preventDefault(), main.current?.focus())}>
+        {t('app.skipToContent')}
+      </a>
+      <header className="app-header">
+        <h1 className="app-title">{t('app.title')}</h1>
+        <nav aria-label={t('nav.main')}>
+          <ul className="tabs">
+            {tabs.map((tab) => (
+              <li key={tab.view}>
+                <a
+                  href={`#/${tab.view}`}
+                  aria-current={active === tab.view ? 'page' : undefined}
+                  onClick={(e) => {
+                    e.preventDefault();
+                    go({ view: tab.view });
+                  }}
+                >
+                  {tab.title}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div className="header-tools">
+          <span className={connected ? 'connection ok' : 'connection lost'} role="status">
+            {connected ? t('app.connection.live') : t('app.connection.lost')}
+          </span>
+          <label className="language-select">
+            <span className="visually-hidden">{t('app.language')}</span>
+            <select
+              value={i18n.language}
+              onChange={(e) => isUiLanguage(e.target.value) && void changeLanguage(e.target.value)}
+              aria-label={t('app.language')}
+              data-testid="language-select"
+            >
+              <option value="ko">한국어</option>
+              <option value="en">English</option>
+            </select>
+          </label>
+        </div>
+      </header>
+      <p className="disclaimer" role="note" data-testid="disclaimer">
+        {t('app.disclaimer')}
+      </p>
+      <main id="main" ref={main} tabIndex={-1} className={`view view-${route.view}`}>
+        {content}
+      </main>
+    </div>
+  );
+}

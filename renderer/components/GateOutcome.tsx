@@ -1,0 +1,53 @@
+import { useTranslation } from 'react-i18next';
+import type { LabelInfo, RecordSummary } from '../../common/contract.ts';
+import { formatPercent } from '../format.ts';
+import { labelName } from '../labels.ts';
+
+interface Props {
+  record: Pick<RecordSummary, 'status' | 'gate' | 'gateReason' | 'failure' | 'effectiveLabel' | 'modelLabel'>;
+  eardrumProbability?: number | null;
+  card?: readonly LabelInfo[];
+  /** Large headline (Live) or compact (Detail header). */
+  size?: 'large' | 'normal';
+}
+
+/** The answer in words: the label, or plainly why there is none (no eardrum, too dark, unreadable). */
+export function GateOutcome({ record, eardrumProbability, card, size = 'normal' }: Props) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  let headline: string;
+  let hint: string | null = null;
+  let tone: 'ok' | 'warn' | 'error' | 'muted' = 'ok';
+  if (record.status === 'pending') {
+    headline = t('gate.pending');
+    tone = 'muted';
+  } else if (record.status === 'failed') {
+    headline = t('gate.failed');
+    const code = record.failure?.code;
+    hint = code ? t(`errors.codes.${code}`, { defaultValue: record.failure?.message ?? code }) : null;
+    tone = 'error';
+  } else if (record.gate === 'not_eardrum') {
+    headline = t('gate.not_eardrum');
+    hint =
+      eardrumProbability !== null && eardrumProbability !== undefined
+        ? t('gate.notEardrumHint', { probability: formatPercent(eardrumProbability, lang) })
+        : null;
+    tone = 'warn';
+  } else if (record.gate === 'ungradable') {
+    const reason = record.gateReason
+      ? t(`gate.reason.${record.gateReason}`, { defaultValue: record.gateReason })
+      : t('gate.ungradable');
+    headline = reason;
+    hint = t('gate.ungradableHint', { reason });
+    tone = 'warn';
+  } else {
+    headline = labelName(t, lang, record.effectiveLabel ?? record.modelLabel, card);
+  }
+  const Heading = size === 'large' ? 'h2' : 'h3';
+  return (
+    <div className={`gate-outcome gate-${tone} gate-${size}`} data-testid="gate-outcome">
+      <Heading className="gate-headline">{headline}</Heading>
+      {hint && <p className="gate-hint">{hint}</p>}
+    </div>
+  );
+}

@@ -1,0 +1,43 @@
+import type { TFunction } from 'i18next';
+import type { LabelInfo } from '../common/contract.ts';
+
+/**
+ * A label id in words: our own translation first (reviewed medical wording), then the model card's
+ * names, then the raw id so an unexpected label is never hidden.
+ */
+export function labelName(
+  t: TFunction,
+  lang: string,
+  id: string | null,
+  card?: readonly LabelInfo[],
+): string {
+  if (!id) return '—';
+  const key = `labels.${id}`;
+  const translated = t(key);
+  if (translated !== key) return translated;
+  const info = card?.find((l) => l.id === id);
+  if (info) return lang === 'ko' ? info.ko : info.en;
+  return t('labels.unknown', { id });
+}
+
+/** Bucket keys of the per-day chart that are gates or states rather than labels. */
+const NON_LABEL_BUCKETS = ['not_eardrum', 'ungradable', 'failed', 'pending'] as const;
+
+export function bucketName(t: TFunction, lang: string, key: string, card?: readonly LabelInfo[]): string {
+  if ((NON_LABEL_BUCKETS as readonly string[]).includes(key)) return t(`board.gateOptions.${key}`);
+  return labelName(t, lang, key, card);
+}
+
+/** The default label order when no model card is loaded. */
+export const KNOWN_LABELS = [
+  'normal',
+  'aom',
+  'com',
+  'effusion',
+  'earwax',
+  'otitis_externa',
+  'tympanosclerosis',
+  'ventilation_tube',
+  'foreign_body',
+  'pseudo_membrane',
+] as const;

@@ -1,0 +1,166 @@
+import { useCallback, useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { ArgsOf, Ear, LabelInfo, RecordDetail } from '../../common/contract.ts';
+import type { ApiClient } from '../api/client.ts';
+import { AuditTrail } from '../components/AuditTrail.tsx';
+import { GateOutcome } from '../components/GateOutcome.tsx';
+import { HeatmapControls, HeatmapImage } from '../components/HeatmapImage.tsx';
+import { PatientForm } from '../components/PatientForm.tsx';
+import { ProbabilityBars } from '../components/ProbabilityBars.tsx';
+import { RecordFacts } from '../components/RecordFacts.tsx';
+import { ReviewForm } from '../components/ReviewForm.tsx';
+import { ZoomPan } from '../components/ZoomPan.tsx';
+import { errorText } from '../errors.ts';
+import { formatPercent } from '../format.ts';
+import { labelName } from '../labels.ts';
+
+interface Props {
+  api: ApiClient;
+  id: number;
+  card?: readonly LabelInfo[];
+  reviewerName: string;
+  onBack(): void;
+}
+
+export function DetailView({ api, id, card, reviewerName, onBack }: Props) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const [detail, setDetail] = useState<RecordDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [showHeatmap, setShowHeatmap] = useState(false);
+  const [opacity, setOpacity] = useState(0.8);
+
+  const load = useCallback(async () => {
+    const result = await api.call('records.get', { id });
+    if (result.ok) {
+      setDetail(result.value);
+      setError(null);
+    } else {
+      setError(result.error.code === 'not_found' ? t('detail.notFound') : errorText(t, result.error));
+    }
+  }, [api, id, t]);
+
+  useEffect(() => {
+    setDetail(null);
+    void load();
+  }, [load]);
+
+  useEffect(
+    () =>
+      api.onEvent((event) => {
+        if (event.type === 'record.updated' && event.record.id === id) void load();
+      }),
+    [api, id, load],
+  );
+
+  async function review(args: ArgsOf<'reviews.add'>): Promise<string | null> {
+    const result = await api.call('reviews.add', args);
+    if (!result.ok) return errorText(t, result.error);
+    setDetail(result.value);
+    return null;
+  }
+
+  async function savePatient(patientId: string | null, ear: Ear): Promise<string | null> {
+    const result = await api.call('records.updatePatient', { id, patientId, ear });
+    if (!result.ok) return errorText(t, result.error);
+    setDetail(result.value);
+    return null;
+  }
+
+  async function retry() {
+    const result = await api.call('records.retry', { id });
+    if (!result.ok) setError(errorText(t, result.error));
+    else void load();
+  }
+
+  const back = (
+    <button type="button" className="link-button" onClick={onBack}>
+      ← {t('detail.back')}
+    </button>
+  );
+  if (error) {
+    return (
+      <div className="detail-view">
+        {back}
+        <p className="notice notice-error" role="alert">
+          {error}
+        </p>
+      </div>
+    );
+  }
+  if (!detail) return <p className="muted">{t('common.loading')}</p>;
+  const { record, diagnosis, reviews } = detail;
+  return (
+    <div className="detail-view" data-testid="detail-view" data-record-id={record.id}>
+      {back}
+      <div className="detail-grid">
+        <section className="detail-image" aria-label={t('detail.imageAlt', { name: record.fileName })}>
+          <ZoomPan label={t('detail.imageAlt', { name: record.fileName })}>
+            <HeatmapImage
+              src={api.fileUrl('original', record.id)}
+              overlaySrc={record.hasOverlay ? api.fileUrl('overlay', record.id) : null}
+              alt={t('detail.imageAlt', { name: record.fileName })}
+              showHeatmap={showHeatmap}
+              opacity={opacity}
+            />
+          </ZoomPan>
+          <HeatmapControls
+            available={record.hasOverlay}
+            show={showHeatmap}
+            opacity={opacity}
+            onShow={setShowHeatmap}
+            onOpacity={setOpacity}
+          />
+        </section>
+        <section className="detail-info">
+          <GateOutcome
+            record={record}
+            eardrumProbability={diagnosis?.eardrumProbability}
+            card={card}
+            size="large"
+          />
+          {record.reviewed && (
+            <p className="model-answer">
+              {t('detail.modelAnswer')}: {labelName(t, lang, record.modelLabel, card)} ·{' '}
+              {formatPercent(record.confidence, lang)}
+            </p>
+          )}
+          {diagnosis && (
+            <p className="muted">
+              {t('detail.eardrumProbability')}: {formatPercent(diagnosis.eardrumProbability, lang)}
+            </p>
+          )}
+          {diagnosis && Object.keys(diagnosis.probabilities).length > 0 && (
+            <>
+              <h3 className="section-title">{t('live.probabilities')}</h3>
+              <ProbabilityBars probabilities={diagnosis.probabilities} top={diagnosis.label} card={card} />
+            </>
+          )}
+          <RecordFacts record={record} diagnosis={diagnosis} />
+          {record.status === 'failed' && (
+            <button type="button" onClick={() => void retry()}>
+              {t('detail.retry')}
+            </button>
+          )}
+          {record.status === 'done' && (
+            <ReviewForm
+              key={record.id}
+              recordId={record.id}
+              modelLabel={record.gate === 'eardrum' ? record.modelLabel : null}
+              defaultReviewer={reviewerName || (reviews.at(-1)?.reviewer ?? '')}
+              card={card}
+              onSubmit={review}
+            />
+          )}
+          <AuditTrail reviews={reviews} card={card} />
+          <PatientForm
+            key={`p${record.id}`}
+            patientId={record.patientId}
+            ear={record.ear}
+            onSave={savePatient}
+          />
+        </section>
+      </div>
+    </div>
+  );
+}
