@@ -307,7 +307,7 @@ export const settingsSchema = z.object({
   /**
    * File-name pattern giving patient id, ear and date. Template tokens: `{patient}`, `{ear}` (L/R, Left/Right,
    * AD/AS, 좌/우), `{date}` (YYYYMMDD, YYYY-MM-DD, YYYY.MM.DD), `{time}` (HHMMSS, HH-MM-SS), `*` (anything),
-   * `/` (a folder boundary). `_`, `-` and space match each other. Matched case-insensitively against the end of
+   * `/` (a folder boundary), `[...]` (optional part). `_`, `-` and space match each other. Matched case-insensitively against the end of
    * the path relative to the watched folder, without the extension. Prefix `re:` for a raw regular
    * expression with named groups `patient`, `ear`, `date`, `time`.
    */
@@ -323,7 +323,8 @@ export const settingsSchema = z.object({
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
-export const DEFAULT_FILE_NAME_PATTERN = '{patient}_{ear}_{date}*';
+/** Matches e.g. `12345_L_20261125_093000.jpg`, `P-0012 R 2026-11-25.png`, `12345_R.jpg`. */
+export const DEFAULT_FILE_NAME_PATTERN = '{patient}_{ear}[_{date}][_{time}]*';
 
 export const settingsPatchSchema = settingsSchema.partial();
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
@@ -580,6 +581,13 @@ export const FILE_PROTOCOL_BASE = `${FILE_PROTOCOL}://app`;
 export const HTTP_API_PREFIX = '/api/';
 export const HTTP_EVENTS_PATH = '/api/events';
 export const HTTP_EXPORT_PATH = '/api/export.csv';
+/**
+ * HTTP only, for a bridge bound beyond loopback with a password: `POST` `{ password }` → `Result<{ token }>`.
+ * Wrong passwords answer 401; too many from one address answer 429 for a minute.
+ */
+export const HTTP_LOGIN_PATH = '/api/auth.login';
+export const loginArgsSchema = z.object({ password: z.string().max(1024) });
+export const loginResultSchema = z.object({ token: z.string() });
 /** Query parameter carrying the token where a header cannot be set (<img>, EventSource, downloads). */
 export const TOKEN_QUERY = 'token';
 

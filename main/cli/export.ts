@@ -1,0 +1,108 @@
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { parseArgs as parseContractArgs } from '../../common/contract.ts';
+import { writeCsv } from '../export/csv-export.ts';
+import { defaultDataDir } from '../paths.ts';
+import { openDatabaseReadOnly } from '../store/database.ts';
+import { RecordStore } from '../store/records.ts';
+import { EngineError, toEngineError } from '../util/errors.ts';
+import { parseCli, reportFailure } from './shared.ts';
+
+const USAGE = `usage: eardrum export --out FILE.csv [--db FILE | --data-dir DIR] [filters]
+
+Writes every matching record as CSV (RFC 4180, UTF-8 with BOM for Excel). Filters are those of the board:
+  --from DAY|ISO  --to DAY|ISO   captured between (days are local; --to includes that day)
+  --label ID (repeatable)        final label (the reviewed label where reviewed, else the model's)
+  --gate eardrum|not_eardrum|ungradable (repeatable)   --status pending|done|failed (repeatable)
+  --patient ID   --ear left|right|unknown   --reviewed yes|no   --abnormal yes|no   --text WORDS
+  --sort FIELD[:asc|desc]        default capturedAt:asc
+  --lang en|ko                   column headers and label names (default en)`;
+
+export async function run(argv: string[]): Promise<number> {
+  try {
+    const { values } = parseCli(
+      argv,
+      {
+        options: {
+          db: { type: 'string' },
+          'data-dir': { type: 'string' },
+          out: { type: 'string' },
+          from: { type: 'string' },
+          to: { type: 'string' },
+          label: { type: 'string', multiple: true },
+          gate: { type: 'string', multiple: true },
+          status: { type: 'string', multiple: true },
+          patient: { type: 'string' },
+          ear: { type: 'string' },
+          reviewed: { type: 'string' },
+          abnormal: { type: 'string' },
+          text: { type: 'string' },
+          sort: { type: 'string' },
+          lang: { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      },
+      USAGE,
+    );
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (!values.out) {
+      console.error(USAGE);
+      return 2;
+    }
+    const yesNo = (v: string | undefined, name: string) => {
+      if (v === undefined) return undefined;
+      if (v === 'yes' || v === 'true') return true;
+      if (v === 'no' || v === 'false') return false;
+      throw new EngineError('invalid_args', `--${name} must be yes or no`);
+    };
+    const [field, direction] = (values.sort ?? 'capturedAt:asc').split(':');
+    const args = parseContractArgs('export.csv', {
+      filter: {
+        from: values.from,
+        to: values.to,
+        labels: values.label,
+        gates: values.gate,
+        statuses: values.status,
+        patientId: values.patient,
+        ear: values.ear,
+        reviewed: yesNo(values.reviewed, 'reviewed'),
+        abnormal: yesNo(values.abnormal, 'abnormal'),
+        text: values.text,
+        utcOffsetMinutes: -new Date().getTimezoneOffset(),
+      },
+      sort: { field, direction: direction ?? 'asc' },
+      language: values.lang ?? 'en',
+    });
+    if (!args.ok) throw new EngineError(args.error.code, args.error.message);
+    const dbPath = values.db ?? path.join(values['data-dir'] ?? defaultDataDir(), 'eardrum.sqlite');
+    const db = openDatabaseReadOnly(dbPath);
+    try {
+      const store = new RecordStore(db);
+      store.setLabels(store.latestModelLabels());
+      const out = path.resolve(values.out);
+      const tmp = path.join(
+        path.dirname(out),
+        `.${path.basename(out)}.${randomBytes(4).toString('hex')}.partial`,
+      );
+      let rows: number;
+      try {
+        rows = await writeCsv(store, createWriteStream(tmp, { flags: 'wx' }), args.value);
+        await rename(tmp, out);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw toEngineError(err, `Writing ${out}`);
+      }
+      console.log(`wrote ${rows} records to ${out}`);
+    } finally {
+      db.close();
+    }
+    return 0;
+  } catch (err) {
+    return reportFailure(err);
+  }
+}

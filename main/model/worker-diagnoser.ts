@@ -1,0 +1,198 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { ErrorCodes } from '../../common/contract.ts';
+import type { Diagnosis } from '../../model/types.ts';
+import { EngineError } from '../util/errors.ts';
+import type { Diagnoser, ModelCardSummary } from './diagnoser.ts';
+import { ImageRejectedError } from './diagnoser.ts';
+import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../..');
+
+export interface WorkerDiagnoserOptions {
+  modelDir: string;
+  backend?: 'auto' | 'wasm' | 'cpu';
+  /** Module exporting `EardrumClassifier`; defaults to the real one in model/classifier.ts. */
+  classifierModule?: string;
+  eardrumThreshold?: number;
+  /** How long loading the model may take before giving up (ms). */
+  loadTimeoutMs?: number;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+function workerEntry(): { url: URL; execArgv: string[] } {
+  const ts = path.join(here, 'diagnose-worker.ts');
+  const js = path.join(here, 'diagnose-worker.js');
+  // Built output (.js) runs as is; sources need tsx's loader inside the worker too.
+  if (!import.meta.url.endsWith('.ts') && js) {
+    return { url: pathToFileURL(js), execArgv: [] };
+  }
+  const tsxLoader = createRequire(import.meta.url).resolve('tsx');
+  return { url: pathToFileURL(ts), execArgv: ['--import', pathToFileURL(tsxLoader).href] };
+}
+
+/**
+ * The classifier in a worker thread. One image at a time goes to the worker; if the worker dies, the image in
+ * flight fails with a clear error and the next call starts a fresh worker.
+ */
+export class WorkerDiagnoser implements Diagnoser {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private closed = false;
+  private threshold: number | undefined;
+
+  private constructor(
+    private readonly opts: Required<Omit<WorkerDiagnoserOptions, 'eardrumThreshold'>>,
+    public card: ModelCardSummary,
+    public backend: string,
+  ) {}
+
+  static async start(options: WorkerDiagnoserOptions): Promise<WorkerDiagnoser> {
+    const opts = {
+      modelDir: options.modelDir,
+      backend: options.backend ?? 'auto',
+      classifierModule: options.classifierModule ?? path.join(repoRoot, 'model', 'classifier.ts'),
+      loadTimeoutMs: options.loadTimeoutMs ?? 120_000,
+    };
+    const d = new WorkerDiagnoser(opts, { id: '', version: '', labels: [], thresholds: {}, details: {} }, '');
+    d.threshold = options.eardrumThreshold;
+    await d.spawn();
+    return d;
+  }
+
+  private spawn(): Promise<void> {
+    const { url, execArgv } = workerEntry();
+    const init: WorkerInit = {
+      modelDir: this.opts.modelDir,
+      backend: this.opts.backend,
+      classifierModule: this.opts.classifierModule,
+      ...(this.threshold !== undefined ? { eardrumThreshold: this.threshold } : {}),
+    };
+    const worker = new Worker(url, { workerData: init, execArgv });
+    this.worker = worker;
+    return new Promise<void>((resolve, reject) => {
+      let ready = false;
+      const timer = setTimeout(() => {
+        if (ready) return;
+        void worker.terminate();
+        reject(
+          new EngineError(
+            ErrorCodes.modelUnavailable,
+            `The model did not load within ${this.opts.loadTimeoutMs} ms.`,
+          ),
+        );
+      }, this.opts.loadTimeoutMs);
+      worker.on('message', (msg: FromWorker) => {
+        switch (msg.type) {
+          case 'ready':
+            ready = true;
+            clearTimeout(timer);
+            this.card = msg.card;
+            this.backend = msg.backend;
+            resolve();
+            return;
+          case 'load_error':
+            clearTimeout(timer);
+            void worker.terminate();
+            reject(
+              new EngineError(
+                ErrorCodes.modelUnavailable,
+                `The model in ${this.opts.modelDir} cannot be loaded: ${msg.message}`,
+              ),
+            );
+            return;
+          case 'result': {
+            const p = this.take(msg.id);
+            const d = msg.diagnosis;
+            if (d.heatmap) d.heatmap.overlayPng = Buffer.from(d.heatmap.overlayPng);
+            p?.resolve(d);
+            return;
+          }
+          case 'ack':
+            this.take(msg.id)?.resolve(undefined);
+            return;
+          case 'error':
+            this.take(msg.id)?.reject(
+              msg.rejected
+                ? new ImageRejectedError(msg.code, msg.message)
+                : new EngineError(
+                    msg.code === 'invalid_args' ? ErrorCodes.invalidArgs : ErrorCodes.internal,
+                    `The model failed: ${msg.message}`,
+                  ),
+            );
+            return;
+        }
+      });
+      worker.on('error', (err) => {
+        clearTimeout(timer);
+        if (!ready)
+          reject(
+            new EngineError(ErrorCodes.modelUnavailable, `The model worker failed to start: ${err.message}`),
+          );
+        this.failAll(`The model worker crashed: ${err.message}`);
+      });
+      worker.on('exit', (code) => {
+        clearTimeout(timer);
+        if (this.worker === worker) this.worker = null;
+        if (!ready)
+          reject(
+            new EngineError(
+              ErrorCodes.modelUnavailable,
+              `The model worker exited (code ${code}) while loading.`,
+            ),
+          );
+        this.failAll(`The model worker stopped (exit code ${code}).`);
+      });
+    });
+  }
+
+  private take(id: number): Pending | undefined {
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    return p;
+  }
+
+  private failAll(message: string): void {
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(new EngineError(ErrorCodes.internal, message));
+    }
+  }
+
+  private async call<T>(msg: ToWorker, transfer: ArrayBuffer[] = []): Promise<T> {
+    if (this.closed) throw new EngineError(ErrorCodes.modelUnavailable, 'The model has been shut down.');
+    if (!this.worker) await this.spawn();
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(msg.id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker!.postMessage(msg, transfer);
+    });
+  }
+
+  diagnose(bytes: Buffer): Promise<Diagnosis> {
+    // A private copy whose memory moves to the worker without cloning.
+    const copy = new Uint8Array(bytes.byteLength);
+    copy.set(bytes);
+    return this.call<Diagnosis>({ type: 'diagnose', id: this.nextId++, bytes: copy }, [copy.buffer]);
+  }
+
+  async setEardrumThreshold(value: number): Promise<void> {
+    this.threshold = value;
+    await this.call<void>({ type: 'threshold', id: this.nextId++, value });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.terminate();
+    this.failAll('The model has been shut down.');
+  }
+}

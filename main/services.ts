@@ -1,0 +1,229 @@
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type Database from 'better-sqlite3';
+import type {
+  ChannelName,
+  EngineEvent,
+  Handlers,
+  Result,
+  Settings,
+  SettingsPatch,
+} from '../common/contract.ts';
+import { ErrorCodes } from '../common/contract.ts';
+import { createHandlers, dispatch } from './api/handlers.ts';
+import { DataDirLock } from './data-lock.ts';
+import { Engine } from './ingest/engine.ts';
+import { compilePattern } from './ingest/file-name-pattern.ts';
+import { ImageLibrary, type WriteFileFn } from './library/library.ts';
+import type { Diagnoser } from './model/diagnoser.ts';
+import { WorkerDiagnoser } from './model/worker-diagnoser.ts';
+import type { Backups } from './store/backups.ts';
+import { openDatabase } from './store/database.ts';
+import { RecordStore } from './store/records.ts';
+import { SettingsStore } from './store/settings-store.ts';
+import { EngineError, toEngineError } from './util/errors.ts';
+import type { Logger } from './util/logger.ts';
+import { silentLogger } from './util/logger.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface Dialogs {
+  /** Asks where to save a file; null when cancelled. */
+  chooseSavePath(suggestedName: string): Promise<string | null>;
+  /** Asks for a folder; null when cancelled. */
+  chooseFolder(): Promise<string | null>;
+}
+
+export interface ServicesOptions {
+  /** The app's own folder: database, image library, backups. Created if missing. */
+  dataDir: string;
+  /** Folder to watch; when given it replaces (and is saved as) the watched-folder setting. */
+  watchDir?: string;
+  /** Database file; default `<dataDir>/eardrum.sqlite`. */
+  dbPath?: string;
+  /** Model folder; default the shipped model (model/classifier.ts `defaultModelDir()`). */
+  modelDir?: string;
+  backend?: 'auto' | 'wasm' | 'cpu';
+  /** A ready diagnoser instead of the model worker (tests). */
+  diagnoser?: Diagnoser;
+  transport?: 'electron' | 'http';
+  dialogs?: Dialogs;
+  logger?: Logger;
+  /** Write-stability window of the watcher (ms). */
+  stabilityMs?: number;
+  busyTimeoutMs?: number;
+  /** Injected low-level library write (tests simulate a full disk with it). */
+  libraryWrite?: WriteFileFn;
+}
+
+export interface Services {
+  readonly appVersion: string;
+  readonly transport: 'electron' | 'http';
+  readonly dataDir: string;
+  readonly dbPath: string;
+  readonly db: Database.Database;
+  readonly backups: Backups;
+  readonly store: RecordStore;
+  readonly settings: SettingsStore;
+  readonly library: ImageLibrary;
+  readonly diagnoser: Diagnoser;
+  readonly engine: Engine;
+  readonly handlers: Handlers;
+  readonly dialogs: Dialogs | undefined;
+  /** Validates and runs one channel; always resolves to a Result. */
+  call(channel: ChannelName | string, args: unknown): Promise<Result<unknown>>;
+  subscribe(listener: (e: EngineEvent) => void): () => void;
+  updateSettings(patch: SettingsPatch): Promise<Settings>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function appVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string })
+      .version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+async function defaultModelDir(): Promise<string> {
+  const mod = (await import('../model/classifier.ts')) as { defaultModelDir(): string };
+  return mod.defaultModelDir();
+}
+
+function prepareDataDir(dataDir: string): void {
+  try {
+    if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true });
+    if (!statSync(dataDir).isDirectory())
+      throw new EngineError(ErrorCodes.ioError, `${dataDir} is not a folder.`);
+  } catch (err) {
+    throw toEngineError(err, `Preparing the data folder ${dataDir}`);
+  }
+}
+
+/**
+ * Builds every engine service in dependency order. Nothing runs until `start()`; `stop()` finishes the image
+ * in flight, closes the model worker and the database, and releases the data folder.
+ */
+export async function createServices(opts: ServicesOptions): Promise<Services> {
+  const logger = opts.logger ?? silentLogger;
+  const dataDir = path.resolve(opts.dataDir);
+  prepareDataDir(dataDir);
+  const lock = new DataDirLock(dataDir);
+  lock.acquire();
+  const cleanup: (() => Promise<void> | void)[] = [() => lock.release()];
+  try {
+    const dbPath = path.resolve(opts.dbPath ?? path.join(dataDir, 'eardrum.sqlite'));
+    const opened = await openDatabase(dbPath, {
+      backupDir: path.join(dataDir, 'backups'),
+      ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
+    });
+    const db = opened.db;
+    cleanup.unshift(() => {
+      db.close();
+    });
+    if (opened.preMigrationBackup)
+      logger.info(`database backed up to ${opened.preMigrationBackup} before migrating`);
+    const store = new RecordStore(db);
+    const settingsStore = new SettingsStore(db);
+    if (opts.watchDir !== undefined) settingsStore.update({ watchDir: path.resolve(opts.watchDir) });
+    const settings = settingsStore.get();
+    const library = new ImageLibrary(dataDir, opts.libraryWrite);
+    await library.init();
+
+    let diagnoser = opts.diagnoser;
+    if (!diagnoser) {
+      const modelDir = opts.modelDir ?? (await defaultModelDir());
+      const eardrum = settings.thresholds.eardrum;
+      diagnoser = await WorkerDiagnoser.start({
+        modelDir,
+        backend: opts.backend ?? 'auto',
+        ...(eardrum !== undefined ? { eardrumThreshold: eardrum } : {}),
+      });
+      const d = diagnoser;
+      cleanup.unshift(() => d.close());
+    }
+    store.setLabels(diagnoser.card.labels);
+    store.registerModel(diagnoser.card);
+    const engine = new Engine({
+      store,
+      library,
+      diagnoser,
+      settings,
+      dataDir,
+      logger,
+      ...(opts.stabilityMs !== undefined ? { stabilityMs: opts.stabilityMs } : {}),
+    });
+
+    let dailyTimer: NodeJS.Timeout | null = null;
+    const dailyBackup = async () => {
+      try {
+        const file = await opened.backups.dailyIfDue();
+        if (file) logger.info(`daily backup ${file}`);
+      } catch (err) {
+        logger.warn((err as Error).message);
+      }
+    };
+
+    const services: Services = {
+      appVersion: appVersion(),
+      transport: opts.transport ?? 'http',
+      dataDir,
+      dbPath,
+      db,
+      backups: opened.backups,
+      store,
+      settings: settingsStore,
+      library,
+      diagnoser,
+      engine,
+      handlers: undefined as unknown as Handlers,
+      dialogs: opts.dialogs,
+      call: (channel, args) =>
+        dispatch(services.handlers, channel, args, (err) =>
+          logger.error(`${channel}: ${(err as Error)?.stack ?? String(err)}`),
+        ),
+      subscribe: (listener) => engine.subscribe(listener),
+      async updateSettings(patch) {
+        if (patch.fileNamePattern !== undefined) compilePattern(patch.fileNamePattern);
+        if (patch.thresholds) {
+          const unknown = Object.keys(patch.thresholds).filter((k) => k !== 'eardrum');
+          if (unknown.length) {
+            throw new EngineError(
+              ErrorCodes.invalidArgs,
+              `Only the "eardrum" threshold can be changed (got ${unknown.join(', ')}).`,
+            );
+          }
+        }
+        if (patch.watchDir) patch = { ...patch, watchDir: path.resolve(patch.watchDir) };
+        const next = settingsStore.update(patch);
+        if (patch.thresholds) {
+          await services.diagnoser.setEardrumThreshold(
+            next.thresholds.eardrum ?? services.diagnoser.card.thresholds.eardrum ?? 0.5,
+          );
+        }
+        await engine.applySettings(next);
+        return next;
+      },
+      async start() {
+        await dailyBackup();
+        await engine.start();
+        dailyTimer = setInterval(() => void dailyBackup(), 60 * 60 * 1000);
+        dailyTimer.unref();
+      },
+      async stop() {
+        if (dailyTimer) clearInterval(dailyTimer);
+        await engine.stop();
+        for (const c of cleanup) await c();
+        cleanup.length = 0;
+      },
+    };
+    (services as { handlers: Handlers }).handlers = createHandlers(services);
+    return services;
+  } catch (err) {
+    for (const c of cleanup) await Promise.resolve(c()).catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Numbered migrations. Append only: a migration that has shipped is never edited (its checksum is stored
+ * and checked at every start), a change is a new migration. `PRAGMA user_version` holds the applied number.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  checksum TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+);
+
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE patients (
+  id TEXT PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 128),
+  created_at TEXT NOT NULL
+);
+
+-- One row per distinct image (by SHA-256 of its bytes). The latest diagnosis and review are copied onto the
+-- row (in the same transaction as the source rows) so the board can filter and sort without joins.
+CREATE TABLE images (
+  id INTEGER PRIMARY KEY,
+  sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),
+  file_name TEXT NOT NULL,
+  original_path TEXT NOT NULL,
+  source TEXT NOT NULL CHECK (source IN ('watch', 'upload')),
+  stored_path TEXT,
+  size_bytes INTEGER NOT NULL,
+  width INTEGER,
+  height INTEGER,
+  format TEXT,
+  captured_at TEXT NOT NULL,
+  capture_source TEXT NOT NULL CHECK (capture_source IN ('exif', 'name', 'mtime', 'upload')),
+  ingested_at TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
+  failure_code TEXT,
+  failure_message TEXT,
+  patient_id TEXT REFERENCES patients(id) ON UPDATE CASCADE,
+  ear TEXT NOT NULL DEFAULT 'unknown' CHECK (ear IN ('left', 'right', 'unknown')),
+  patient_source TEXT NOT NULL DEFAULT 'none' CHECK (patient_source IN ('pattern', 'manual', 'upload', 'none')),
+  thumb_path TEXT,
+  overlay_path TEXT,
+  diagnosis_id INTEGER REFERENCES diagnoses(id),
+  gate TEXT CHECK (gate IN ('eardrum', 'not_eardrum', 'ungradable')),
+  gate_reason TEXT,
+  model_label TEXT,
+  confidence REAL,
+  reviewed_label TEXT,
+  review_count INTEGER NOT NULL DEFAULT 0,
+  last_reviewer TEXT,
+  last_reviewed_at TEXT,
+  effective_label TEXT,
+  abnormal INTEGER CHECK (abnormal IN (0, 1)),
+  search_text TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX images_captured ON images (captured_at);
+CREATE INDEX images_ingested ON images (ingested_at);
+CREATE INDEX images_label_captured ON images (effective_label, captured_at);
+CREATE INDEX images_patient ON images (patient_id, captured_at);
+CREATE INDEX images_status ON images (status);
+
+-- The model's answers. Never updated: a new model version adds a row.
+CREATE TABLE diagnoses (
+  id INTEGER PRIMARY KEY,
+  image_id INTEGER NOT NULL REFERENCES images(id),
+  model_id TEXT NOT NULL,
+  model_version TEXT NOT NULL,
+  backend TEXT NOT NULL,
+  gate TEXT NOT NULL CHECK (gate IN ('eardrum', 'not_eardrum', 'ungradable')),
+  gate_reason TEXT,
+  eardrum_probability REAL NOT NULL,
+  label TEXT,
+  probabilities TEXT NOT NULL,
+  heatmap TEXT,
+  decode_ms REAL NOT NULL,
+  inference_ms REAL NOT NULL,
+  total_ms REAL NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE (image_id, model_id, model_version)
+);
+CREATE TRIGGER diagnoses_append_only_u BEFORE UPDATE ON diagnoses
+  BEGIN SELECT RAISE(ABORT, 'diagnoses are append-only'); END;
+CREATE TRIGGER diagnoses_append_only_d BEFORE DELETE ON diagnoses
+  BEGIN SELECT RAISE(ABORT, 'diagnoses are append-only'); END;
+
+-- Clinician reviews: the audit trail. Never updated or deleted.
+CREATE TABLE reviews (
+  id INTEGER PRIMARY KEY,
+  image_id INTEGER NOT NULL REFERENCES images(id),
+  action TEXT NOT NULL CHECK (action IN ('confirm', 'override')),
+  label TEXT,
+  note TEXT NOT NULL DEFAULT '',
+  reviewer TEXT NOT NULL CHECK (length(reviewer) BETWEEN 1 AND 100),
+  created_at TEXT NOT NULL
+);
+CREATE INDEX reviews_image ON reviews (image_id, id);
+CREATE TRIGGER reviews_append_only_u BEFORE UPDATE ON reviews
+  BEGIN SELECT RAISE(ABORT, 'reviews are append-only'); END;
+CREATE TRIGGER reviews_append_only_d BEFORE DELETE ON reviews
+  BEGIN SELECT RAISE(ABORT, 'reviews are append-only'); END;
+
+-- Hand edits of patient id and ear, kept as an audit trail too.
+CREATE TABLE image_edits (
+  id INTEGER PRIMARY KEY,
+  image_id INTEGER NOT NULL REFERENCES images(id),
+  field TEXT NOT NULL,
+  old_value TEXT,
+  new_value TEXT,
+  created_at TEXT NOT NULL
+);
+
+-- Files seen in the watched folder, so a restart does not re-read files already ingested.
+CREATE TABLE source_files (
+  path TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  mtime_ms INTEGER NOT NULL,
+  image_id INTEGER REFERENCES images(id),
+  seen_at TEXT NOT NULL
+);
+CREATE INDEX source_files_image ON source_files (image_id);
+`,
+  },
+  {
+    version: 2,
+    name: 'models seen, with their cards',
+    sql: `
+-- The card of every model that produced diagnoses, so exports and history keep label names and thresholds
+-- even after the shipped model changes.
+CREATE TABLE models (
+  id TEXT NOT NULL,
+  version TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  card TEXT NOT NULL,
+  registered_at TEXT NOT NULL,
+  PRIMARY KEY (id, version)
+);
+`,
+  },
+];
+
+export function checksum(m: Migration): string {
+  return createHash('sha256').update(m.sql).digest('hex');
+}
+
+export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

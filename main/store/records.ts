@@ -1,0 +1,583 @@
+import type Database from 'better-sqlite3';
+import type {
+  CountsPerDay,
+  DiagnosisView,
+  Ear,
+  ErrorInfo,
+  LabelInfo,
+  RecordDetail,
+  RecordFilter,
+  RecordPage,
+  RecordSort,
+  RecordSummary,
+  Review,
+  ReviewAction,
+} from '../../common/contract.ts';
+import { ErrorCodes } from '../../common/contract.ts';
+import type { Diagnosis } from '../../model/types.ts';
+import { EngineError } from '../util/errors.ts';
+import { buildOrder, buildWhere } from './filters.ts';
+
+export interface ImageRow {
+  id: number;
+  sha256: string;
+  file_name: string;
+  original_path: string;
+  source: 'watch' | 'upload';
+  stored_path: string | null;
+  size_bytes: number;
+  width: number | null;
+  height: number | null;
+  format: string | null;
+  captured_at: string;
+  capture_source: string;
+  ingested_at: string;
+  status: 'pending' | 'done' | 'failed';
+  failure_code: string | null;
+  failure_message: string | null;
+  patient_id: string | null;
+  ear: Ear;
+  patient_source: string;
+  thumb_path: string | null;
+  overlay_path: string | null;
+  diagnosis_id: number | null;
+  gate: 'eardrum' | 'not_eardrum' | 'ungradable' | null;
+  gate_reason: string | null;
+  model_label: string | null;
+  confidence: number | null;
+  reviewed_label: string | null;
+  review_count: number;
+  last_reviewer: string | null;
+  last_reviewed_at: string | null;
+  effective_label: string | null;
+  abnormal: 0 | 1 | null;
+  search_text: string;
+}
+
+interface DiagnosisRow {
+  id: number;
+  image_id: number;
+  model_id: string;
+  model_version: string;
+  backend: string;
+  gate: 'eardrum' | 'not_eardrum' | 'ungradable';
+  gate_reason: string | null;
+  eardrum_probability: number;
+  label: string | null;
+  probabilities: string;
+  heatmap: string | null;
+  decode_ms: number;
+  inference_ms: number;
+  total_ms: number;
+  created_at: string;
+}
+
+interface ReviewRow {
+  id: number;
+  image_id: number;
+  action: ReviewAction;
+  label: string | null;
+  note: string;
+  reviewer: string;
+  created_at: string;
+}
+
+export interface NewImage {
+  sha256: string;
+  fileName: string;
+  originalPath: string;
+  source: 'watch' | 'upload';
+  storedPath: string | null;
+  thumbPath: string | null;
+  sizeBytes: number;
+  width: number | null;
+  height: number | null;
+  format: string | null;
+  capturedAt: string;
+  captureSource: 'exif' | 'name' | 'mtime' | 'upload';
+  patientId: string | null;
+  ear: Ear;
+  patientSource: 'pattern' | 'manual' | 'upload' | 'none';
+  /** When given, the watched file is remembered so a restart does not read it again. */
+  sourceFile?: { path: string; size: number; mtimeMs: number };
+  /** Set for images that cannot be diagnosed at all (e.g. too large to store). */
+  failure?: ErrorInfo;
+}
+
+/** Labels a reviewer may choose besides the model card's: the two gate outcomes that are not eardrums. */
+export const GATE_LABELS = ['not_eardrum', 'ungradable'] as const;
+
+const now = () => new Date().toISOString();
+
+/**
+ * All reads and writes of records. Every multi-row write is one transaction; diagnoses and reviews are
+ * append-only (enforced by triggers), and the board's columns on `images` are refreshed in the same
+ * transaction as the rows they summarise.
+ */
+export class RecordStore {
+  private labels: LabelInfo[] = [];
+  private labelById = new Map<string, LabelInfo>();
+  private readonly stmts;
+
+  constructor(readonly db: Database.Database) {
+    this.stmts = {
+      bySha: db.prepare<[string], { id: number; status: string }>(
+        'SELECT id, status FROM images WHERE sha256 = ?',
+      ),
+      byId: db.prepare<[number], ImageRow>('SELECT * FROM images WHERE id = ?'),
+      source: db.prepare<[string], { size: number; mtime_ms: number; image_id: number | null }>(
+        'SELECT size, mtime_ms, image_id FROM source_files WHERE path = ?',
+      ),
+      upsertSource: db.prepare(
+        `INSERT INTO source_files (path, size, mtime_ms, image_id, seen_at) VALUES (@path, @size, @mtimeMs, @imageId, @seenAt)
+         ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
+           image_id = excluded.image_id, seen_at = excluded.seen_at`,
+      ),
+      ensurePatient: db.prepare('INSERT OR IGNORE INTO patients (id, created_at) VALUES (?, ?)'),
+      insertImage: db.prepare(
+        `INSERT INTO images (sha256, file_name, original_path, source, stored_path, thumb_path, size_bytes, width, height,
+           format, captured_at, capture_source, ingested_at, status, failure_code, failure_message, patient_id, ear,
+           patient_source, search_text)
+         VALUES (@sha256, @fileName, @originalPath, @source, @storedPath, @thumbPath, @sizeBytes, @width, @height,
+           @format, @capturedAt, @captureSource, @ingestedAt, @status, @failureCode, @failureMessage, @patientId, @ear,
+           @patientSource, @searchText)`,
+      ),
+      insertDiagnosis: db.prepare(
+        `INSERT INTO diagnoses (image_id, model_id, model_version, backend, gate, gate_reason, eardrum_probability,
+           label, probabilities, heatmap, decode_ms, inference_ms, total_ms, created_at)
+         VALUES (@imageId, @modelId, @modelVersion, @backend, @gate, @gateReason, @eardrumProbability, @label,
+           @probabilities, @heatmap, @decodeMs, @inferenceMs, @totalMs, @createdAt)`,
+      ),
+      diagnosisById: db.prepare<[number], DiagnosisRow>('SELECT * FROM diagnoses WHERE id = ?'),
+      reviewsOf: db.prepare<[number], ReviewRow>('SELECT * FROM reviews WHERE image_id = ? ORDER BY id'),
+      insertReview: db.prepare(
+        `INSERT INTO reviews (image_id, action, label, note, reviewer, created_at)
+         VALUES (@imageId, @action, @label, @note, @reviewer, @createdAt)`,
+      ),
+      pending: db.prepare<[], ImageRow>("SELECT * FROM images WHERE status = 'pending' ORDER BY id"),
+      insertEdit: db.prepare(
+        'INSERT INTO image_edits (image_id, field, old_value, new_value, created_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      notes: db.prepare<[number], { note: string }>(
+        "SELECT note FROM reviews WHERE image_id = ? AND note <> ''",
+      ),
+    };
+  }
+
+  /** The model card's labels: used to validate review labels and to decide `abnormal`. */
+  setLabels(labels: LabelInfo[]): void {
+    this.labels = labels;
+    this.labelById = new Map(labels.map((l) => [l.id, l]));
+  }
+
+  getLabels(): LabelInfo[] {
+    return this.labels;
+  }
+
+  /** Remembers a model's card (first use wins; cards of a given id and version never change). */
+  registerModel(card: {
+    id: string;
+    version: string;
+    labels: LabelInfo[];
+    details: Record<string, unknown>;
+  }): void {
+    this.db
+      .prepare(
+        'INSERT OR IGNORE INTO models (id, version, labels, card, registered_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(card.id, card.version, JSON.stringify(card.labels), JSON.stringify(card.details), now());
+  }
+
+  /** Labels of the most recently registered model (for tools that run without the model, like export). */
+  latestModelLabels(): LabelInfo[] {
+    const row = this.db
+      .prepare('SELECT labels FROM models ORDER BY registered_at DESC, rowid DESC LIMIT 1')
+      .get() as { labels: string } | undefined;
+    return row ? (JSON.parse(row.labels) as LabelInfo[]) : [];
+  }
+
+  findBySha(sha256: string): { id: number; status: string } | undefined {
+    return this.stmts.bySha.get(sha256);
+  }
+
+  /** The image id a watched file was ingested as, when its size and mtime are unchanged since. */
+  knownSource(filePath: string, size: number, mtimeMs: number): number | null {
+    const row = this.stmts.source.get(filePath);
+    if (!row || row.size !== size || row.mtime_ms !== Math.trunc(mtimeMs) || row.image_id === null)
+      return null;
+    return row.image_id;
+  }
+
+  rememberSource(filePath: string, size: number, mtimeMs: number, imageId: number): void {
+    this.stmts.upsertSource.run({
+      path: filePath,
+      size,
+      mtimeMs: Math.trunc(mtimeMs),
+      imageId,
+      seenAt: now(),
+    });
+  }
+
+  /** Inserts a new image (pending, or failed when `failure` is set). Returns the id, or the existing id for the same bytes. */
+  insertImage(img: NewImage): { id: number; created: boolean } {
+    return this.db.transaction(() => {
+      const existing = this.stmts.bySha.get(img.sha256);
+      if (existing) {
+        if (img.sourceFile)
+          this.rememberSource(img.sourceFile.path, img.sourceFile.size, img.sourceFile.mtimeMs, existing.id);
+        return { id: existing.id, created: false };
+      }
+      if (img.patientId) this.stmts.ensurePatient.run(img.patientId, now());
+      const info = this.stmts.insertImage.run({
+        ...img,
+        ingestedAt: now(),
+        status: img.failure ? 'failed' : 'pending',
+        failureCode: img.failure?.code ?? null,
+        failureMessage: img.failure?.message ?? null,
+        searchText: searchText({ fileName: img.fileName, patientId: img.patientId }),
+      });
+      const id = Number(info.lastInsertRowid);
+      if (img.sourceFile)
+        this.rememberSource(img.sourceFile.path, img.sourceFile.size, img.sourceFile.mtimeMs, id);
+      return { id, created: true };
+    })();
+  }
+
+  /** Commits the model's answer and the overlay file name in one transaction; marks the image done. */
+  commitDiagnosis(imageId: number, d: Diagnosis, overlayPath: string | null): void {
+    this.db.transaction(() => {
+      const row = this.requireRow(imageId);
+      const info = this.stmts.insertDiagnosis.run({
+        imageId,
+        modelId: d.model.id,
+        modelVersion: d.model.version,
+        backend: d.model.backend,
+        gate: d.gate,
+        gateReason: d.gateReason ?? null,
+        eardrumProbability: d.eardrumProbability,
+        label: d.label,
+        probabilities: JSON.stringify(d.probabilities),
+        heatmap: d.heatmap
+          ? JSON.stringify({ rows: d.heatmap.rows, cols: d.heatmap.cols, values: d.heatmap.values })
+          : null,
+        decodeMs: d.timings.decodeMs,
+        inferenceMs: d.timings.inferenceMs,
+        totalMs: d.timings.totalMs,
+        createdAt: now(),
+      });
+      const confidence = d.label !== null ? (d.probabilities[d.label] ?? null) : null;
+      this.db
+        .prepare(
+          `UPDATE images SET status = 'done', failure_code = NULL, failure_message = NULL, diagnosis_id = @diagnosisId,
+             gate = @gate, gate_reason = @gateReason, model_label = @label, confidence = @confidence,
+             overlay_path = @overlayPath, width = coalesce(width, @width), height = coalesce(height, @height),
+             format = coalesce(format, @format)
+           WHERE id = @id`,
+        )
+        .run({
+          id: imageId,
+          diagnosisId: Number(info.lastInsertRowid),
+          gate: d.gate,
+          gateReason: d.gateReason ?? null,
+          label: d.label,
+          confidence,
+          overlayPath,
+          width: d.image.width,
+          height: d.image.height,
+          format: d.image.format,
+        });
+      this.refreshDerived({ ...row, model_label: d.label });
+    })();
+  }
+
+  markFailed(imageId: number, error: ErrorInfo): void {
+    this.db
+      .prepare("UPDATE images SET status = 'failed', failure_code = ?, failure_message = ? WHERE id = ?")
+      .run(error.code, error.message, imageId);
+  }
+
+  /** Puts a failed image back in the queue (its stored copy is diagnosed again). */
+  markPending(imageId: number): void {
+    this.db
+      .prepare(
+        "UPDATE images SET status = 'pending', failure_code = NULL, failure_message = NULL WHERE id = ?",
+      )
+      .run(imageId);
+  }
+
+  setThumbnail(imageId: number, thumbPath: string): void {
+    this.db.prepare('UPDATE images SET thumb_path = ? WHERE id = ?').run(thumbPath, imageId);
+  }
+
+  pendingImages(): ImageRow[] {
+    return this.stmts.pending.all();
+  }
+
+  row(id: number): ImageRow | undefined {
+    return this.stmts.byId.get(id);
+  }
+
+  private requireRow(id: number): ImageRow {
+    const row = this.stmts.byId.get(id);
+    if (!row) throw new EngineError(ErrorCodes.notFound, `There is no record ${id}.`);
+    return row;
+  }
+
+  /** Recomputes the effective label, abnormal flag and search text from the row and its reviews. */
+  private refreshDerived(row: ImageRow): void {
+    const effective = row.reviewed_label ?? row.model_label;
+    const info = effective ? this.labelById.get(effective) : undefined;
+    const abnormal = info ? (info.abnormal ? 1 : 0) : null;
+    const notes = this.stmts.notes.all(row.id).map((n) => n.note);
+    const text = searchText({
+      fileName: row.file_name,
+      patientId: row.patient_id,
+      labels: [row.model_label, row.reviewed_label].map((l) => (l ? (this.labelById.get(l) ?? l) : null)),
+      notes,
+    });
+    this.db
+      .prepare('UPDATE images SET effective_label = ?, abnormal = ?, search_text = ? WHERE id = ?')
+      .run(effective, abnormal, text, row.id);
+  }
+
+  /** Appends a review. An override must name a model label or a gate outcome. */
+  addReview(input: {
+    recordId: number;
+    action: ReviewAction;
+    label?: string;
+    note: string;
+    reviewer: string;
+  }): void {
+    this.db.transaction(() => {
+      const row = this.requireRow(input.recordId);
+      let label: string | null;
+      if (input.action === 'confirm') {
+        if (row.status !== 'done') {
+          throw new EngineError(
+            ErrorCodes.invalidArgs,
+            'Only a diagnosed record can be confirmed; override it instead.',
+          );
+        }
+        label = row.reviewed_label ?? row.model_label ?? row.gate;
+      } else {
+        label = input.label ?? null;
+        const allowed =
+          label !== null && (this.labelById.has(label) || (GATE_LABELS as readonly string[]).includes(label));
+        if (!allowed) {
+          throw new EngineError(
+            ErrorCodes.invalidArgs,
+            `Unknown label "${label}". Choose one of: ${[...this.labelById.keys(), ...GATE_LABELS].join(', ')}.`,
+          );
+        }
+      }
+      const createdAt = now();
+      this.stmts.insertReview.run({
+        imageId: row.id,
+        action: input.action,
+        label,
+        note: input.note,
+        reviewer: input.reviewer,
+        createdAt,
+      });
+      const reviewedLabel = label;
+      this.db
+        .prepare(
+          `UPDATE images SET reviewed_label = ?, review_count = review_count + 1, last_reviewer = ?, last_reviewed_at = ?
+           WHERE id = ?`,
+        )
+        .run(reviewedLabel, input.reviewer, createdAt, row.id);
+      this.refreshDerived({ ...row, reviewed_label: reviewedLabel });
+    })();
+  }
+
+  updatePatient(id: number, patientId: string | null, ear: Ear): void {
+    this.db.transaction(() => {
+      const row = this.requireRow(id);
+      const pid = patientId && patientId.length > 0 ? patientId : null;
+      if (pid) this.stmts.ensurePatient.run(pid, now());
+      const at = now();
+      if (row.patient_id !== pid) this.stmts.insertEdit.run(id, 'patient_id', row.patient_id, pid, at);
+      if (row.ear !== ear) this.stmts.insertEdit.run(id, 'ear', row.ear, ear, at);
+      this.db
+        .prepare("UPDATE images SET patient_id = ?, ear = ?, patient_source = 'manual' WHERE id = ?")
+        .run(pid, ear, id);
+      this.refreshDerived({ ...row, patient_id: pid, ear });
+    })();
+  }
+
+  summary(id: number): RecordSummary | null {
+    const row = this.stmts.byId.get(id);
+    return row ? toSummary(row) : null;
+  }
+
+  detail(id: number): RecordDetail | null {
+    const row = this.stmts.byId.get(id);
+    if (!row) return null;
+    const d = row.diagnosis_id !== null ? this.stmts.diagnosisById.get(row.diagnosis_id) : undefined;
+    return {
+      record: toSummary(row),
+      image: { sizeBytes: row.size_bytes, width: row.width, height: row.height, format: row.format },
+      diagnosis: d ? toDiagnosisView(d) : null,
+      reviews: this.stmts.reviewsOf.all(id).map(toReview),
+    };
+  }
+
+  list(args: { filter: RecordFilter; sort: RecordSort; offset: number; limit: number }): RecordPage {
+    const where = buildWhere(args.filter);
+    const total = (
+      this.db.prepare(`SELECT count(*) AS n FROM images ${where.sql}`).get(where.params) as { n: number }
+    ).n;
+    const rows = this.db
+      .prepare(`SELECT * FROM images ${where.sql} ${buildOrder(args.sort)} LIMIT @limit OFFSET @offset`)
+      .all({ ...where.params, limit: args.limit, offset: args.offset }) as ImageRow[];
+    return { items: rows.map(toSummary), total, offset: args.offset, limit: args.limit };
+  }
+
+  countsPerDay(filter: RecordFilter): CountsPerDay {
+    const where = buildWhere(filter);
+    const offset = filter.utcOffsetMinutes ?? 0;
+    const rows = this.db
+      .prepare(
+        `SELECT strftime('%Y-%m-%d', captured_at, '${offset >= 0 ? '+' : ''}${offset} minutes') AS day,
+           CASE WHEN effective_label IS NOT NULL THEN effective_label
+                WHEN status <> 'done' THEN status
+                ELSE coalesce(gate, 'unknown') END AS bucket,
+           count(*) AS n
+         FROM images ${where.sql} GROUP BY day, bucket ORDER BY day`,
+      )
+      .all(where.params) as { day: string; bucket: string; n: number }[];
+    const days = new Map<string, { day: string; counts: Record<string, number>; total: number }>();
+    const seen = new Set<string>();
+    for (const r of rows) {
+      let d = days.get(r.day);
+      if (!d) days.set(r.day, (d = { day: r.day, counts: {}, total: 0 }));
+      d.counts[r.bucket] = r.n;
+      d.total += r.n;
+      seen.add(r.bucket);
+    }
+    const order = [...this.labels.map((l) => l.id), 'not_eardrum', 'ungradable', 'pending', 'failed'];
+    const keys = [...order.filter((k) => seen.has(k)), ...[...seen].filter((k) => !order.includes(k)).sort()];
+    return { keys, days: [...days.values()] };
+  }
+
+  /** Ids of every matching record in board order: a stable snapshot for streaming exports. */
+  matchingIds(filter: RecordFilter, sort: RecordSort): number[] {
+    const where = buildWhere(filter);
+    return this.db
+      .prepare(`SELECT id FROM images ${where.sql} ${buildOrder(sort)}`)
+      .pluck()
+      .all(where.params) as number[];
+  }
+
+  /** Rows for export, with their diagnosis and latest review, in the order of `ids`. */
+  exportRows(ids: number[]): ExportRow[] {
+    if (ids.length === 0) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT i.*, d.eardrum_probability AS d_eardrum_probability, d.probabilities AS d_probabilities,
+           d.model_id AS d_model_id, d.model_version AS d_model_version, d.created_at AS d_created_at,
+           (SELECT note FROM reviews r WHERE r.image_id = i.id ORDER BY r.id DESC LIMIT 1) AS r_note
+         FROM images i LEFT JOIN diagnoses d ON d.id = i.diagnosis_id
+         WHERE i.id IN (SELECT value FROM json_each(?))`,
+      )
+      .all(JSON.stringify(ids)) as ExportRow[];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id)).filter((r): r is ExportRow => r !== undefined);
+  }
+
+  counts(): { total: number; done: number; failed: number; pending: number } {
+    const rows = this.db.prepare('SELECT status, count(*) AS n FROM images GROUP BY status').all() as {
+      status: string;
+      n: number;
+    }[];
+    const c = { total: 0, done: 0, failed: 0, pending: 0 };
+    for (const r of rows) {
+      c.total += r.n;
+      if (r.status === 'done' || r.status === 'failed' || r.status === 'pending') c[r.status] = r.n;
+    }
+    return c;
+  }
+}
+
+export type ExportRow = ImageRow & {
+  d_eardrum_probability: number | null;
+  d_probabilities: string | null;
+  d_model_id: string | null;
+  d_model_version: string | null;
+  d_created_at: string | null;
+  r_note: string | null;
+};
+
+function searchText(p: {
+  fileName: string;
+  patientId: string | null;
+  labels?: (LabelInfo | string | null)[];
+  notes?: string[];
+}): string {
+  const parts: string[] = [p.fileName, p.patientId ?? ''];
+  for (const l of p.labels ?? []) {
+    if (!l) continue;
+    if (typeof l === 'string') parts.push(l);
+    else parts.push(l.id, l.en, l.ko);
+  }
+  parts.push(...(p.notes ?? []));
+  return parts.filter(Boolean).join('\u0001').toLowerCase();
+}
+
+export function toSummary(r: ImageRow): RecordSummary {
+  return {
+    id: r.id,
+    sha256: r.sha256,
+    fileName: r.file_name,
+    originalPath: r.original_path,
+    source: r.source,
+    capturedAt: r.captured_at,
+    ingestedAt: r.ingested_at,
+    status: r.status,
+    failure: r.failure_code ? { code: r.failure_code, message: r.failure_message ?? '' } : null,
+    patientId: r.patient_id,
+    ear: r.ear,
+    gate: r.gate,
+    gateReason: r.gate_reason,
+    modelLabel: r.model_label,
+    confidence: r.confidence,
+    reviewedLabel: r.reviewed_label,
+    effectiveLabel: r.effective_label,
+    abnormal: r.abnormal === null ? null : r.abnormal === 1,
+    reviewed: r.review_count > 0,
+    reviewCount: r.review_count,
+    lastReviewer: r.last_reviewer,
+    width: r.width,
+    height: r.height,
+    hasOverlay: r.overlay_path !== null,
+  };
+}
+
+function toDiagnosisView(d: DiagnosisRow): DiagnosisView {
+  return {
+    id: d.id,
+    modelId: d.model_id,
+    modelVersion: d.model_version,
+    backend: d.backend,
+    gate: d.gate,
+    gateReason: d.gate_reason,
+    eardrumProbability: d.eardrum_probability,
+    label: d.label,
+    probabilities: JSON.parse(d.probabilities) as Record<string, number>,
+    heatmap: d.heatmap ? (JSON.parse(d.heatmap) as DiagnosisView['heatmap']) : null,
+    timings: { decodeMs: d.decode_ms, inferenceMs: d.inference_ms, totalMs: d.total_ms },
+    createdAt: d.created_at,
+  };
+}
+
+function toReview(r: ReviewRow): Review {
+  return {
+    id: r.id,
+    recordId: r.image_id,
+    action: r.action,
+    label: r.label,
+    note: r.note,
+    reviewer: r.reviewer,
+    createdAt: r.created_at,
+  };
+}
