@@ -74,6 +74,20 @@ describe('MobileNetV2-1.0 int8 ONNX -> TF.js', () => {
     expect(model.countParams()).toBe(3_487_816);
   });
 
+  it('places ReLU6 exactly where the exported PyTorch graph had a Clip (the missing node numbers)', () => {
+    // torchvision's export numbered nodes Conv_k, Clip_k+1, ...; quantization fused each Clip into its conv,
+    // so a conv has a ReLU6 exactly when node number k+1 no longer exists.
+    const numbers = new Set(onnx.graph.nodes.map((n) => Number(/_(\d+)/.exec(n.name)?.[1])));
+    const convs = onnx.graph.nodes.filter((n) => n.opType === 'QLinearConv');
+    expect(convs).toHaveLength(52);
+    for (const conv of convs) {
+      const k = Number(/^Conv_(\d+)_quant$/.exec(conv.name)?.[1]);
+      expect(Number.isInteger(k), conv.name).toBe(true);
+      const layerNames = model.layers.map((l) => l.name);
+      expect(layerNames.includes(`onnx_Conv_${k}_relu6`), conv.name).toBe(!numbers.has(k + 1));
+    }
+  });
+
   it('puts the cat photo in tabby / Egyptian cat and the coffee photo in espresso (top-5)', async () => {
     for (const [file, classes] of [
       [CAT, [281, 285]],
