@@ -1,14 +1,15 @@
 import path from 'node:path';
 import { createServices } from '../services.ts';
-import { defaultDataDir } from '../paths.ts';
+import { defaultDataDir, defaultWatchDir, ensureDir } from '../paths.ts';
 import { consoleLogger } from '../util/logger.ts';
 import { parseCli, reportFailure, untilSignal } from './shared.ts';
 
-const USAGE = `usage: eardrum watch DIR [--data-dir DIR] [--db FILE] [--model DIR] [--backend auto|wasm|cpu]
+const USAGE = `usage: eardrum watch [DIR] [--data-dir DIR] [--db FILE] [--model DIR] [--backend auto|wasm|cpu]
                      [--polling] [--poll-interval MS] [--no-recursive] [--pattern PATTERN] [--once]
 
 Watches DIR (the otoscope's export folder) and diagnoses every image saved there exactly once, logging one
 line per result. Images already in DIR when it starts are diagnosed too (the backlog).
+DIR defaults to ${defaultWatchDir()} (created if missing).
   --data-dir DIR    where the database, image library and backups live (default: ${defaultDataDir()})
   --db FILE         database file (default: <data-dir>/eardrum.sqlite)
   --polling         poll the folder instead of OS events (network shares: SMB/NFS send no events)
@@ -40,8 +41,8 @@ export async function run(argv: string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
-    const dir = positionals[0];
-    if (!dir || positionals.length > 1) {
+    const dir = positionals[0] ?? ensureDir(defaultWatchDir());
+    if (positionals.length > 1) {
       console.error(USAGE);
       return 2;
     }

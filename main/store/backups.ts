@@ -10,7 +10,7 @@ export const KEEP_BACKUPS: Record<BackupKind, number> = { daily: 7, 'pre-migrati
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 function stamp(d = new Date()): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\..*$/, 'Z');
+  return d.toISOString().replace(/[-:.]/g, '');
 }
 
 /** Online backups of the live database (SQLite's backup API: consistent while the engine keeps writing). */
