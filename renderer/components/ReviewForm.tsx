@@ -106,7 +106,7 @@ export function ReviewForm({ recordId, modelLabel, defaultReviewer, card, onSubm
           value={reviewer}
           maxLength={100}
           onChange={(e) => setReviewer(e.target.value)}
-          required
+          aria-required="true"
         />
       </label>
       {error && (

@@ -1,0 +1,96 @@
+// @vitest-environment jsdom
+import { act, screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { App } from '../../renderer/App.tsx';
+import { parseRoute, routeHash } from '../../renderer/hooks/useHashRoute.ts';
+import { FakeApi, makeRecord } from './fake-api.ts';
+import { fakeLayout, renderWithI18n } from './render.tsx';
+
+fakeLayout();
+
+describe('App shell', () => {
+  it('always shows the decision-support line and navigates between views', async () => {
+    const api = new FakeApi([makeRecord({ id: 1 })]);
+    renderWithI18n(<App api={api} debounceMs={0} />);
+    expect(screen.getByTestId('disclaimer')).toHaveTextContent('Decision support, not a diagnosis.');
+    await screen.findByTestId('live-result');
+    expect(screen.getByRole('link', { name: 'Live' })).toHaveAttribute('aria-current', 'page');
+    await userEvent.click(screen.getByRole('link', { name: 'Board' }));
+    expect(await screen.findByTestId('board-count')).toHaveTextContent('1 result');
+    expect(window.location.hash).toBe('#/board');
+    await userEvent.click(screen.getByRole('link', { name: 'Settings' }));
+    expect(await screen.findByTestId('model-card')).toBeInTheDocument();
+    expect(screen.getByTestId('disclaimer')).toBeVisible();
+  });
+
+  it('switches the whole UI to Korean and saves the choice', async () => {
+    const api = new FakeApi([makeRecord({ id: 1, modelLabel: 'aom' })]);
+    renderWithI18n(<App api={api} />);
+    await screen.findByTestId('live-result');
+    await userEvent.selectOptions(screen.getByTestId('language-select'), 'ko');
+    await waitFor(() => expect(screen.getByRole('link', { name: '판독 기록' })).toBeInTheDocument());
+    expect(screen.getByTestId('disclaimer')).toHaveTextContent('진단 보조 도구이며 진단이 아닙니다.');
+    expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('급성 중이염');
+    expect(document.documentElement.lang).toBe('ko');
+    expect(api.callsTo('settings.update')).toContainEqual({ language: 'ko' });
+  });
+
+  it('starts in the saved language', async () => {
+    const api = new FakeApi();
+    api.settings.language = 'ko';
+    renderWithI18n(<App api={api} />, 'en');
+    expect(await screen.findByRole('link', { name: '실시간' })).toBeInTheDocument();
+  });
+
+  it('opens the detail view from the board and comes back with the filters kept', async () => {
+    const api = new FakeApi([
+      makeRecord({ id: 1, modelLabel: 'aom' }),
+      makeRecord({ id: 2, modelLabel: 'normal' }),
+    ]);
+    window.location.hash = '#/board';
+    renderWithI18n(<App api={api} debounceMs={0} />);
+    await screen.findByText('2 results');
+    await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Label' }), 'normal');
+    await screen.findByText('1 result');
+    const row = await screen.findByRole('row', { name: /Normal/ });
+    await userEvent.click(row);
+    expect(await screen.findByTestId('detail-view')).toHaveAttribute('data-record-id', '2');
+    expect(window.location.hash).toBe('#/detail/2');
+    await userEvent.click(screen.getByRole('button', { name: /Back to board/ }));
+    expect(await screen.findByText('1 result')).toBeInTheDocument();
+    expect(screen.getByRole('combobox', { name: 'Label' })).toHaveValue('normal');
+  });
+
+  it('follows the desktop menu', async () => {
+    const api = new FakeApi();
+    let navigate: ((view: 'live' | 'board' | 'settings') => void) | null = null;
+    const shell = {
+      onNavigate(listener: (view: 'live' | 'board' | 'settings') => void) {
+        navigate = listener;
+        return () => (navigate = null);
+      },
+    };
+    renderWithI18n(<App api={api} shell={shell} />);
+    await screen.findByText(/Waiting for the first image/);
+    act(() => navigate?.('settings'));
+    expect(await screen.findByTestId('model-card')).toBeInTheDocument();
+  });
+
+  it('explains a refused token instead of showing an empty screen', async () => {
+    const api = new FakeApi();
+    api.failures.set('settings.get', { code: 'unauthorized', message: 'Missing or wrong access token.' });
+    renderWithI18n(<App api={api} />);
+    expect(await screen.findByRole('alert')).toHaveTextContent(
+      /Access refused: the link's token is missing or wrong/,
+    );
+  });
+
+  it('parses and writes hash routes', () => {
+    expect(parseRoute('#/detail/42')).toEqual({ view: 'detail', id: 42 });
+    expect(parseRoute('#/board?x=1')).toEqual({ view: 'board' });
+    expect(parseRoute('#/detail/abc')).toEqual({ view: 'live' });
+    expect(parseRoute('')).toEqual({ view: 'live' });
+    expect(routeHash({ view: 'detail', id: 7 })).toBe('#/detail/7');
+  });
+});

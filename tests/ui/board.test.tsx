@@ -1,0 +1,180 @@
+// @vitest-environment jsdom
+import { act, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { useState } from 'react';
+import { describe, expect, it } from 'vitest';
+import type { RecordSummary } from '../../common/contract.ts';
+import { BoardView, INITIAL_BOARD, type BoardState } from '../../renderer/views/BoardView.tsx';
+import { FakeApi, LABELS, makeRecord } from './fake-api.ts';
+import { fakeLayout, renderWithI18n } from './render.tsx';
+
+fakeLayout();
+
+function Harness({ api, onOpen }: { api: FakeApi; onOpen(id: number): void }) {
+  const [state, setState] = useState<BoardState>(INITIAL_BOARD);
+  return (
+    <BoardView api={api} card={LABELS} state={state} onState={setState} onOpen={onOpen} debounceMs={0} />
+  );
+}
+
+function setup(records: RecordSummary[], language: 'en' | 'ko' = 'en') {
+  const api = new FakeApi(records);
+  const opened: number[] = [];
+  const view = renderWithI18n(<Harness api={api} onOpen={(id) => opened.push(id)} />, language);
+  return { api, opened, ...view };
+}
+
+function sample(): RecordSummary[] {
+  return [
+    makeRecord({ id: 1, modelLabel: 'aom', patientId: 'A1', capturedAt: '2026-11-20T09:00:00.000Z' }),
+    makeRecord({
+      id: 2,
+      modelLabel: 'normal',
+      patientId: 'B2',
+      ear: 'right',
+      capturedAt: '2026-11-21T09:00:00.000Z',
+    }),
+    makeRecord({
+      id: 3,
+      gate: 'not_eardrum',
+      modelLabel: null,
+      patientId: null,
+      capturedAt: '2026-11-21T10:00:00.000Z',
+    }),
+    makeRecord({
+      id: 4,
+      modelLabel: 'aom',
+      patientId: 'C3',
+      reviewedLabel: 'effusion',
+      capturedAt: '2026-11-22T09:00:00.000Z',
+    }),
+  ];
+}
+
+function bodyRows(): HTMLElement[] {
+  return within(screen.getByTestId('table-scroll')).queryAllByRole('row');
+}
+
+describe('Board view', () => {
+  it('lists the history newest first with result, review state and thumbnails', async () => {
+    setup(sample());
+    expect(await screen.findByTestId('board-count')).toHaveTextContent('4 results');
+    await waitFor(() => expect(bodyRows()).toHaveLength(4));
+    const [first, second, third, fourth] = bodyRows();
+    expect(first).toHaveAttribute('data-record-id', '4');
+    expect(first).toHaveTextContent('✓ Middle-ear effusion');
+    expect(second).toHaveTextContent('No eardrum found');
+    expect(third).toHaveTextContent('Not reviewed');
+    expect(fourth).toHaveTextContent('Acute otitis media');
+    expect(fourth!.querySelector('img')).toHaveAttribute('src', 'http://fake/files/thumbnail/1');
+  });
+
+  it('filters by label (the reviewed label counts) and sends the same filter to the chart', async () => {
+    const { api } = setup(sample());
+    await screen.findByText('4 results');
+    await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Label' }), 'aom');
+    expect(await screen.findByText('1 result')).toBeInTheDocument();
+    await waitFor(() => expect(bodyRows()).toHaveLength(1));
+    expect(bodyRows()[0]).toHaveAttribute('data-record-id', '1');
+    const chartCalls = api.callsTo('records.countsPerDay') as { filter: { labels?: string[] } }[];
+    expect(chartCalls.at(-1)?.filter.labels).toEqual(['aom']);
+  });
+
+  it('combines result, ear, review and text filters, and clears them', async () => {
+    setup(sample());
+    await screen.findByText('4 results');
+    await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Result' }), 'not_eardrum');
+    expect(await screen.findByText('1 result')).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Clear filters' }));
+    expect(await screen.findByText('4 results')).toBeInTheDocument();
+    await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Ear' }), 'right');
+    expect(await screen.findByText('1 result')).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Clear filters' }));
+    await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Review' }), 'yes');
+    expect(await screen.findByText('1 result')).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Clear filters' }));
+    await userEvent.type(screen.getByRole('searchbox', { name: 'Search' }), 'b2');
+    await waitFor(() => expect(bodyRows()).toHaveLength(1));
+    expect(bodyRows()[0]).toHaveAttribute('data-record-id', '2');
+  });
+
+  it('sorts by a column header and flips direction on a second click', async () => {
+    const { api } = setup(sample());
+    await screen.findByText('4 results');
+    await userEvent.click(screen.getByRole('button', { name: /^Patient/ }));
+    await waitFor(() => expect(bodyRows()[0]).toHaveAttribute('data-record-id', '3'));
+    expect(screen.getByRole('columnheader', { name: /Patient/ })).toHaveAttribute('aria-sort', 'ascending');
+    await userEvent.click(screen.getByRole('button', { name: /^Patient/ }));
+    await waitFor(() => expect(bodyRows()[0]).toHaveAttribute('data-record-id', '4'));
+    const last = api.callsTo('records.list').at(-1) as { sort: unknown };
+    expect(last.sort).toEqual({ field: 'patientId', direction: 'desc' });
+  });
+
+  it('exports exactly the filtered rows', async () => {
+    const { api } = setup(sample());
+    await screen.findByText('4 results');
+    await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Label' }), 'aom');
+    await screen.findByText('1 result');
+    await userEvent.click(screen.getByRole('button', { name: 'Export CSV' }));
+    expect(await screen.findByRole('status')).toHaveTextContent('Exported 1 row');
+    expect(api.exports).toHaveLength(1);
+    expect(api.exports[0]?.filter?.labels).toEqual(['aom']);
+    expect(api.exports[0]?.language).toBe('en');
+  });
+
+  it('opens an exam with a click or from the keyboard', async () => {
+    const { opened } = setup(sample());
+    await waitFor(() => expect(bodyRows()).toHaveLength(4));
+    await userEvent.click(bodyRows()[1]!);
+    bodyRows()[2]!.focus();
+    await userEvent.keyboard('{Enter}');
+    expect(opened).toEqual([3, 2]);
+  });
+
+  it('draws a per-day chart by label', async () => {
+    setup(sample());
+    const chart = await screen.findByRole('figure');
+    expect(within(chart).getByText('Results per day by label')).toBeInTheDocument();
+    await waitFor(() => expect(chart.querySelectorAll('g[data-day]')).toHaveLength(3));
+    const legend = within(chart)
+      .getAllByRole('listitem')
+      .map((li) => li.textContent);
+    expect(legend).toEqual(
+      expect.arrayContaining(['Acute otitis media', 'Normal', 'No eardrum', 'Middle-ear effusion']),
+    );
+  });
+
+  it('keeps 100,000 rows virtual: a page is fetched and only the visible rows exist', async () => {
+    const many = Array.from({ length: 100_000 }, (_, i) =>
+      makeRecord({ id: i + 1, capturedAt: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString() }),
+    );
+    const { api } = setup(many);
+    expect(await screen.findByText('100,000 results')).toBeInTheDocument();
+    await waitFor(() => expect(bodyRows().length).toBeGreaterThan(5));
+    expect(bodyRows().length).toBeLessThan(60);
+    expect(screen.getByRole('table')).toHaveAttribute('aria-rowcount', '100001');
+    const lists = api.callsTo('records.list') as { limit: number }[];
+    expect(Math.max(...lists.map((l) => l.limit))).toBeLessThanOrEqual(100);
+    const scroller = screen.getByTestId('table-scroll');
+    act(() => {
+      scroller.scrollTop = 56 * 50_000;
+      scroller.dispatchEvent(new Event('scroll'));
+    });
+    await waitFor(() =>
+      expect(
+        bodyRows().some((r) => r.getAttribute('data-index') === '50000' && r.hasAttribute('data-record-id')),
+      ).toBe(true),
+    );
+    const offsets = (api.callsTo('records.list') as { offset: number }[]).map((l) => l.offset);
+    expect(offsets).toContain(50_000);
+  });
+
+  it('speaks Korean', async () => {
+    setup(sample(), 'ko');
+    expect(await screen.findByText('4건')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'CSV 내보내기' })).toBeInTheDocument();
+    await waitFor(() => expect(bodyRows()).toHaveLength(4));
+    expect(bodyRows()[1]).toHaveTextContent('고막이 보이지 않습니다');
+    expect(bodyRows()[3]).toHaveTextContent('급성 중이염');
+  });
+});

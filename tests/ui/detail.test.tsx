@@ -1,0 +1,133 @@
+// @vitest-environment jsdom
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { DetailView } from '../../renderer/views/DetailView.tsx';
+import { FakeApi, LABELS, makeRecord } from './fake-api.ts';
+import { renderWithI18n } from './render.tsx';
+
+function setup(api: FakeApi, id: number, language: 'en' | 'ko' = 'en', reviewerName = 'Dr. Kim') {
+  const back: number[] = [];
+  const view = renderWithI18n(
+    <DetailView api={api} id={id} card={LABELS} reviewerName={reviewerName} onBack={() => back.push(1)} />,
+    language,
+  );
+  return { ...view, back };
+}
+
+describe('Detail view', () => {
+  it('shows the full image, every probability and the facts', async () => {
+    const api = new FakeApi([makeRecord({ id: 11, modelLabel: 'effusion', patientId: 'P11' })]);
+    setup(api, 11);
+    await screen.findByTestId('detail-view');
+    expect(screen.getByRole('img', { name: 'Otoscope image P11_L_20261125.jpg' })).toHaveAttribute(
+      'src',
+      'http://fake/files/original/11',
+    );
+    expect(screen.getAllByRole('meter')).toHaveLength(LABELS.length);
+    expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('Middle-ear effusion');
+    expect(screen.getByText('Eardrum likelihood: 98.0%')).toBeInTheDocument();
+    expect(screen.getByText('Not reviewed yet.')).toBeInTheDocument();
+  });
+
+  it('zooms and pans with buttons and keys, and shows the heatmap on request', async () => {
+    const api = new FakeApi([makeRecord({ id: 12 })]);
+    setup(api, 12);
+    await screen.findByTestId('detail-view');
+    const content = screen.getByTestId('zoom-content');
+    expect(content.style.transform).toBe('translate(0px, 0px) scale(1)');
+    await userEvent.click(screen.getByRole('button', { name: 'Zoom in' }));
+    expect(content.style.transform).toBe('translate(0px, 0px) scale(1.25)');
+    const viewport = screen.getByRole('group', { name: /Drag or use the arrow keys/ });
+    fireEvent.keyDown(viewport, { key: 'ArrowRight' });
+    fireEvent.keyDown(viewport, { key: '+' });
+    expect(content.style.transform).toBe('translate(-40px, 0px) scale(1.5625)');
+    expect(screen.getByText('Zoom 156%')).toBeInTheDocument();
+    fireEvent.keyDown(viewport, { key: '0' });
+    expect(content.style.transform).toBe('translate(0px, 0px) scale(1)');
+    expect(screen.queryByTestId('heatmap-overlay')).toBeNull();
+    await userEvent.click(screen.getByRole('checkbox', { name: 'Show where the model looked' }));
+    expect(screen.getByTestId('heatmap-overlay')).toHaveAttribute('src', 'http://fake/files/overlay/12');
+  });
+
+  it('records an override with a note; the audit trail shows it and the model answer stays visible', async () => {
+    const api = new FakeApi([makeRecord({ id: 13, modelLabel: 'aom' })]);
+    setup(api, 13);
+    await screen.findByTestId('detail-view');
+    await userEvent.click(screen.getByRole('radio', { name: 'Choose another label' }));
+    await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Label' }), 'effusion');
+    await userEvent.type(screen.getByRole('textbox', { name: 'Note' }), 'Fluid level behind the drum');
+    await userEvent.click(screen.getByRole('button', { name: 'Save review' }));
+    const trail = await screen.findByTestId('audit-trail');
+    await waitFor(() => expect(trail).toHaveTextContent('Dr. Kim changed the label to Middle-ear effusion'));
+    expect(trail).toHaveTextContent('Fluid level behind the drum');
+    expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('Middle-ear effusion');
+    expect(screen.getByText(/Model answer: Acute otitis media/)).toBeInTheDocument();
+    expect(api.callsTo('reviews.add')).toEqual([
+      {
+        recordId: 13,
+        action: 'override',
+        label: 'effusion',
+        note: 'Fluid level behind the drum',
+        reviewer: 'Dr. Kim',
+      },
+    ]);
+  });
+
+  it('confirms the model answer, and requires a reviewer name', async () => {
+    const api = new FakeApi([makeRecord({ id: 14, modelLabel: 'normal' })]);
+    setup(api, 14, 'en', '');
+    await screen.findByTestId('detail-view');
+    expect(screen.getByRole('radio', { name: 'Confirm model result (Normal)' })).toBeChecked();
+    await userEvent.click(screen.getByRole('button', { name: 'Save review' }));
+    expect(screen.getByRole('alert')).toHaveTextContent("Enter the reviewer's name.");
+    expect(api.callsTo('reviews.add')).toHaveLength(0);
+    await userEvent.type(screen.getByRole('textbox', { name: 'Reviewer' }), 'Dr. Lee');
+    await userEvent.click(screen.getByRole('button', { name: 'Save review' }));
+    await waitFor(() =>
+      expect(screen.getByTestId('audit-trail')).toHaveTextContent('Dr. Lee confirmed Normal'),
+    );
+  });
+
+  it('offers only "choose a label" when the model found no eardrum', async () => {
+    const api = new FakeApi([makeRecord({ id: 15, gate: 'not_eardrum', modelLabel: null })]);
+    setup(api, 15);
+    await screen.findByTestId('detail-view');
+    expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('No eardrum found');
+    expect(screen.queryByRole('radio', { name: /Confirm/ })).toBeNull();
+    expect(screen.getByRole('radio', { name: 'Choose another label' })).toBeChecked();
+  });
+
+  it('edits patient and ear', async () => {
+    const api = new FakeApi([makeRecord({ id: 16, patientId: null, ear: 'unknown' })]);
+    setup(api, 16);
+    await screen.findByTestId('detail-view');
+    const form = screen.getByRole('form', { name: 'Patient and ear' });
+    await userEvent.type(within(form).getByRole('textbox', { name: 'Patient ID' }), 'H-2231');
+    await userEvent.selectOptions(within(form).getByRole('combobox', { name: 'Ear' }), 'right');
+    await userEvent.click(within(form).getByRole('button', { name: 'Save patient and ear' }));
+    await waitFor(() => expect(screen.getByTestId('fact-patient')).toHaveTextContent('H-2231'));
+    expect(screen.getByTestId('fact-ear')).toHaveTextContent('Right');
+    expect(api.callsTo('records.updatePatient')).toEqual([{ id: 16, patientId: 'H-2231', ear: 'right' }]);
+  });
+
+  it('says when the exam does not exist, and goes back', async () => {
+    const { back } = setup(new FakeApi([]), 999);
+    expect(await screen.findByRole('alert')).toHaveTextContent('This exam was not found.');
+    await userEvent.click(screen.getByRole('button', { name: /Back to board/ }));
+    expect(back).toHaveLength(1);
+  });
+
+  it('speaks Korean, including the audit trail', async () => {
+    const api = new FakeApi([makeRecord({ id: 17, modelLabel: 'aom' })]);
+    setup(api, 17, 'ko');
+    await screen.findByTestId('detail-view');
+    await userEvent.click(screen.getByRole('radio', { name: '다른 소견 선택' }));
+    await userEvent.selectOptions(screen.getByRole('combobox', { name: '소견' }), 'earwax');
+    await userEvent.click(screen.getByRole('button', { name: '검토 저장' }));
+    await waitFor(() =>
+      expect(screen.getByTestId('audit-trail')).toHaveTextContent('Dr. Kim: 소견을 귀지(으)로 변경'),
+    );
+    expect(screen.getByRole('heading', { name: '검토 이력' })).toBeInTheDocument();
+  });
+});

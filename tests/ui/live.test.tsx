@@ -1,0 +1,128 @@
+// @vitest-environment jsdom
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { LiveView } from '../../renderer/views/LiveView.tsx';
+import { FakeApi, LABELS, idleStatus, makeRecord } from './fake-api.ts';
+import { renderWithI18n } from './render.tsx';
+
+function setup(api: FakeApi, language: 'en' | 'ko' = 'en') {
+  const opened: number[] = [];
+  const view = renderWithI18n(
+    <LiveView api={api} card={LABELS} onOpen={(id) => opened.push(id)} />,
+    language,
+  );
+  return { ...view, opened };
+}
+
+describe('Live view', () => {
+  it('shows the newest result: label in words, every probability, heatmap, patient, ear and model', async () => {
+    const api = new FakeApi([makeRecord({ id: 7, modelLabel: 'aom', patientId: 'P0007', ear: 'right' })]);
+    setup(api);
+    const card = await screen.findByTestId('live-result');
+    expect(within(card).getByRole('heading', { level: 2 })).toHaveTextContent('Acute otitis media');
+    const bars = within(card).getAllByRole('meter');
+    expect(bars).toHaveLength(LABELS.length);
+    expect(bars[0]).toHaveAccessibleName('Acute otitis media');
+    expect(bars[0]).toHaveAttribute('aria-valuetext', '87.0%');
+    expect(within(card).getByTestId('heatmap-overlay')).toHaveAttribute('src', 'http://fake/files/overlay/7');
+    expect(within(card).getByTestId('fact-patient')).toHaveTextContent('P0007');
+    expect(within(card).getByTestId('fact-ear')).toHaveTextContent('Right');
+    expect(card).toHaveTextContent('eardrum-mnv2 v1.2.0');
+    expect(screen.getByText('Watching /inbox')).toBeInTheDocument();
+  });
+
+  it('toggles the heatmap and changes its opacity', async () => {
+    const api = new FakeApi([makeRecord({ id: 3 })]);
+    setup(api);
+    const overlay = await screen.findByTestId('heatmap-overlay');
+    const slider = screen.getByRole('slider', { name: 'Heatmap opacity' });
+    expect(overlay.style.opacity).toBe('0.8');
+    fireEvent.change(slider, { target: { value: '30' } });
+    expect(overlay.style.opacity).toBe('0.3');
+    await userEvent.click(screen.getByRole('checkbox', { name: 'Show where the model looked' }));
+    expect(screen.queryByTestId('heatmap-overlay')).toBeNull();
+    expect(slider).toBeDisabled();
+  });
+
+  it('replaces the result when the engine reports a new one, and says plainly when there is no eardrum', async () => {
+    const api = new FakeApi([makeRecord({ id: 1 })]);
+    setup(api);
+    await screen.findByTestId('live-result');
+    const photo = makeRecord({ id: 2, gate: 'not_eardrum', modelLabel: null, fileName: 'cat.jpg' });
+    api.records.push(photo);
+    act(() => api.emit({ type: 'done', record: photo, status: idleStatus({ done: 2 }) }));
+    await waitFor(() => expect(screen.getByTestId('live-result')).toHaveAttribute('data-record-id', '2'));
+    expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('No eardrum found');
+    expect(
+      screen.getByText(/does not look like an eardrum \(eardrum likelihood 4\.0%\)/),
+    ).toBeInTheDocument();
+    expect(screen.queryAllByRole('meter')).toHaveLength(0);
+    expect(screen.queryByTestId('heatmap-overlay')).toBeNull();
+  });
+
+  it('names the reason for an ungradable picture', async () => {
+    const api = new FakeApi([
+      makeRecord({ id: 4, gate: 'ungradable', gateReason: 'too_dark', modelLabel: null }),
+    ]);
+    setup(api);
+    expect(await screen.findByRole('heading', { level: 2 })).toHaveTextContent('Image too dark');
+  });
+
+  it('shows burst progress with counts and an ETA, then idles', async () => {
+    const api = new FakeApi([]);
+    setup(api);
+    await screen.findByText(/Waiting for the first image/);
+    act(() => api.emit({ type: 'status', status: idleStatus({ done: 10 }) }));
+    act(() =>
+      api.emit({
+        type: 'queued',
+        path: '/inbox/a.jpg',
+        status: idleStatus({ done: 13, queued: 6, processing: 1, etaMs: 4000 }),
+      }),
+    );
+    const progress = await screen.findByTestId('queue-progress');
+    expect(progress).toHaveTextContent('3 of 10 analysed');
+    expect(progress).toHaveTextContent(/about 4\s?secs? left/);
+    act(() => api.emit({ type: 'status', status: idleStatus({ done: 20 }) }));
+    expect(await screen.findByTestId('queue-idle')).toHaveTextContent('Queue idle');
+  });
+
+  it('diagnoses an image chosen by hand', async () => {
+    const api = new FakeApi([]);
+    setup(api);
+    const file = new File([new Uint8Array([0xff, 0xd8, 0xff, 0xe0])], 'hand.jpg', { type: 'image/jpeg' });
+    await userEvent.upload(screen.getByTestId('file-input'), file);
+    await waitFor(() => expect(api.callsTo('diagnose.upload')).toHaveLength(1));
+    expect(api.callsTo('diagnose.upload')[0]).toEqual({ fileName: 'hand.jpg', dataBase64: '/9j/4A==' });
+    expect(await screen.findByRole('heading', { level: 2 })).toHaveTextContent('Normal');
+  });
+
+  it('reports an upload the engine refused, in the user language', async () => {
+    const api = new FakeApi([]);
+    api.failures.set('diagnose.upload', { code: 'image.not_image', message: 'not an image' });
+    setup(api, 'ko');
+    await userEvent.upload(
+      screen.getByTestId('file-input'),
+      new File(['hello'], 'note.jpg', { type: 'image/jpeg' }),
+    );
+    expect(await screen.findByRole('alert')).toHaveTextContent(
+      'note.jpg을(를) 분석하지 못했습니다: 영상 파일이 아닙니다.',
+    );
+  });
+
+  it('speaks Korean', async () => {
+    const api = new FakeApi([makeRecord({ id: 9, modelLabel: 'effusion', ear: 'left' })]);
+    setup(api, 'ko');
+    expect(await screen.findByRole('heading', { level: 2 })).toHaveTextContent('삼출성 중이염 / 중이 삼출액');
+    expect(screen.getByTestId('fact-ear')).toHaveTextContent('좌측');
+    expect(screen.getByRole('button', { name: '상세 보기 및 검토' })).toBeInTheDocument();
+  });
+
+  it('opens the detail view of the shown record', async () => {
+    const api = new FakeApi([makeRecord({ id: 5 })]);
+    const { opened } = setup(api);
+    await userEvent.click(await screen.findByRole('button', { name: 'Open details and review' }));
+    expect(opened).toEqual([5]);
+  });
+});
