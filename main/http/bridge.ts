@@ -93,6 +93,16 @@ function sendError(res: ServerResponse, code: string, message: string, status?: 
   sendJson(res, status ?? statusFor(error), { ok: false, error });
 }
 
+function hasDotSegment(rawPath: string): boolean {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rawPath);
+  } catch {
+    return true;
+  }
+  return decoded.split(/[/\\]/).some((seg) => seg === '..' || seg === '.') || decoded.includes('\0');
+}
+
 /** Reads a JSON body up to `limit` bytes; larger bodies are refused before they are buffered. */
 async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? NaN);
@@ -167,6 +177,9 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     if (!hostAllowed(req)) return sendError(res, ErrorCodes.forbidden, 'Unexpected Host header.', 403);
     if (!originAllowed(req))
       return sendError(res, ErrorCodes.forbidden, 'Cross-origin requests are not allowed.', 403);
+    // URL parsing would quietly resolve `..`; a request that tries it is refused outright instead.
+    const rawPath = (req.url ?? '/').split('?')[0]!;
+    if (hasDotSegment(rawPath)) return sendError(res, ErrorCodes.invalidArgs, 'Bad path.', 400);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const p = url.pathname;
 
@@ -296,10 +309,10 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     handle(req, res).catch((err) => {
       const e = toEngineError(err, `${req.method} ${req.url?.split('?')[0]}`);
       if (e.code === ErrorCodes.internal) logger.error(e.message);
+      // Close rather than read the rest of an oversized upload.
+      if (e.code === ErrorCodes.tooLarge && !res.headersSent) res.setHeader('Connection', 'close');
       if (!res.headersSent) sendError(res, e.code, e.message);
       else res.destroy();
-      // Drop the rest of an oversized upload instead of reading it.
-      if (e.code === ErrorCodes.tooLarge) req.destroy();
     });
   });
   server.headersTimeout = 20_000;

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -27,15 +26,10 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-function workerEntry(): { url: URL; execArgv: string[] } {
-  const ts = path.join(here, 'diagnose-worker.ts');
-  const js = path.join(here, 'diagnose-worker.js');
-  // Built output (.js) runs as is; sources need tsx's loader inside the worker too.
-  if (!import.meta.url.endsWith('.ts') && js) {
-    return { url: pathToFileURL(js), execArgv: [] };
-  }
-  const tsxLoader = createRequire(import.meta.url).resolve('tsx');
-  return { url: pathToFileURL(ts), execArgv: ['--import', pathToFileURL(tsxLoader).href] };
+function workerEntry(): URL {
+  // Built output (.js) runs as is; sources go through a small bootstrap that registers tsx in the worker.
+  if (!import.meta.url.endsWith('.ts')) return pathToFileURL(path.join(here, 'diagnose-worker.js'));
+  return pathToFileURL(path.join(here, 'diagnose-worker-boot.mjs'));
 }
 
 /**
@@ -69,14 +63,14 @@ export class WorkerDiagnoser implements Diagnoser {
   }
 
   private spawn(): Promise<void> {
-    const { url, execArgv } = workerEntry();
+    const url = workerEntry();
     const init: WorkerInit = {
       modelDir: this.opts.modelDir,
       backend: this.opts.backend,
       classifierModule: this.opts.classifierModule,
       ...(this.threshold !== undefined ? { eardrumThreshold: this.threshold } : {}),
     };
-    const worker = new Worker(url, { workerData: init, execArgv });
+    const worker = new Worker(url, { workerData: init });
     this.worker = worker;
     return new Promise<void>((resolve, reject) => {
       let ready = false;

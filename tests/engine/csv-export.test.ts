@@ -1,0 +1,153 @@
+import { parse } from 'csv-parse/sync';
+import { createWriteStream, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CSV_COLUMNS, writeCsv } from '../../main/export/csv-export.ts';
+import { run as exportCli } from '../../main/cli/export.ts';
+import { openDatabase } from '../../main/store/database.ts';
+import { RecordStore } from '../../main/store/records.ts';
+import type Database from 'better-sqlite3';
+import { FAKE_LABELS } from './helpers/fake-diagnoser.ts';
+import { removeDir, tempDir } from './helpers/fs-helpers.ts';
+
+let dir: string;
+let db: Database.Database;
+let store: RecordStore;
+
+beforeAll(async () => {
+  dir = tempDir('csv');
+  db = (await openDatabase(path.join(dir, 'eardrum.sqlite'), { backupDir: path.join(dir, 'backups') })).db;
+  store = new RecordStore(db);
+  store.setLabels(FAKE_LABELS);
+  store.registerModel({ id: 'fake-model', version: '1', labels: FAKE_LABELS, details: {} });
+  const names = ['plain.jpg', 'comma, "quoted"\nnewline.jpg', '=HYPERLINK("x").jpg', '홍길동_좌.jpg'];
+  names.forEach((fileName, i) => {
+    const { id } = store.insertImage({
+      sha256: String(i).padStart(64, 'a'),
+      fileName,
+      originalPath: `/in/${fileName}`,
+      source: 'watch',
+      storedPath: null,
+      thumbPath: null,
+      sizeBytes: 10,
+      width: 1,
+      height: 1,
+      format: 'jpeg',
+      capturedAt: `2026-11-0${i + 1}T10:00:00.000Z`,
+      captureSource: 'mtime',
+      patientId: i === 3 ? '홍길동' : `P${i}`,
+      ear: 'left',
+      patientSource: 'pattern',
+    });
+    store.commitDiagnosis(
+      id,
+      {
+        gate: 'eardrum',
+        eardrumProbability: 0.97,
+        label: 'aom',
+        probabilities: { normal: 0.1, aom: 0.7, effusion: 0.2 },
+        heatmap: null,
+        image: { width: 1, height: 1, format: 'jpeg' },
+        timings: { decodeMs: 1, inferenceMs: 1, totalMs: 2 },
+        model: { id: 'fake-model', version: '1', backend: 'cpu' },
+      },
+      null,
+    );
+  });
+  store.addReview({
+    recordId: 4,
+    action: 'override',
+    label: 'effusion',
+    note: '삼출액 보임, "확실"',
+    reviewer: '김의사',
+  });
+});
+
+afterAll(() => {
+  db.close();
+  removeDir(dir);
+});
+
+async function exportTo(file: string, args: Parameters<typeof writeCsv>[2]) {
+  const n = await writeCsv(store, createWriteStream(file), args);
+  return { n, bytes: readFileSync(file) };
+}
+
+describe('CSV export', () => {
+  it('writes RFC 4180 CSV in UTF-8 with a BOM, CRLF rows, quoting and every documented column', async () => {
+    const { n, bytes } = await exportTo(path.join(dir, 'all.csv'), {
+      filter: {},
+      sort: { field: 'capturedAt', direction: 'asc' },
+      language: 'en',
+    });
+    expect(n).toBe(4);
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const text = bytes.toString('utf8');
+    expect(text.endsWith('\r\n')).toBe(true);
+    const rows = parse(text, { bom: true, columns: true, record_delimiter: '\r\n' }) as Record<
+      string,
+      string
+    >[];
+    expect(Object.keys(rows[0]!)).toEqual([
+      ...CSV_COLUMNS.map((c) => c.en),
+      'p_normal',
+      'p_aom',
+      'p_effusion',
+    ]);
+    expect(rows.map((r) => r.file_name)).toEqual([
+      'plain.jpg',
+      'comma, "quoted"\nnewline.jpg',
+      `'=HYPERLINK("x").jpg`,
+      '홍길동_좌.jpg',
+    ]);
+    const reviewed = rows[3]!;
+    expect(reviewed).toMatchObject({
+      patient_id: '홍길동',
+      model_label: 'aom',
+      model_label_name: 'Acute otitis media',
+      reviewed_label: 'effusion',
+      reviewed_by: '김의사',
+      review_note: '삼출액 보임, "확실"',
+      final_label: 'effusion',
+      abnormal: 'yes',
+      p_aom: '0.7000',
+    });
+    expect(rows[0]).toMatchObject({ reviewed_label: '', final_label: 'aom', model_confidence: '0.7000' });
+  });
+
+  it('applies the board filters and writes Korean headers when asked', async () => {
+    const { n, bytes } = await exportTo(path.join(dir, 'ko.csv'), {
+      filter: { reviewed: true },
+      sort: { field: 'capturedAt', direction: 'asc' },
+      language: 'ko',
+    });
+    expect(n).toBe(1);
+    const rows = parse(bytes, { bom: true, columns: true }) as Record<string, string>[];
+    expect(rows[0]).toMatchObject({
+      환자번호: '홍길동',
+      모델판독명: '급성 중이염',
+      검토판독명: '삼출성 중이염',
+    });
+  });
+
+  it('runs as `eardrum export` against a database file, writing atomically', async () => {
+    const out = path.join(dir, 'cli.csv');
+    const code = await exportCli(['--db', path.join(dir, 'eardrum.sqlite'), '--out', out, '--patient', 'P1']);
+    expect(code).toBe(0);
+    const rows = parse(readFileSync(out), { bom: true, columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => r.patient_id)).toEqual(['P1']);
+    expect(await exportCli(['--db', path.join(dir, 'none.sqlite'), '--out', out])).toBe(1);
+    expect(await exportCli(['--db', path.join(dir, 'eardrum.sqlite'), '--out', out, '--ear', 'middle'])).toBe(
+      1,
+    );
+    expect(await exportCli(['--bogus'])).toBe(2);
+    expect(
+      await exportCli([
+        '--db',
+        path.join(dir, 'eardrum.sqlite'),
+        '--out',
+        path.join(dir, 'no', 'such', 'x.csv'),
+      ]),
+    ).toBe(1);
+  });
+});
