@@ -75,7 +75,12 @@ describe('HTTP bridge', () => {
   });
 
   it('refuses API, file and event requests without the right token', async () => {
-    for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: `Basic ${TOKEN}` }]) {
+    const variants: Record<string, string>[] = [
+      {},
+      { Authorization: 'Bearer wrong' },
+      { Authorization: `Basic ${TOKEN}` },
+    ];
+    for (const headers of variants) {
       const r = await api('records.list', {}, headers);
       expect(r.status).toBe(401);
       expect(await r.json()).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
