@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Under CI=true, fails the run when the browser end-to-end test did not run (see the file).
+    globalSetup: ['tests/e2e/ci-guard.ts'],
   },
 });

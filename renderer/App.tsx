@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { AppInfo, ModelCardView, Settings } from '../common/contract.ts';
 import type { ApiClient } from './api/client.ts';
+import { LoginForm } from './components/LoginForm.tsx';
 import { errorText } from './errors.ts';
 import { isUiLanguage, type UiLanguage } from './i18n/index.ts';
 import { useHashRoute, type Route } from './hooks/useHashRoute.ts';
@@ -27,7 +28,7 @@ export function App({ api, shell, debounceMs }: Props) {
   const [settings, setSettings] = useState<Settings | null>(null);
   const [card, setCard] = useState<ModelCardView | null>(null);
   const [info, setInfo] = useState<AppInfo | null>(null);
-  const [fatal, setFatal] = useState<string | null>(null);
+  const [fatal, setFatal] = useState<{ code: string; text: string } | null>(null);
   const [connected, setConnected] = useState(true);
   const [board, setBoard] = useState<BoardState>(INITIAL_BOARD);
   const main = useRef<HTMLElement>(null);
@@ -42,7 +43,7 @@ export function App({ api, shell, debounceMs }: Props) {
       ]);
       if (cancelled) return;
       if (!s.ok) {
-        setFatal(errorText(t, s.error));
+        setFatal({ code: s.error.code, text: errorText(t, s.error) });
         return;
       }
       setSettings(s.value);
@@ -94,9 +95,12 @@ export function App({ api, shell, debounceMs }: Props) {
   let content;
   if (fatal) {
     content = (
-      <p className="notice notice-error" role="alert">
-        {t('app.loadFailed', { message: fatal })}
-      </p>
+      <>
+        <p className="notice notice-error" role="alert">
+          {t('app.loadFailed', { message: fatal.text })}
+        </p>
+        {fatal.code === 'unauthorized' && api.transport === 'http' && <LoginForm />}
+      </>
     );
   } else if (!settings) {
     content = <p className="muted">{t('common.loading')}</p>;

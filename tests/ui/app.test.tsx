@@ -94,3 +94,38 @@ describe('App shell', () => {
     expect(routeHash({ view: 'detail', id: 7 })).toBe('#/detail/7');
   });
 });
+
+describe('password sign-in for a shared workstation', () => {
+  it('trades the password for the token and opens the app with it', async () => {
+    const { LoginForm } = await import('../../renderer/components/LoginForm.tsx');
+    const opened: string[] = [];
+    const tried: string[] = [];
+    renderWithI18n(
+      <LoginForm
+        login={async (password) => {
+          tried.push(password);
+          return password === 'correct horse'
+            ? { ok: true, token: 'tok123' }
+            : { ok: false, message: 'Wrong password.' };
+        }}
+        open={(token) => opened.push(token)}
+      />,
+    );
+    const field = screen.getByLabelText('Password');
+    await userEvent.type(field, 'guess');
+    await userEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('Sign-in failed: Wrong password.');
+    await userEvent.clear(field);
+    await userEvent.type(field, 'correct horse');
+    await userEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    await waitFor(() => expect(opened).toEqual(['tok123']));
+    expect(tried).toEqual(['guess', 'correct horse']);
+  });
+
+  it('is offered when the token is refused in a browser', async () => {
+    const api = new FakeApi();
+    api.failures.set('settings.get', { code: 'unauthorized', message: 'Missing or wrong access token.' });
+    renderWithI18n(<App api={api} />);
+    expect(await screen.findByRole('heading', { name: 'Sign in' })).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,305 @@
+/**
+ * End to end in Debian Chromium against `eardrum serve` with the real shipped model: a temporary
+ * watched folder and data folder, real photos from ../shared/datasets, the built renderer.
+ * This test fails (never skips) when Chromium or the model is missing; under CI=true
+ * tests/e2e/ci-guard.ts also fails the run if it did not reach the end.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RecordSummary } from '../../common/contract.ts';
+import en from '../../renderer/i18n/en.json';
+import ko from '../../renderer/i18n/ko.json';
+import { E2E_MARKER } from './ci-guard.ts';
+import { startServe, type ServeProcess } from './serve-process.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const datasets = path.resolve(root, '../shared/datasets');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = path.join(root, 'docs/screenshots');
+// A clear eardrum picture and a clear non-eardrum photo, both read from the shared datasets at run time.
+const EARDRUM_PHOTO = path.join(datasets, 'otoscopy/normal/0045b417ea582d26.jpg');
+const OTHER_PHOTO = path.join(datasets, 'not-eardrum/photo/05bef6722fc0ed81.jpg');
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+let tmp: string;
+let watchDir: string;
+let serve: ServeProcess;
+let browser: Browser;
+let page: Page;
+const problems: string[] = [];
+let stepsDone = 0;
+const state: { eardrum?: RecordSummary; other?: RecordSummary; override?: string } = {};
+
+async function api<T>(
+  channel: string,
+  args: unknown,
+  token: string | null = serve.token,
+): Promise<{ status: number; body: { ok: boolean; value?: T; error?: { code: string } } }> {
+  const response = await fetch(`${serve.origin}/api/${channel}`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      ...(token !== null ? { Authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify(args),
+  });
+  return { status: response.status, body: (await response.json()) as never };
+}
+
+async function newest(): Promise<RecordSummary> {
+  const r = await api<{ items: RecordSummary[] }>('records.list', {
+    sort: { field: 'ingestedAt', direction: 'desc' },
+    limit: 1,
+  });
+  return r.body.value!.items[0]!;
+}
+
+async function liveRecordId(): Promise<string | null> {
+  return page
+    .getByTestId('live-result')
+    .getAttribute('data-record-id', { timeout: 1000 })
+    .catch(() => null);
+}
+
+async function waitForLiveRecord(not: string | null, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const id = await liveRecordId();
+    if (id !== null && id !== not) return;
+    if (Date.now() > deadline)
+      throw new Error(`Live showed no new result within ${timeoutMs} ms\n${serve.output()}`);
+    await page.waitForTimeout(100);
+  }
+}
+
+async function shot(name: string, target: Page = page): Promise<void> {
+  await target.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: false });
+}
+
+beforeAll(async () => {
+  // Fail loudly rather than skip: a green run must mean the browser really drove the app.
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}; install it with \`apt-get install -y chromium\`.`);
+  }
+  for (const file of [EARDRUM_PHOTO, OTHER_PHOTO]) {
+    if (!existsSync(file))
+      throw new Error(`missing test photo ${file} (expected ../shared/datasets beside the repo)`);
+  }
+  const build = spawnSync(
+    process.execPath,
+    [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+    },
+  );
+  if (build.status !== 0) throw new Error(`renderer build failed:\n${build.stdout}\n${build.stderr}`);
+
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'eardrum-e2e-'));
+  watchDir = path.join(tmp, 'inbox');
+  await mkdir(watchDir);
+  await mkdir(SHOTS, { recursive: true });
+  serve = await startServe(root, { watchDir, dataDir: path.join(tmp, 'data') });
+  // Start in English with no reviewer name (the engine's default language is Korean).
+  expect((await api('settings.update', { language: 'en', reviewerName: '' })).body.ok).toBe(true);
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    acceptDownloads: true,
+    locale: 'en-US',
+  });
+  page = await context.newPage();
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/favicon/.test(m.location().url)) problems.push(`console: ${m.text()}`);
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  const code = await serve?.stop();
+  if (serve && code !== 0) console.error(`serve exited with ${code}:\n${serve.output()}`);
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+describe('the workstation in a browser', () => {
+  it('shows an eardrum photo in Live with its label and heatmap within seconds of it landing in the folder', async () => {
+    await page.goto(serve.openUrl);
+    await page.getByText(en.live.waiting).waitFor({ timeout: 20_000 });
+    const started = Date.now();
+    await copyFile(EARDRUM_PHOTO, path.join(watchDir, 'E2E001_L_20261125_103000.jpg'));
+    await waitForLiveRecord(null, 30_000);
+    const seconds = (Date.now() - started) / 1000;
+
+    const record = await newest();
+    state.eardrum = record;
+    expect(record.gate).toBe('eardrum');
+    expect(record.patientId).toBe('E2E001');
+    const label = en.labels[record.modelLabel as keyof typeof en.labels];
+    expect(label).toBeTruthy();
+    const card = page.getByTestId('live-result');
+    await expect(card.locator('h2').textContent()).resolves.toBe(label);
+    await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>('[data-testid="heatmap-overlay"]');
+      return img !== null && img.complete && img.naturalWidth > 0;
+    });
+    const modelCard = await api<{ labels: unknown[] }>('model.card', {});
+    await expect(card.getByRole('meter').count()).resolves.toBe(modelCard.body.value!.labels.length);
+    await expect(card.getByTestId('fact-ear').textContent()).resolves.toBe(en.ear.left);
+    // First image includes the model warm-up; "within seconds" for a clinician.
+    expect(seconds).toBeLessThan(15);
+    await shot('live');
+    stepsDone++;
+  }, 90_000);
+
+  it('says "no eardrum found" for a photo that is not an eardrum', async () => {
+    const before = await liveRecordId();
+    await copyFile(OTHER_PHOTO, path.join(watchDir, 'E2E002_R_20261125_103500.jpg'));
+    await waitForLiveRecord(before, 30_000);
+    state.other = await newest();
+    expect(state.other.gate).toBe('not_eardrum');
+    await expect(page.getByTestId('live-result').locator('h2').textContent()).resolves.toBe(
+      en.gate.not_eardrum,
+    );
+    await expect(page.getByTestId('heatmap-overlay').count()).resolves.toBe(0);
+    stepsDone++;
+  }, 60_000);
+
+  it('lists both on the board, filters by label and exports exactly the filtered rows as CSV', async () => {
+    await page.getByRole('link', { name: en.nav.board }).click();
+    await page.getByTestId('board-count').getByText('2 results').waitFor();
+    const rows = page.getByTestId('table-scroll').getByRole('row');
+    await expect(rows.count()).resolves.toBe(2);
+
+    const label = state.eardrum!.modelLabel!;
+    await page.getByRole('combobox', { name: en.board.label }).selectOption(label);
+    await page.getByTestId('board-count').getByText('1 result', { exact: true }).waitFor();
+    await expect(rows.count()).resolves.toBe(1);
+    await expect(rows.first().getAttribute('data-record-id')).resolves.toBe(String(state.eardrum!.id));
+    await shot('board');
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: en.board.export }).click(),
+    ]);
+    const csv = await readFile((await download.path())!);
+    expect([...csv.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]); // BOM so Excel reads Korean correctly
+    const parsed = parse(csv, { bom: true, columns: true }) as Record<string, string>[];
+    expect(parsed).toHaveLength(1);
+    expect(parsed[0]).toMatchObject({
+      record_id: String(state.eardrum!.id),
+      file_name: 'E2E001_L_20261125_103000.jpg',
+      model_label: label,
+      patient_id: 'E2E001',
+    });
+    await page.getByRole('button', { name: en.board.clear }).click();
+    await page.getByTestId('board-count').getByText('2 results').waitFor();
+    stepsDone++;
+  }, 60_000);
+
+  it('keeps a review override across a reload and shows it in the audit trail', async () => {
+    const original = state.eardrum!.modelLabel!;
+    state.override = original === 'effusion' ? 'normal' : 'effusion';
+    const overrideName = en.labels[state.override as keyof typeof en.labels];
+    await page.locator(`[data-record-id="${state.eardrum!.id}"][role="row"]`).click();
+    await page.getByTestId('detail-view').waitFor();
+    await page.getByRole('radio', { name: en.detail.override }).check();
+    await page
+      .getByRole('combobox', { name: en.detail.overrideLabel, exact: true })
+      .selectOption(state.override);
+    await page
+      .getByRole('textbox', { name: en.detail.note })
+      .fill('Fluid behind the drum on pneumatic otoscopy');
+    await page.getByRole('textbox', { name: en.detail.reviewer }).fill('Dr. E2E');
+    await page.getByRole('button', { name: en.detail.submitReview }).click();
+    const entry = `Dr. E2E changed the label to ${overrideName}`;
+    await page.getByTestId('audit-trail').getByText(entry).waitFor();
+
+    await page.reload();
+    await page.getByTestId('detail-view').waitFor();
+    await page.getByTestId('audit-trail').getByText(entry).waitFor();
+    await page.getByTestId('audit-trail').getByText('Fluid behind the drum on pneumatic otoscopy').waitFor();
+    await expect(page.locator('.detail-info h2').textContent()).resolves.toBe(overrideName);
+    await page
+      .getByText(`${en.detail.modelAnswer}: ${en.labels[original as keyof typeof en.labels]}`)
+      .waitFor();
+    await page.getByRole('checkbox', { name: en.live.heatmap }).check();
+    await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>('[data-testid="heatmap-overlay"]');
+      return img !== null && img.complete && img.naturalWidth > 0;
+    });
+    await shot('detail');
+    const stored = await api<{ reviews: { label: string }[] }>('records.get', { id: state.eardrum!.id });
+    expect(stored.body.value!.reviews.map((r) => r.label)).toEqual([state.override]);
+    stepsDone++;
+  }, 60_000);
+
+  it('shows settings with a live file-name preview and the model card', async () => {
+    await page.getByRole('link', { name: en.nav.settings }).click();
+    await page.getByTestId('model-card').waitFor();
+    await page.getByTestId('pattern-preview').getByText('Patient P12345, ear Left').waitFor();
+    await shot('settings');
+    stepsDone++;
+  }, 30_000);
+
+  it('switches the interface to Korean', async () => {
+    await page.getByTestId('language-select').selectOption('ko');
+    await page.getByRole('link', { name: ko.nav.board }).waitFor();
+    await expect(page.getByTestId('disclaimer').textContent()).resolves.toBe(ko.app.disclaimer);
+    await page.getByRole('link', { name: ko.nav.board }).click();
+    await page.getByTestId('board-count').getByText('2건').waitFor();
+    await page.getByTestId('table-scroll').getByText(ko.gate.not_eardrum).waitFor();
+    await shot('board-ko');
+    await page.getByRole('link', { name: ko.nav.live }).click();
+    await page.getByTestId('live-result').waitFor();
+    await shot('live-ko');
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await phone.goto(serve.openUrl);
+    await phone.getByTestId('live-result').waitFor();
+    await shot('live-phone', phone);
+    await phone.close();
+    stepsDone++;
+  }, 60_000);
+
+  it('refuses requests without the token', async () => {
+    const missing = await api('app.info', {}, null);
+    expect(missing.status).toBe(401);
+    expect(missing.body).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
+    expect((await api('records.list', {}, 'not-the-token')).status).toBe(401);
+    const file = `${serve.origin}/files/original/${state.eardrum!.id}`;
+    expect((await fetch(file)).status).toBe(401);
+    const allowed = await fetch(`${file}?token=${encodeURIComponent(serve.token)}`);
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('content-type')).toBe('image/jpeg');
+
+    const stranger = await browser.newPage();
+    await stranger.goto(`${serve.origin}/`);
+    await stranger.getByRole('alert').getByText(/token/).waitFor();
+    await stranger.close();
+    stepsDone++;
+  }, 30_000);
+
+  it('ran every step without script errors or CSP violations', async () => {
+    expect(stepsDone).toBe(7);
+    expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
+    await mkdir(path.dirname(E2E_MARKER), { recursive: true });
+    await writeFile(E2E_MARKER, JSON.stringify({ passed: true, at: new Date().toISOString() }));
+  });
+});
