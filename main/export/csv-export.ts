@@ -80,15 +80,11 @@ export async function writeCsv(
     if (!csv.write(row)) await once(csv, 'drain');
   };
   await write(header);
-  const ids = store.matchingIds(args.filter, args.sort);
   let n = 0;
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    for (const r of store.exportRows(ids.slice(i, i + CHUNK))) {
-      await write(toCells(r, labelName, probColumns));
-      n++;
-    }
-    // Let other work (watcher events, HTTP) run between chunks.
-    await new Promise((r) => setImmediate(r));
+  for (const r of store.exportRows(args.filter, args.sort)) {
+    await write(toCells(r, labelName, probColumns));
+    // Let other work (watcher events, HTTP) run now and then.
+    if (++n % CHUNK === 0) await new Promise((r) => setImmediate(r));
   }
   csv.end();
   await done;

@@ -23,16 +23,18 @@ export function boundToUtc(value: string, offsetMinutes: number, upper: boolean)
   return new Date(ms).toISOString();
 }
 
-export function buildWhere(filter: RecordFilter): Where {
+/** `prefix` qualifies columns (e.g. `i.`) when the query joins other tables. */
+export function buildWhere(filter: RecordFilter, prefix = ''): Where {
+  const c = (column: string) => `${prefix}${column}`;
   const clauses: string[] = [];
   const params: Record<string, string | number> = {};
   const offset = filter.utcOffsetMinutes ?? 0;
   if (filter.from) {
-    clauses.push('captured_at >= @from');
+    clauses.push(`${c('captured_at')} >= @from`);
     params.from = boundToUtc(filter.from, offset, false);
   }
   if (filter.to) {
-    clauses.push('captured_at < @to');
+    clauses.push(`${c('captured_at')} < @to`);
     params.to = boundToUtc(filter.to, offset, true);
   }
   const inList = (column: string, name: string, values: readonly string[] | undefined) => {
@@ -41,28 +43,33 @@ export function buildWhere(filter: RecordFilter): Where {
       params[`${name}${i}`] = v;
       return `@${name}${i}`;
     });
-    clauses.push(`${column} IN (${keys.join(', ')})`);
+    clauses.push(`${c(column)} IN (${keys.join(', ')})`);
   };
   inList('effective_label', 'label', filter.labels);
   inList('gate', 'gate', filter.gates);
   inList('status', 'status', filter.statuses);
   if (filter.patientId !== undefined) {
-    clauses.push('patient_id = @patientId');
+    clauses.push(`${c('patient_id')} = @patientId`);
     params.patientId = filter.patientId;
   }
   if (filter.ear) {
-    clauses.push('ear = @ear');
+    clauses.push(`${c('ear')} = @ear`);
     params.ear = filter.ear;
   }
-  if (filter.reviewed !== undefined) clauses.push(filter.reviewed ? 'review_count > 0' : 'review_count = 0');
+  if (filter.reviewed !== undefined) clauses.push(`${c('review_count')} ${filter.reviewed ? '> 0' : '= 0'}`);
   if (filter.abnormal !== undefined) {
-    clauses.push('abnormal = @abnormal');
+    clauses.push(`${c('abnormal')} = @abnormal`);
     params.abnormal = filter.abnormal ? 1 : 0;
   }
   const text = filter.text?.trim().toLowerCase();
   if (text) {
-    clauses.push("search_text LIKE @text ESCAPE '\\'");
-    params.text = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    // The trigram index answers LIKE only without ESCAPE, so `%` and `_` typed by the user merely widen the
+    // candidates; instr() then keeps exact substring matches.
+    clauses.push(
+      `${c('id')} IN (SELECT rowid FROM images_fts WHERE search_text LIKE @textLike) AND instr(${c('search_text')}, @text) > 0`,
+    );
+    params.textLike = `%${text}%`;
+    params.text = text;
   }
   return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
@@ -78,8 +85,8 @@ const SORT_COLUMNS: Record<SortField, string> = {
   status: 'status',
 };
 
-export function buildOrder(sort: RecordSort): string {
+export function buildOrder(sort: RecordSort, prefix = ''): string {
   const dir = sort.direction === 'asc' ? 'ASC' : 'DESC';
   // id breaks ties so pages never overlap or skip rows.
-  return `ORDER BY ${SORT_COLUMNS[sort.field]} ${dir}, id ${dir}`;
+  return `ORDER BY ${prefix}${SORT_COLUMNS[sort.field]} ${dir}, ${prefix}id ${dir}`;
 }

@@ -153,6 +153,31 @@ CREATE TABLE models (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'board speed: capture time in ms, trigram text index, covering indexes',
+    sql: `
+-- Integer capture time: counting per day becomes arithmetic instead of a date function per row.
+ALTER TABLE images ADD COLUMN captured_ms INTEGER;
+UPDATE images SET captured_ms = CAST(round((julianday(captured_at) - 2440587.5) * 86400000) AS INTEGER);
+CREATE INDEX images_day_buckets ON images (captured_ms, effective_label, status, gate);
+CREATE INDEX images_review_abnormal ON images (review_count, abnormal, confidence);
+
+-- Substring search (file name, patient, labels in English and Korean, review notes) through a trigram index.
+CREATE VIRTUAL TABLE images_fts USING fts5(search_text, content='images', content_rowid='id', tokenize='trigram');
+INSERT INTO images_fts (images_fts) VALUES ('rebuild');
+CREATE TRIGGER images_fts_ai AFTER INSERT ON images BEGIN
+  INSERT INTO images_fts (rowid, search_text) VALUES (new.id, new.search_text);
+END;
+CREATE TRIGGER images_fts_ad AFTER DELETE ON images BEGIN
+  INSERT INTO images_fts (images_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
+END;
+CREATE TRIGGER images_fts_au AFTER UPDATE OF search_text ON images BEGIN
+  INSERT INTO images_fts (images_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
+  INSERT INTO images_fts (rowid, search_text) VALUES (new.id, new.search_text);
+END;
+`,
+  },
 ];
 
 export function checksum(m: Migration): string {

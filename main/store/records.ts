@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import type {
   CountsPerDay,
   DiagnosisView,
@@ -136,11 +136,11 @@ export class RecordStore {
       ensurePatient: db.prepare('INSERT OR IGNORE INTO patients (id, created_at) VALUES (?, ?)'),
       insertImage: db.prepare(
         `INSERT INTO images (sha256, file_name, original_path, source, stored_path, thumb_path, size_bytes, width, height,
-           format, captured_at, capture_source, ingested_at, status, failure_code, failure_message, patient_id, ear,
-           patient_source, search_text)
+           format, captured_at, captured_ms, capture_source, ingested_at, status, failure_code, failure_message,
+           patient_id, ear, patient_source, search_text)
          VALUES (@sha256, @fileName, @originalPath, @source, @storedPath, @thumbPath, @sizeBytes, @width, @height,
-           @format, @capturedAt, @captureSource, @ingestedAt, @status, @failureCode, @failureMessage, @patientId, @ear,
-           @patientSource, @searchText)`,
+           @format, @capturedAt, @capturedMs, @captureSource, @ingestedAt, @status, @failureCode, @failureMessage,
+           @patientId, @ear, @patientSource, @searchText)`,
       ),
       insertDiagnosis: db.prepare(
         `INSERT INTO diagnoses (image_id, model_id, model_version, backend, gate, gate_reason, eardrum_probability,
@@ -230,6 +230,7 @@ export class RecordStore {
       if (img.patientId) this.stmts.ensurePatient.run(img.patientId, now());
       const info = this.stmts.insertImage.run({
         ...img,
+        capturedMs: Date.parse(img.capturedAt),
         ingestedAt: now(),
         status: img.failure ? 'failed' : 'pending',
         failureCode: img.failure?.code ?? null,
@@ -435,17 +436,21 @@ export class RecordStore {
 
   countsPerDay(filter: RecordFilter): CountsPerDay {
     const where = buildWhere(filter);
-    const offset = filter.utcOffsetMinutes ?? 0;
-    const rows = this.db
+    const offsetMs = (filter.utcOffsetMinutes ?? 0) * 60_000;
+    const raw = this.db
       .prepare(
-        `SELECT strftime('%Y-%m-%d', captured_at, '${offset >= 0 ? '+' : ''}${offset} minutes') AS day,
+        `SELECT (captured_ms + @offsetMs) / 86400000 AS dayNumber,
            CASE WHEN effective_label IS NOT NULL THEN effective_label
                 WHEN status <> 'done' THEN status
                 ELSE coalesce(gate, 'unknown') END AS bucket,
            count(*) AS n
-         FROM images ${where.sql} GROUP BY day, bucket ORDER BY day`,
+         FROM images ${where.sql} GROUP BY dayNumber, bucket ORDER BY dayNumber`,
       )
-      .all(where.params) as { day: string; bucket: string; n: number }[];
+      .all({ ...where.params, offsetMs }) as { dayNumber: number; bucket: string; n: number }[];
+    const rows = raw.map((r) => ({
+      ...r,
+      day: new Date(r.dayNumber * 86_400_000).toISOString().slice(0, 10),
+    }));
     const days = new Map<string, { day: string; counts: Record<string, number>; total: number }>();
     const seen = new Set<string>();
     for (const r of rows) {
@@ -460,29 +465,26 @@ export class RecordStore {
     return { keys, days: [...days.values()] };
   }
 
-  /** Ids of every matching record in board order: a stable snapshot for streaming exports. */
-  matchingIds(filter: RecordFilter, sort: RecordSort): number[] {
-    const where = buildWhere(filter);
-    return this.db
-      .prepare(`SELECT id FROM images ${where.sql} ${buildOrder(sort)}`)
-      .pluck()
-      .all(where.params) as number[];
-  }
-
-  /** Rows for export, with their diagnosis and latest review, in the order of `ids`. */
-  exportRows(ids: number[]): ExportRow[] {
-    if (ids.length === 0) return [];
-    const rows = this.db
-      .prepare(
+  /**
+   * Every matching record in board order with its diagnosis and latest review, read through a separate
+   * read-only connection: it sees one consistent snapshot (WAL) and, being separate, can stay open across
+   * awaits while this connection keeps writing new results.
+   */
+  *exportRows(filter: RecordFilter, sort: RecordSort): Generator<ExportRow> {
+    const reader = new Database(this.db.name, { readonly: true, fileMustExist: true });
+    try {
+      const where = buildWhere(filter, 'i.');
+      const stmt = reader.prepare(
         `SELECT i.*, d.eardrum_probability AS d_eardrum_probability, d.probabilities AS d_probabilities,
            d.model_id AS d_model_id, d.model_version AS d_model_version, d.created_at AS d_created_at,
            (SELECT note FROM reviews r WHERE r.image_id = i.id ORDER BY r.id DESC LIMIT 1) AS r_note
          FROM images i LEFT JOIN diagnoses d ON d.id = i.diagnosis_id
-         WHERE i.id IN (SELECT value FROM json_each(?))`,
-      )
-      .all(JSON.stringify(ids)) as ExportRow[];
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id)).filter((r): r is ExportRow => r !== undefined);
+         ${where.sql} ${buildOrder(sort, 'i.')}`,
+      );
+      yield* stmt.iterate(where.params) as IterableIterator<ExportRow>;
+    } finally {
+      reader.close();
+    }
   }
 
   counts(): { total: number; done: number; failed: number; pending: number } {

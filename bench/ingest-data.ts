@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type Database from 'better-sqlite3';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const datasetsDir = process.env.EARDRUM_SHARED_DIR
+  ? path.join(process.env.EARDRUM_SHARED_DIR, 'datasets')
+  : path.resolve(repoRoot, '../shared/datasets');
+
+/** Every dataset photo (eardrums and not-eardrums), sorted. */
+export function datasetImages(): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(jpe?g|png)$/i.test(e.name)) out.push(p);
+    }
+  };
+  walk(datasetsDir);
+  return out.sort();
+}
+
+/**
+ * A distinct copy of a JPEG: bytes after the end-of-image marker are ignored by decoders, so appending a few
+ * random bytes gives a new SHA-256 (a new image to the engine) with the same picture.
+ */
+export function variant(bytes: Buffer): Buffer {
+  return Buffer.concat([bytes, randomBytes(8)]);
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const i = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return s[i]!;
+}
+
+const LABELS = ['normal', 'aom', 'effusion', 'com', 'earwax', 'otitis_externa', 'tympanosclerosis'];
+
+/**
+ * Fills a database with `n` synthetic records spread over a year (about a clinic's decade at 30/day), with
+ * diagnoses and some reviews, straight through SQL in one transaction.
+ */
+export function fillSynthetic(db: Database.Database, n: number): void {
+  const insertImage = db.prepare(
+    `INSERT INTO images (sha256, file_name, original_path, source, stored_path, size_bytes, width, height, format,
+       captured_at, captured_ms, capture_source, ingested_at, status, patient_id, ear, patient_source, gate, model_label, confidence,
+       reviewed_label, review_count, effective_label, abnormal, search_text)
+     VALUES (?, ?, ?, 'watch', ?, 100000, 640, 480, 'jpeg', ?, ?, 'mtime', ?, ?, ?, ?, 'pattern', ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertPatient = db.prepare('INSERT OR IGNORE INTO patients (id, created_at) VALUES (?, ?)');
+  const insertDiagnosis = db.prepare(
+    `INSERT INTO diagnoses (image_id, model_id, model_version, backend, gate, eardrum_probability, label, probabilities,
+       heatmap, decode_ms, inference_ms, total_ms, created_at) VALUES (?, 'bench', '1', 'wasm', ?, 0.9, ?, ?, NULL, 5, 20, 30, ?)`,
+  );
+  const setDiagnosis = db.prepare('UPDATE images SET diagnosis_id = ? WHERE id = ?');
+  const start = Date.UTC(2025, 0, 1);
+  db.transaction(() => {
+    for (let i = 0; i < n; i++) {
+      const captured = new Date(start + Math.floor((i / n) * 365 * 86_400_000)).toISOString();
+      const patient = `P${(i * 7919) % Math.max(1, Math.floor(n / 4))}`;
+      const failed = i % 97 === 0;
+      const gate = failed ? null : i % 13 === 0 ? 'not_eardrum' : i % 17 === 0 ? 'ungradable' : 'eardrum';
+      const label = gate === 'eardrum' ? LABELS[i % LABELS.length]! : null;
+      const reviewed = label && i % 5 === 0 ? LABELS[(i + 1) % LABELS.length]! : null;
+      const effective = reviewed ?? label;
+      const name = `${patient}_${i % 2 ? 'L' : 'R'}_${captured.slice(0, 10).replace(/-/g, '')}_${i}.jpg`;
+      insertPatient.run(patient, captured);
+      const id = Number(
+        insertImage.run(
+          i.toString(16).padStart(64, '0'),
+          name,
+          `/inbox/${name}`,
+          `originals/00/${i}.jpg`,
+          captured,
+          Date.parse(captured),
+          captured,
+          failed ? 'failed' : 'done',
+          patient,
+          i % 2 ? 'left' : 'right',
+          gate,
+          label,
+          label ? 0.5 + (i % 50) / 100 : null,
+          reviewed,
+          reviewed ? 1 : 0,
+          effective,
+          effective ? (effective === 'normal' || effective === 'earwax' ? 0 : 1) : null,
+          `${name}\u0001${patient}\u0001${effective ?? ''}`.toLowerCase(),
+        ).lastInsertRowid,
+      );
+      if (gate) {
+        const probs = Object.fromEntries(LABELS.map((l) => [l, l === label ? 0.7 : 0.05]));
+        const d = insertDiagnosis.run(id, gate, label, JSON.stringify(probs), captured);
+        setDiagnosis.run(Number(d.lastInsertRowid), id);
+      }
+    }
+  })();
+}
