@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { EVENT_CHANNEL, FILE_PROTOCOL, type EngineEvent } from '../../common/contract.ts';
 import { defaultModelDir } from '../../model/classifier.ts';
 import { SHELL_NAVIGATE_CHANNEL } from '../../preload/shell-channels.ts';
+import { defaultWatchDir, ensureDir } from '../paths.ts';
 import { createServices, type Services } from '../services.ts';
 import { consoleLogger } from '../util/logger.ts';
 import { createFileProtocolHandler, createRendererProtocolHandler } from './app-protocol.ts';
@@ -118,6 +119,9 @@ async function start(): Promise<void> {
       },
     },
   });
+  // Like `eardrum serve`: with no folder configured yet, watch the default inbox until one is chosen.
+  if (!services.settings.get().watchDir)
+    await services.updateSettings({ watchDir: ensureDir(defaultWatchDir()) });
   new ShutdownCoordinator(app, () => services.stop(), log).attach();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => app.quit());
 

@@ -89,6 +89,7 @@ async function waitForLiveRecord(not: string | null, timeoutMs: number): Promise
 }
 
 async function shot(name: string, target: Page = page): Promise<void> {
+  await target.evaluate(() => window.scrollTo(0, 0));
   await target.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: false });
 }
 
