@@ -164,6 +164,7 @@ export function SettingsView({ api, card, settings, onSaved, dataDir, debounceMs
         {thresholdNames.length > 0 && (
           <fieldset>
             <legend>{t('settings.thresholds')}</legend>
+            <p className="muted">{t('settings.thresholdHelp')}</p>
             {thresholdNames.map((name) => (
               <label key={name}>
                 {t(`settings.thresholdNames.${name}`, { defaultValue: name })}

@@ -55,7 +55,7 @@ describe('Settings view', () => {
     await userEvent.type(folder, '/mnt/otoscope');
     await userEvent.click(screen.getByRole('checkbox', { name: 'Include sub-folders' }));
     await userEvent.click(screen.getByRole('checkbox', { name: /Poll the folder/ }));
-    const threshold = screen.getByRole('spinbutton', { name: 'eardrum' });
+    const threshold = screen.getByRole('spinbutton', { name: 'Minimum eardrum likelihood' });
     expect(threshold).toHaveValue(0.5);
     await userEvent.clear(threshold);
     await userEvent.type(threshold, '0.7');
