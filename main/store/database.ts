@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCodes } from '../../common/contract.ts';
 import { EngineError, toEngineError } from '../util/errors.ts';
@@ -35,6 +35,18 @@ export async function openDatabase(file: string, opts: OpenDatabaseOptions): Pro
       mkdirSync(dir, { recursive: true });
     } catch (err) {
       throw toEngineError(err, `Creating the database folder ${dir}`);
+    }
+  }
+  // WAL needs to write the file and create -wal/-shm beside it: say so plainly instead of SQLITE_CANTOPEN.
+  for (const target of existsSync(file) ? [file, dir] : [dir]) {
+    try {
+      accessSync(target, constants.W_OK);
+    } catch (err) {
+      const e = toEngineError(err, `The database ${file} cannot be written`);
+      throw new EngineError(
+        ErrorCodes.readOnly,
+        `${e.message}; the app needs write access to it and its folder.`,
+      );
     }
   }
   let db: Database.Database;
