@@ -51,10 +51,11 @@ export function RecordTable({ pages, sort, onSort, onOpen, thumbnailUrl, card }:
   const items = virtualizer.getVirtualItems();
   const first = items[0]?.index ?? 0;
   const last = items[items.length - 1]?.index ?? 0;
-  const { ensure } = pages;
+  const { ensure, version } = pages;
   useEffect(() => {
+    // Also after a refresh (version) so rows scrolled far down are fetched again.
     if (count > 0) ensure(first, last);
-  }, [ensure, first, last, count]);
+  }, [ensure, first, last, count, version]);
 
   const columns: Column[] = [
     { id: 'thumb', title: t('board.thumbnail'), className: 'col-thumb' },

@@ -7,18 +7,22 @@ export const PAGE_SIZE = 100;
 export interface RecordPages {
   total: number | null;
   error: ErrorInfo | null;
+  /** Changes whenever rows arrive or are replaced. */
+  version: number;
   /** The row at `index`, or undefined while its page is loading. */
   row(index: number): RecordSummary | undefined;
   /** Loads the pages covering rows [start, end]. */
   ensure(start: number, end: number): void;
   /** Replaces a row in place after a review or edit (no reload, keeps the scroll position). */
   patch(record: RecordSummary): void;
+  /** Fetches again with the same filter (new results arrived); rows stay visible meanwhile. */
   reload(): void;
 }
 
 /**
  * Pages of the board loaded on demand as rows scroll into view, so 100,000 records cost a few
- * requests of PAGE_SIZE rows rather than one huge answer. A new filter or sort starts over.
+ * requests of PAGE_SIZE rows rather than one huge answer. A new filter or sort starts over; a reload
+ * keeps the old rows on screen until the fresh first page replaces them.
  */
 export function useRecordPages(api: ApiClient, filter: RecordFilter, sort: RecordSort): RecordPages {
   const [total, setTotal] = useState<number | null>(null);
@@ -27,12 +31,13 @@ export function useRecordPages(api: ApiClient, filter: RecordFilter, sort: Recor
   const pages = useRef(new Map<number, RecordSummary[]>());
   const loading = useRef(new Set<number>());
   const generation = useRef(0);
+  const lastKey = useRef<string | null>(null);
   const [reloadCount, setReloadCount] = useState(0);
   const key = JSON.stringify([filter, sort]);
 
   const load = useCallback(
-    async (page: number, gen: number) => {
-      if (loading.current.has(page) || pages.current.has(page)) return;
+    async (page: number, gen: number, refresh = false) => {
+      if (!refresh && (loading.current.has(page) || pages.current.has(page))) return;
       loading.current.add(page);
       const result = await api.call('records.list', {
         filter,
@@ -47,6 +52,7 @@ export function useRecordPages(api: ApiClient, filter: RecordFilter, sort: Recor
         return;
       }
       setError(null);
+      if (refresh) pages.current = new Map();
       pages.current.set(page, result.value.items);
       setTotal(result.value.total);
       setVersion((v) => v + 1);
@@ -57,12 +63,16 @@ export function useRecordPages(api: ApiClient, filter: RecordFilter, sort: Recor
 
   useEffect(() => {
     const gen = ++generation.current;
-    pages.current = new Map();
     loading.current = new Set();
-    setTotal(null);
-    setVersion((v) => v + 1);
-    void load(0, gen);
-  }, [load, reloadCount]);
+    const refresh = lastKey.current === key;
+    lastKey.current = key;
+    if (!refresh) {
+      pages.current = new Map();
+      setTotal(null);
+      setVersion((v) => v + 1);
+    }
+    void load(0, gen, refresh);
+  }, [load, key, reloadCount]);
 
   const row = useCallback(
     (index: number) => pages.current.get(Math.floor(index / PAGE_SIZE))?.[index % PAGE_SIZE],
@@ -91,5 +101,5 @@ export function useRecordPages(api: ApiClient, filter: RecordFilter, sort: Recor
 
   const reload = useCallback(() => setReloadCount((c) => c + 1), []);
 
-  return { total, error, row, ensure, patch, reload };
+  return { total, error, version, row, ensure, patch, reload };
 }

@@ -30,9 +30,11 @@ interface Props {
   onOpen(id: number): void;
   /** Typing delay before a search runs (0 in tests). */
   debounceMs?: number;
+  /** Longest wait before new results show up on the board. */
+  refreshMs?: number;
 }
 
-export function BoardView({ api, card, state, onState, onOpen, debounceMs = 250 }: Props) {
+export function BoardView({ api, card, state, onState, onOpen, debounceMs = 250, refreshMs = 1000 }: Props) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
   const debounced = useDebounced(state.filter, debounceMs);
@@ -53,14 +55,23 @@ export function BoardView({ api, card, state, onState, onOpen, debounceMs = 250 
   }, [api, filter]);
 
   const { patch, reload } = pages;
-  useEffect(
-    () =>
-      api.onEvent((event) => {
-        if (event.type === 'record.updated') patch(event.record);
-        else if (event.type === 'done' || (event.type === 'failed' && event.record)) reload();
-      }),
-    [api, patch, reload],
-  );
+  useEffect(() => {
+    // During a burst results arrive many times a second: refresh at most once a second.
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const unsubscribe = api.onEvent((event) => {
+      if (event.type === 'record.updated') patch(event.record);
+      else if ((event.type === 'done' || (event.type === 'failed' && event.record)) && !timer) {
+        timer = setTimeout(() => {
+          timer = null;
+          reload();
+        }, refreshMs);
+      }
+    });
+    return () => {
+      unsubscribe();
+      if (timer) clearTimeout(timer);
+    };
+  }, [api, patch, reload, refreshMs]);
 
   async function exportCsv() {
     setExporting(true);

@@ -5,7 +5,7 @@ import { useState } from 'react';
 import { describe, expect, it } from 'vitest';
 import type { RecordSummary } from '../../common/contract.ts';
 import { BoardView, INITIAL_BOARD, type BoardState } from '../../renderer/views/BoardView.tsx';
-import { FakeApi, LABELS, makeRecord } from './fake-api.ts';
+import { FakeApi, LABELS, idleStatus, makeRecord } from './fake-api.ts';
 import { fakeLayout, renderWithI18n } from './render.tsx';
 
 fakeLayout();
@@ -176,5 +176,65 @@ describe('Board view', () => {
     await waitFor(() => expect(bodyRows()).toHaveLength(4));
     expect(bodyRows()[1]).toHaveTextContent('고막이 보이지 않습니다');
     expect(bodyRows()[3]).toHaveTextContent('급성 중이염');
+  });
+});
+
+describe('Board view during a burst', () => {
+  it('adds new results without dropping the rows on screen, refreshing at most once per interval', async () => {
+    const api = new FakeApi(sample());
+    function Live() {
+      const [state, setState] = useState<BoardState>(INITIAL_BOARD);
+      return (
+        <BoardView
+          api={api}
+          card={LABELS}
+          state={state}
+          onState={setState}
+          onOpen={() => undefined}
+          debounceMs={0}
+          refreshMs={50}
+        />
+      );
+    }
+    renderWithI18n(<Live />);
+    await screen.findByText('4 results');
+    const listsBefore = api.callsTo('records.list').length;
+    const fresh = [5, 6, 7].map((id) => makeRecord({ id, capturedAt: `2026-11-23T0${id}:00:00.000Z` }));
+    act(() => {
+      for (const record of fresh) {
+        api.records.push(record);
+        api.emit({ type: 'done', record, status: idleStatus({ done: record.id }) });
+      }
+    });
+    // Old rows stay while the refresh is pending.
+    expect(bodyRows()).toHaveLength(4);
+    expect(await screen.findByText('7 results')).toBeInTheDocument();
+    await waitFor(() => expect(bodyRows()).toHaveLength(7));
+    expect(bodyRows()[0]).toHaveAttribute('data-record-id', '7');
+    expect(api.callsTo('records.list').length - listsBefore).toBe(1);
+  });
+
+  it('patches a reviewed row in place', async () => {
+    const api = new FakeApi(sample());
+    function Live() {
+      const [state, setState] = useState<BoardState>(INITIAL_BOARD);
+      return (
+        <BoardView
+          api={api}
+          card={LABELS}
+          state={state}
+          onState={setState}
+          onOpen={() => undefined}
+          debounceMs={0}
+        />
+      );
+    }
+    renderWithI18n(<Live />);
+    await waitFor(() => expect(bodyRows()).toHaveLength(4));
+    const listsBefore = api.callsTo('records.list').length;
+    const updated = { ...api.records[0]!, reviewed: true, reviewedLabel: 'earwax', effectiveLabel: 'earwax' };
+    act(() => api.emit({ type: 'record.updated', record: updated }));
+    await waitFor(() => expect(bodyRows()[3]).toHaveTextContent('✓ Earwax'));
+    expect(api.callsTo('records.list').length).toBe(listsBefore);
   });
 });
