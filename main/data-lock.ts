@@ -11,6 +11,9 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Data folders locked by this process (a second lock from the same process is as wrong as from another). */
+const heldHere = new Set<string>();
+
 /**
  * One engine per data folder: two would both diagnose every new file. The lock file holds the owner's pid;
  * a lock left by a killed process (pid gone) is taken over.
@@ -24,12 +27,19 @@ export class DataDirLock {
   }
 
   acquire(): void {
+    if (heldHere.has(this.file)) {
+      throw new EngineError(
+        'already_running',
+        `This data folder is already in use by this app (${this.file}).`,
+      );
+    }
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const fd = openSync(this.file, 'wx');
         writeSync(fd, String(process.pid));
         closeSync(fd);
         this.held = true;
+        heldHere.add(this.file);
         return;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
@@ -55,6 +65,7 @@ export class DataDirLock {
   release(): void {
     if (!this.held) return;
     this.held = false;
+    heldHere.delete(this.file);
     rmSync(this.file, { force: true });
   }
 }
