@@ -42,6 +42,10 @@ export function GateOutcome({ record, eardrumProbability, card, size = 'normal' 
     tone = 'warn';
   } else {
     headline = labelName(t, lang, record.effectiveLabel ?? record.modelLabel, card);
+    hint =
+      eardrumProbability !== null && eardrumProbability !== undefined
+        ? t('gate.eardrumHint', { probability: formatPercent(eardrumProbability, lang) })
+        : null;
   }
   const Heading = size === 'large' ? 'h2' : 'h3';
   return (

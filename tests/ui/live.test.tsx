@@ -29,6 +29,7 @@ describe('Live view', () => {
     expect(within(card).getByTestId('fact-patient')).toHaveTextContent('P0007');
     expect(within(card).getByTestId('fact-ear')).toHaveTextContent('Right');
     expect(card).toHaveTextContent('eardrum-mnv2 v1.2.0');
+    expect(card).toHaveTextContent('Eardrum found (likelihood 98.0%)');
     expect(screen.getByText('Watching /inbox')).toBeInTheDocument();
   });
 
