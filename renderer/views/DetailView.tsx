@@ -125,11 +125,6 @@ export function DetailView({ api, id, card, reviewerName, onBack }: Props) {
               {formatPercent(record.confidence, lang)}
             </p>
           )}
-          {diagnosis && (
-            <p className="muted">
-              {t('detail.eardrumProbability')}: {formatPercent(diagnosis.eardrumProbability, lang)}
-            </p>
-          )}
           {diagnosis && Object.keys(diagnosis.probabilities).length > 0 && (
             <>
               <h3 className="section-title">{t('live.probabilities')}</h3>

@@ -26,7 +26,7 @@ describe('Detail view', () => {
     );
     expect(screen.getAllByRole('meter')).toHaveLength(LABELS.length);
     expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('Middle-ear effusion');
-    expect(screen.getByText('Eardrum likelihood: 98.0%')).toBeInTheDocument();
+    expect(screen.getByText('Eardrum found (likelihood 98.0%)')).toBeInTheDocument();
     expect(screen.getByText('Not reviewed yet.')).toBeInTheDocument();
   });
 
