@@ -516,15 +516,22 @@ export class Engine {
       ? { width: null, height: null, exifTakenAt: null }
       : await probeImage(bytes, o.format, offset);
     const parsed = this.pattern(o.relative);
+    // A name with only a date gives local midnight; the file's mtime on that same day is more precise.
+    let fromName = parsed.capturedAt;
+    if (fromName) {
+      const start = Date.parse(fromName);
+      const localMidnight = (start + offset * 60_000) % 86_400_000 === 0;
+      if (localMidnight && o.mtimeMs >= start && o.mtimeMs < start + 86_400_000) fromName = null;
+    }
     const capturedAt =
       o.source === 'upload'
         ? (facts.exifTakenAt ?? new Date().toISOString())
-        : (facts.exifTakenAt ?? parsed.capturedAt ?? new Date(o.mtimeMs).toISOString());
+        : (facts.exifTakenAt ?? fromName ?? new Date(o.mtimeMs).toISOString());
     const captureSource = facts.exifTakenAt
       ? 'exif'
       : o.source === 'upload'
         ? 'upload'
-        : parsed.capturedAt
+        : fromName
           ? 'name'
           : 'mtime';
     const manual = o.patientId !== undefined || o.ear !== undefined;

@@ -285,3 +285,27 @@ describe('engine with a deterministic diagnoser', () => {
     expect(diagnoser.calls).toBe(2);
   });
 });
+
+describe('capture time', () => {
+  it('prefers EXIF, then a dated name (its mtime when the name has no time), then the mtime', async () => {
+    h = await startHarness();
+    const exif = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#345' } })
+      .jpeg()
+      .withExif({
+        IFD0: { DateTime: '2025:03:04 05:06:07' },
+        IFD2: { DateTimeOriginal: '2025:03:04 05:06:07' },
+      })
+      .toBuffer();
+    writeFileSync(path.join(h.watchDir, 'exif.jpg'), exif);
+    writeFileSync(path.join(h.watchDir, '7_L_20240102_030405.jpg'), await syntheticJpeg(301));
+    writeFileSync(path.join(h.watchDir, '8_R_20240102.jpg'), await syntheticJpeg(302));
+    writeFileSync(path.join(h.watchDir, 'plain.jpg'), await syntheticJpeg(303));
+    await h.settled(4);
+    const by = Object.fromEntries(list(h).map((r) => [r.fileName, r.capturedAt]));
+    const offset = -new Date().getTimezoneOffset() * 60_000;
+    expect(Date.parse(by['exif.jpg']!)).toBe(Date.UTC(2025, 2, 4, 5, 6, 7) - offset);
+    expect(Date.parse(by['7_L_20240102_030405.jpg']!)).toBe(Date.UTC(2024, 0, 2, 3, 4, 5) - offset);
+    expect(Date.parse(by['8_R_20240102.jpg']!)).toBe(Date.UTC(2024, 0, 2) - offset);
+    expect(Math.abs(Date.parse(by['plain.jpg']!) - Date.now())).toBeLessThan(60_000);
+  });
+});
