@@ -145,6 +145,9 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       const d = diagnoser;
       cleanup.unshift(() => d.close());
     }
+    if (opts.diagnoser && settings.thresholds.eardrum !== undefined) {
+      await diagnoser.setEardrumThreshold(settings.thresholds.eardrum);
+    }
     store.setLabels(diagnoser.card.labels);
     store.registerModel(diagnoser.card);
     const engine = new Engine({

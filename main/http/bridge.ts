@@ -270,7 +270,11 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       'X-Accel-Buffering': 'no',
     });
     res.write('retry: 2000\n\n');
-    const send = (e: EngineEvent) => res.write(`data: ${JSON.stringify(e)}\n\n`);
+    const send = (e: EngineEvent) => {
+      // A client that stopped reading is dropped rather than buffered without limit.
+      if (res.writableLength > 8 * 1024 * 1024) return void res.destroy();
+      res.write(`data: ${JSON.stringify(e)}\n\n`);
+    };
     send({ type: 'status', status: s.engine.status() });
     const unsubscribe = s.subscribe(send);
     const beat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);

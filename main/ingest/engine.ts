@@ -177,6 +177,9 @@ export class Engine {
   }
 
   private async startWatcher(): Promise<void> {
+    if (this.watchRetryTimer) clearTimeout(this.watchRetryTimer);
+    this.watchRetryTimer = null;
+    if (!this.running || this.watcher) return;
     const dir = this.settings.watchDir;
     if (!dir) {
       this.watching = false;
@@ -221,6 +224,8 @@ export class Engine {
   }
 
   private async stopWatcher(): Promise<void> {
+    if (this.watchRetryTimer) clearTimeout(this.watchRetryTimer);
+    this.watchRetryTimer = null;
     const w = this.watcher;
     this.watcher = null;
     this.watching = false;
