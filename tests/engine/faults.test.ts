@@ -211,39 +211,46 @@ describe('watched folder with the shipped model', () => {
     expect(h.services.engine.status().state).toBe('running');
   }, 60_000);
 
-  it('refuses a database it cannot write with a clear error, leaving the file intact', async () => {
-    const dataDir = tempDir('readonly');
-    cleanup.push(() => removeDir(dataDir));
-    h = await start({ dataDir });
-    const [img] = distinctDatasetImages(1);
-    copyFileSync(img!.file, path.join(h.watchDir, 'kept.jpg'));
-    await h.settled(1, 30_000);
-    await h.close();
-    h = null;
-    const dbFile = path.join(dataDir, 'eardrum.sqlite');
-    const before = readFileSync(dbFile);
-    const roDir = tempDir('ro-mount');
-    cleanup.push(() => removeDir(roDir));
-    if (mountable) {
-      // Root ignores file modes, so make the whole file system read-only.
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32m', 'tmpfs', roDir]);
-      cleanup.push(() => execFileSync('umount', ['-l', roDir]));
-      copyFileSync(dbFile, path.join(roDir, 'eardrum.sqlite'));
-      execFileSync('mount', ['-o', 'remount,ro', roDir]);
-    } else {
-      copyFileSync(dbFile, path.join(roDir, 'eardrum.sqlite'));
-      execFileSync('chmod', ['0555', roDir]);
-      execFileSync('chmod', ['0444', path.join(roDir, 'eardrum.sqlite')]);
-      cleanup.push(() => execFileSync('chmod', ['-R', 'u+w', roDir]));
-    }
-    await expect(
-      createServices({ dataDir: tempDir('data'), dbPath: path.join(roDir, 'eardrum.sqlite'), diagnoser }),
-    ).rejects.toMatchObject({
-      code: 'read_only',
-      message: expect.stringMatching(/eardrum\.sqlite cannot be written: .*needs write access/),
-    });
-    expect(readFileSync(path.join(roDir, 'eardrum.sqlite')).equals(before)).toBe(true);
-  }, 60_000);
+  // Root ignores file modes: without permission to mount a read-only file system there is no way to make a
+  // file unwritable for root, so that one combination cannot run this test.
+  const rootWithoutMount = process.getuid?.() === 0 && !mountable;
+  it.skipIf(rootWithoutMount)(
+    'refuses a database it cannot write with a clear error, leaving the file intact',
+    async () => {
+      const dataDir = tempDir('readonly');
+      cleanup.push(() => removeDir(dataDir));
+      h = await start({ dataDir });
+      const [img] = distinctDatasetImages(1);
+      copyFileSync(img!.file, path.join(h.watchDir, 'kept.jpg'));
+      await h.settled(1, 30_000);
+      await h.close();
+      h = null;
+      const dbFile = path.join(dataDir, 'eardrum.sqlite');
+      const before = readFileSync(dbFile);
+      const roDir = tempDir('ro-mount');
+      cleanup.push(() => removeDir(roDir));
+      if (mountable) {
+        // Root ignores file modes, so make the whole file system read-only.
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32m', 'tmpfs', roDir]);
+        cleanup.push(() => execFileSync('umount', ['-l', roDir]));
+        copyFileSync(dbFile, path.join(roDir, 'eardrum.sqlite'));
+        execFileSync('mount', ['-o', 'remount,ro', roDir]);
+      } else {
+        copyFileSync(dbFile, path.join(roDir, 'eardrum.sqlite'));
+        execFileSync('chmod', ['0555', roDir]);
+        execFileSync('chmod', ['0444', path.join(roDir, 'eardrum.sqlite')]);
+        cleanup.push(() => execFileSync('chmod', ['-R', 'u+w', roDir]));
+      }
+      await expect(
+        createServices({ dataDir: tempDir('data'), dbPath: path.join(roDir, 'eardrum.sqlite'), diagnoser }),
+      ).rejects.toMatchObject({
+        code: 'read_only',
+        message: expect.stringMatching(/eardrum\.sqlite cannot be written: .*needs write access/),
+      });
+      expect(readFileSync(path.join(roDir, 'eardrum.sqlite')).equals(before)).toBe(true);
+    },
+    60_000,
+  );
 
   it('explains a data folder that cannot exist', async () => {
     const parent = tempDir('notadir');
