@@ -314,7 +314,8 @@ export const settingsSchema = z.object({
   fileNamePattern: z.string().min(1).max(500),
   /**
    * Overrides of the model card's thresholds, by the card's threshold names (`modelCard.thresholds`).
-   * Missing keys use the card's value.
+   * Missing keys use the card's value. At present only `eardrum` (the minimum probability that the picture
+   * shows an eardrum) can be overridden; other names answer `invalid_args`.
    */
   thresholds: z.record(z.string(), z.number().min(0).max(1)),
   language: languageSchema,
