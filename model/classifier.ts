@@ -25,7 +25,8 @@ export interface LoadOptions {
  * whether a picture shows an eardrum, what it most likely shows, how sure it is and where it looked.
  */
 export class EardrumClassifier {
-  private readonly kernelColumns: tf.Tensor1D[];
+  /** Per label, per feature map: the slice of the label's dense weights that acts on that map's channels. */
+  private readonly kernelSlices: tf.Tensor1D[][];
   private eardrumThreshold: number;
 
   private constructor(
@@ -40,7 +41,20 @@ export class EardrumClassifier {
     if (!kernel || kernel.shape[1] !== card.labels.length) {
       throw new ModelLoadError(`layer ${card.outputs.classKernelLayer} does not match the card's ${card.labels.length} labels`);
     }
-    this.kernelColumns = tf.tidy(() => card.labels.map((_, k) => tf.keep(kernel.slice([0, k], [-1, 1]).squeeze([1]) as tf.Tensor1D)));
+    const channels = card.outputs.featureMaps.map((_, i) => (model.outputs[i]!.shape.at(-1) as number) ?? 0);
+    if (channels.reduce((a, b) => a + b, 0) !== kernel.shape[0]) {
+      throw new ModelLoadError('feature maps do not add up to the class head input');
+    }
+    this.kernelSlices = tf.tidy(() =>
+      card.labels.map((_, k) => {
+        let offset = 0;
+        return channels.map((c) => {
+          const part = tf.keep(kernel.slice([offset, k], [c, 1]).squeeze([1]) as tf.Tensor1D);
+          offset += c;
+          return part;
+        });
+      }),
+    );
     this.eardrumThreshold = opts.eardrumThreshold ?? card.thresholds.eardrum;
   }
 
@@ -50,7 +64,7 @@ export class EardrumClassifier {
     const backend = await selectBackend(opts.backend);
     const model = await loadLayersModelFromDir(modelDir);
     const names = model.outputNames;
-    const expected = [card.outputs.featureMap, card.outputs.classLogits, card.outputs.gateLogit];
+    const expected = [...card.outputs.featureMaps, card.outputs.classLogits, card.outputs.gateLogit];
     if (expected.some((n, i) => !names[i]?.startsWith(n))) {
       model.dispose();
       throw new ModelLoadError(`model outputs ${names.join(', ')} do not match the card (${expected.join(', ')})`);
@@ -91,9 +105,14 @@ export class EardrumClassifier {
     const { input: x, view } = toNetworkInput(img, cfg, undefined, cropBox(img, cfg.framing));
     const t1 = performance.now();
 
-    const [featureMap, classLogits, gateLogit] = tf.tidy(() => {
+    const maps = this.card.outputs.featureMaps.length;
+    const { featureMaps, classLogits, gateLogit } = tf.tidy(() => {
       const out = this.model.predict(x.expandDims(0)) as tf.Tensor[];
-      return [out[0]!.squeeze([0]) as tf.Tensor3D, out[1]!, out[2]!];
+      return {
+        featureMaps: out.slice(0, maps).map((m) => m.squeeze([0]) as tf.Tensor3D),
+        classLogits: out[maps]!,
+        gateLogit: out[maps + 1]!,
+      };
     });
     x.dispose();
     const logits = await classLogits.data();
@@ -110,7 +129,7 @@ export class EardrumClassifier {
     const reason = ungradableReason(quality, this.card.thresholds);
     const gate = reason ? 'ungradable' : eardrumProbability < this.eardrumThreshold ? 'not_eardrum' : 'eardrum';
     if (gate !== 'eardrum') {
-      featureMap.dispose();
+      tf.dispose(featureMaps);
       view.dispose();
       const t3 = performance.now();
       return {
@@ -130,9 +149,8 @@ export class EardrumClassifier {
     const probabilities: Record<string, number> = {};
     this.card.labels.forEach((l, i) => (probabilities[l.id] = probs[i]!));
 
-    const [rows, cols] = featureMap.shape;
-    const grid = classActivationMap(featureMap, this.kernelColumns[top]!);
-    featureMap.dispose();
+    const { grid, rows, cols } = classActivationMap(featureMaps, this.kernelSlices[top]!);
+    tf.dispose(featureMaps);
     const viewBytes = Uint8Array.from(await view.data());
     view.dispose();
     const overlayPng = await renderOverlayPng(viewBytes, cfg.size, grid, rows, cols);
@@ -148,7 +166,7 @@ export class EardrumClassifier {
   }
 
   dispose(): void {
-    this.kernelColumns.forEach((t) => t.dispose());
+    this.kernelSlices.flat().forEach((t) => t.dispose());
     this.model.dispose();
   }
 }

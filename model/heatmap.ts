@@ -2,20 +2,27 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 
 /**
- * Class activation map: the top label's dense weights applied to every cell of the last feature map.
- * Exact for a linear head on globally pooled features. Negative evidence is clipped; values are
- * scaled to [0, 1] by the map's maximum.
+ * Class activation map over one or more feature maps. Each map's cells are weighted by the label's
+ * dense weights for that map's channels; maps are brought to the finest grid (bilinear keeps each map's
+ * mean, so the sum stays an exact split of the label's logit over the picture) and added. Negative
+ * evidence is clipped and the result scaled to [0, 1] by its maximum.
  */
-export function classActivationMap(featureMap: tf.Tensor3D, kernelColumn: tf.Tensor1D): Float32Array {
-  return tf.tidy(() => {
-    const [h, w, c] = featureMap.shape;
-    const cam = featureMap
-      .reshape([h * w, c])
-      .matMul(kernelColumn.reshape([c, 1]))
-      .relu();
-    const max = cam.max();
-    return cam.div(max.add(1e-6)).dataSync() as Float32Array;
+export function classActivationMap(
+  featureMaps: tf.Tensor3D[],
+  kernelSlices: tf.Tensor1D[],
+): { grid: Float32Array; rows: number; cols: number } {
+  const rows = Math.max(...featureMaps.map((m) => m.shape[0]));
+  const cols = Math.max(...featureMaps.map((m) => m.shape[1]));
+  const grid = tf.tidy(() => {
+    const parts = featureMaps.map((m, i) => {
+      const [h, w, c] = m.shape;
+      const cam = m.reshape([h * w, c]).matMul(kernelSlices[i]!.reshape([c, 1])).reshape([h, w, 1]) as tf.Tensor3D;
+      return h === rows && w === cols ? cam : tf.image.resizeBilinear(cam, [rows, cols], false, true);
+    });
+    const sum = tf.addN(parts).relu();
+    return sum.div(sum.max().add(1e-6)).dataSync() as Float32Array;
   }).slice();
+  return { grid, rows, cols };
 }
 
 /** Jet-like colour ramp (blue → green → yellow → red) for a value in [0, 1]. */

@@ -45,8 +45,15 @@ function bmpToSharp(buf: Buffer): { image: sharp.Sharp; width: number; height: n
     throw new ImageInputError('too_large', `BMP ${width}x${height}`);
   }
   if (bmp.data.length < width * height * 4) throw new ImageInputError('corrupt', 'BMP pixel data is truncated');
-  // bmp-ts leaves alpha at 0 for 24-bit files; the pixels are opaque, so alpha is ignored.
-  const image = sharp(bmp.data, { raw: { width, height, channels: 4 } }).removeAlpha();
+  // bmp-ts leaves alpha at 0 for 24-bit files, and sharp would premultiply by it when resizing:
+  // keep RGB only (otoscope frames are opaque).
+  const rgb = Buffer.alloc(width * height * 3);
+  for (let p = 0, q = 0; p < width * height * 4; p += 4, q += 3) {
+    rgb[q] = bmp.data[p]!;
+    rgb[q + 1] = bmp.data[p + 1]!;
+    rgb[q + 2] = bmp.data[p + 2]!;
+  }
+  const image = sharp(rgb, { raw: { width, height, channels: 3 } });
   return { image, width, height };
 }
 

@@ -26,7 +26,8 @@ export const modelCardSchema = z.object({
     notes: z.string(),
   }),
   outputs: z.object({
-    featureMap: z.string(),
+    /** Feature maps pooled (in this order) into the heads' input; also the class activation map's source. */
+    featureMaps: z.array(z.string()).min(1),
     classLogits: z.string(),
     gateLogit: z.string(),
     classKernelLayer: z.string(),

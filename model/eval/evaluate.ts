@@ -1,0 +1,196 @@
+import type { EardrumClassifier } from '../classifier.ts';
+import type { Sample } from '../data/dataset.ts';
+import { ImageInputError } from '../errors.ts';
+import {
+  classificationReport,
+  expectedCalibrationError,
+  rocAuc,
+  type ClassificationReport,
+  type ReliabilityBin,
+} from './metrics.ts';
+
+export interface ImageOutcome {
+  file: string;
+  truth: string;
+  source?: string;
+  gate: 'eardrum' | 'not_eardrum' | 'ungradable' | 'error';
+  gateReason?: string;
+  label: string | null;
+  probabilities: Record<string, number>;
+  eardrumProbability: number;
+  decodeMs: number;
+  inferenceMs: number;
+  error?: string;
+}
+
+export interface GateSummary {
+  label: string;
+  total: number;
+  eardrum: number;
+  notEardrum: number;
+  ungradable: number;
+  errors: number;
+  /** Share rejected (not_eardrum or ungradable). */
+  rejected: number;
+}
+
+export interface EvaluationReport {
+  images: number;
+  modelLabels: string[];
+  /** Labels present in the data that the model cannot output (counted, never crashing). */
+  unknownLabels: string[];
+  negativeLabels: string[];
+  /** Over images whose label the model knows and that passed the gate. */
+  classification: ClassificationReport | null;
+  /** Accuracy with gate rejections of known-label eardrum images counted as errors. */
+  endToEndAccuracy: number | null;
+  normalVsAbnormalAuc: number | null;
+  ece: number | null;
+  reliability: ReliabilityBin[];
+  gate: GateSummary[];
+  /** For negatives (labels in `negativeLabels`): the share rejected. */
+  negativeRejectionRate: number | null;
+  /** For known-label eardrum images: the share rejected. */
+  eardrumRejectionRate: number | null;
+  perSource: { source: string; images: number; accuracy: number; macroF1: number; auc: number | null }[];
+  latency: { decodeP50: number; decodeP95: number; inferenceP50: number; inferenceP95: number };
+}
+
+export async function diagnoseAll(
+  classifier: EardrumClassifier,
+  samples: Sample[],
+  onProgress?: (done: number, total: number) => void,
+): Promise<ImageOutcome[]> {
+  const out: ImageOutcome[] = [];
+  for (const s of samples) {
+    try {
+      const d = await classifier.diagnose(s.file);
+      out.push({
+        file: s.file,
+        truth: s.label,
+        source: s.source,
+        gate: d.gate,
+        gateReason: d.gateReason,
+        label: d.label,
+        probabilities: d.probabilities,
+        eardrumProbability: d.eardrumProbability,
+        decodeMs: d.timings.decodeMs,
+        inferenceMs: d.timings.inferenceMs,
+      });
+    } catch (err) {
+      if (!(err instanceof ImageInputError)) throw err;
+      out.push({
+        file: s.file,
+        truth: s.label,
+        source: s.source,
+        gate: 'error',
+        label: null,
+        probabilities: {},
+        eardrumProbability: 0,
+        decodeMs: 0,
+        inferenceMs: 0,
+        error: `${err.code}: ${err.message}`,
+      });
+    }
+    onProgress?.(out.length, samples.length);
+  }
+  return out;
+}
+
+function quantile(values: number[], q: number): number {
+  if (!values.length) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+}
+
+/**
+ * Summarises outcomes. `negativeLabels` names the labels that are not eardrums at all (a folder of
+ * negatives): those are scored only by whether the gate rejected them.
+ */
+export function summarise(outcomes: ImageOutcome[], modelLabels: string[], negativeLabels: string[] = []): EvaluationReport {
+  const known = new Set(modelLabels);
+  const negatives = new Set(negativeLabels);
+  const dataLabels = [...new Set(outcomes.map((o) => o.truth))].sort();
+  const unknownLabels = dataLabels.filter((l) => !known.has(l) && !negatives.has(l));
+
+  const gate: GateSummary[] = dataLabels.map((label) => {
+    const rows = outcomes.filter((o) => o.truth === label);
+    const count = (g: ImageOutcome['gate']) => rows.filter((o) => o.gate === g).length;
+    const rejected = count('not_eardrum') + count('ungradable');
+    return {
+      label,
+      total: rows.length,
+      eardrum: count('eardrum'),
+      notEardrum: count('not_eardrum'),
+      ungradable: count('ungradable'),
+      errors: count('error'),
+      rejected: rows.length ? rejected / rows.length : 0,
+    };
+  });
+
+  const neg = outcomes.filter((o) => negatives.has(o.truth));
+  const eardrums = outcomes.filter((o) => known.has(o.truth));
+  const isRejected = (o: ImageOutcome) => o.gate === 'not_eardrum' || o.gate === 'ungradable';
+  const graded = eardrums.filter((o) => o.gate === 'eardrum' && o.label);
+
+  let classification: ClassificationReport | null = null;
+  let auc: number | null = null;
+  let ece: number | null = null;
+  let reliability: ReliabilityBin[] = [];
+  if (graded.length) {
+    classification = classificationReport(
+      graded.map((o) => o.truth),
+      graded.map((o) => o.label!),
+      modelLabels,
+    );
+    const a = rocAuc(
+      graded.map((o) => 1 - (o.probabilities.normal ?? 0)),
+      graded.map((o) => o.truth !== 'normal'),
+    );
+    auc = Number.isNaN(a) ? null : a;
+    const calib = expectedCalibrationError(
+      graded.map((o) => o.probabilities[o.label!] ?? 0),
+      graded.map((o) => o.label === o.truth),
+    );
+    ece = calib.ece;
+    reliability = calib.bins;
+  }
+
+  const sources = [...new Set(graded.map((o) => o.source).filter((s): s is string => !!s))].sort();
+  const perSource = sources.map((source) => {
+    const rows = graded.filter((o) => o.source === source);
+    const rep = classificationReport(
+      rows.map((o) => o.truth),
+      rows.map((o) => o.label!),
+      modelLabels,
+    );
+    const a = rocAuc(
+      rows.map((o) => 1 - (o.probabilities.normal ?? 0)),
+      rows.map((o) => o.truth !== 'normal'),
+    );
+    return { source, images: rows.length, accuracy: rep.accuracy, macroF1: rep.macroF1, auc: Number.isNaN(a) ? null : a };
+  });
+
+  const timed = outcomes.filter((o) => o.gate !== 'error');
+  return {
+    images: outcomes.length,
+    modelLabels,
+    unknownLabels,
+    negativeLabels: [...negatives].filter((l) => dataLabels.includes(l)),
+    classification,
+    endToEndAccuracy: eardrums.length ? eardrums.filter((o) => o.gate === 'eardrum' && o.label === o.truth).length / eardrums.length : null,
+    normalVsAbnormalAuc: auc,
+    ece,
+    reliability,
+    gate,
+    negativeRejectionRate: neg.length ? neg.filter(isRejected).length / neg.length : null,
+    eardrumRejectionRate: eardrums.length ? eardrums.filter(isRejected).length / eardrums.length : null,
+    perSource,
+    latency: {
+      decodeP50: quantile(timed.map((o) => o.decodeMs), 0.5),
+      decodeP95: quantile(timed.map((o) => o.decodeMs), 0.95),
+      inferenceP50: quantile(timed.map((o) => o.inferenceMs), 0.5),
+      inferenceP95: quantile(timed.map((o) => o.inferenceMs), 0.95),
+    },
+  };
+}
