@@ -18,6 +18,8 @@ interface Props {
   api: ApiClient;
   card?: readonly LabelInfo[];
   onOpen(id: number): void;
+  /** Quiet time after which the queue status is fetched again (see the event subscription). */
+  settleMs?: number;
 }
 
 function readAsBase64(file: File): Promise<string> {
@@ -32,7 +34,7 @@ function readAsBase64(file: File): Promise<string> {
   });
 }
 
-export function LiveView({ api, card, onOpen }: Props) {
+export function LiveView({ api, card, onOpen, settleMs = 1500 }: Props) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
   const [latest, setLatest] = useState<RecordDetail | null>(null);
@@ -88,8 +90,22 @@ export function LiveView({ api, card, onOpen }: Props) {
         if (first) void show(first.id);
       }
     })();
+    // Events carry the status as it was when they were sent; the last one of a burst can still
+    // count itself as processing. When events pause while work looks outstanding, ask once more.
+    let settle: ReturnType<typeof setTimeout> | null = null;
     const unsubscribe = api.onEvent((event) => {
-      if ('status' in event) applyStatus(event.status);
+      if ('status' in event) {
+        applyStatus(event.status);
+        if (settle) clearTimeout(settle);
+        settle =
+          event.status.queued + event.status.processing > 0
+            ? setTimeout(() => {
+                void api.call('app.info', {}).then((r) => {
+                  if (!cancelled && r.ok) applyStatus(r.value.engine);
+                });
+              }, settleMs)
+            : null;
+      }
       if (event.type === 'done') {
         setRecent((list) => [event.record, ...list.filter((r) => r.id !== event.record.id)].slice(0, RECENT));
         void show(event.record.id);
@@ -106,9 +122,10 @@ export function LiveView({ api, card, onOpen }: Props) {
     });
     return () => {
       cancelled = true;
+      if (settle) clearTimeout(settle);
       unsubscribe();
     };
-  }, [api, show, applyStatus]);
+  }, [api, show, applyStatus, settleMs]);
 
   async function upload(file: File) {
     setBusy(true);

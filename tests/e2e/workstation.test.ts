@@ -165,7 +165,11 @@ describe('the workstation in a browser', () => {
     await expect(card.getByRole('meter').count()).resolves.toBe(modelCard.body.value!.labels.length);
     await expect(card.getByTestId('fact-ear').textContent()).resolves.toBe(en.ear.left);
     // First image includes the model warm-up; "within seconds" for a clinician.
+    console.info(
+      `e2e: the first photo showed in Live ${seconds.toFixed(1)} s after it was copied into the folder`,
+    );
     expect(seconds).toBeLessThan(15);
+    await page.getByTestId('queue-idle').waitFor({ timeout: 10_000 });
     await shot('live');
     stepsDone++;
   }, 90_000);
@@ -173,7 +177,11 @@ describe('the workstation in a browser', () => {
   it('says "no eardrum found" for a photo that is not an eardrum', async () => {
     const before = await liveRecordId();
     await copyFile(OTHER_PHOTO, path.join(watchDir, 'E2E002_R_20261125_103500.jpg'));
+    const started = Date.now();
     await waitForLiveRecord(before, 30_000);
+    console.info(
+      `e2e: the second photo showed in Live ${((Date.now() - started) / 1000).toFixed(1)} s after the copy`,
+    );
     state.other = await newest();
     expect(state.other.gate).toBe('not_eardrum');
     await expect(page.getByTestId('live-result').locator('h2').textContent()).resolves.toBe(

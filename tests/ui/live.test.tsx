@@ -127,3 +127,18 @@ describe('Live view', () => {
     expect(opened).toEqual([5]);
   });
 });
+
+describe('Live view queue status', () => {
+  it('asks for the status again when the last event of a burst still counted itself as processing', async () => {
+    const api = new FakeApi([]);
+    renderWithI18n(<LiveView api={api} card={LABELS} onOpen={() => undefined} settleMs={30} />);
+    await screen.findByText(/Waiting for the first image/);
+    const record = makeRecord({ id: 1 });
+    api.records.push(record);
+    act(() => api.emit({ type: 'queued', path: '/inbox/a.jpg', status: idleStatus({ queued: 1 }) }));
+    act(() => api.emit({ type: 'done', record, status: idleStatus({ done: 1, processing: 1 }) }));
+    expect(await screen.findByTestId('queue-progress')).toHaveTextContent('1 of 2 analysed');
+    api.status = idleStatus({ done: 1 });
+    expect(await screen.findByTestId('queue-idle')).toBeInTheDocument();
+  });
+});
