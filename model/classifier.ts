@@ -39,7 +39,9 @@ export class EardrumClassifier {
     const layer = model.getLayer(card.outputs.classKernelLayer);
     const kernel = layer.getWeights()[0] as tf.Tensor2D;
     if (!kernel || kernel.shape[1] !== card.labels.length) {
-      throw new ModelLoadError(`layer ${card.outputs.classKernelLayer} does not match the card's ${card.labels.length} labels`);
+      throw new ModelLoadError(
+        `layer ${card.outputs.classKernelLayer} does not match the card's ${card.labels.length} labels`,
+      );
     }
     const channels = card.outputs.featureMaps.map((_, i) => (model.outputs[i]!.shape.at(-1) as number) ?? 0);
     if (channels.reduce((a, b) => a + b, 0) !== kernel.shape[0]) {
@@ -67,7 +69,9 @@ export class EardrumClassifier {
     const expected = [...card.outputs.featureMaps, card.outputs.classLogits, card.outputs.gateLogit];
     if (expected.some((n, i) => !names[i]?.startsWith(n))) {
       model.dispose();
-      throw new ModelLoadError(`model outputs ${names.join(', ')} do not match the card (${expected.join(', ')})`);
+      throw new ModelLoadError(
+        `model outputs ${names.join(', ')} do not match the card (${expected.join(', ')})`,
+      );
     }
     const classifier = new EardrumClassifier(card, backend, model, modelDir, opts);
     classifier.warmUp();
@@ -100,7 +104,12 @@ export class EardrumClassifier {
   async diagnose(input: Buffer | string): Promise<Diagnosis> {
     const t0 = performance.now();
     const img = await decodeImage(input, this.card.preprocessing.workSize);
-    const quality = measureQuality(img.data, img.width, img.height, Math.min(img.original.width, img.original.height));
+    const quality = measureQuality(
+      img.data,
+      img.width,
+      img.height,
+      Math.min(img.original.width, img.original.height),
+    );
     const cfg = this.preprocessing;
     const { input: x, view } = toNetworkInput(img, cfg, undefined, cropBox(img, cfg.framing));
     const t1 = performance.now();
@@ -127,7 +136,11 @@ export class EardrumClassifier {
       model: { id: this.card.id, version: this.card.version, backend: this.backend },
     };
     const reason = ungradableReason(quality, this.card.thresholds);
-    const gate = reason ? 'ungradable' : eardrumProbability < this.eardrumThreshold ? 'not_eardrum' : 'eardrum';
+    const gate = reason
+      ? 'ungradable'
+      : eardrumProbability < this.eardrumThreshold
+        ? 'not_eardrum'
+        : 'eardrum';
     if (gate !== 'eardrum') {
       tf.dispose(featureMaps);
       view.dispose();
@@ -184,7 +197,9 @@ export function defaultModelDir(resourcesDir = path.join(repoRoot, 'resources'))
     const { id } = JSON.parse(readFileSync(pointer, 'utf8')) as { id: string };
     return path.join(models, path.basename(id));
   }
-  const dirs = existsSync(models) ? readdirSync(models).filter((d) => existsSync(path.join(models, d, 'model-card.json'))) : [];
+  const dirs = existsSync(models)
+    ? readdirSync(models).filter((d) => existsSync(path.join(models, d, 'model-card.json')))
+    : [];
   if (!dirs.length) throw new ModelLoadError(`no model found in ${models}`);
   return path.join(models, dirs.sort().at(-1)!);
 }

@@ -1,10 +1,5 @@
 export type ImageInputErrorCode =
-  | 'not_found'
-  | 'empty'
-  | 'not_image'
-  | 'corrupt'
-  | 'too_large'
-  | 'unsupported';
+  'not_found' | 'empty' | 'not_image' | 'corrupt' | 'too_large' | 'unsupported';
 
 const HINTS: Record<ImageInputErrorCode, string> = {
   not_found: 'the file does not exist or cannot be read',

@@ -13,15 +13,20 @@ export function classActivationMap(
 ): { grid: Float32Array; rows: number; cols: number } {
   const rows = Math.max(...featureMaps.map((m) => m.shape[0]));
   const cols = Math.max(...featureMaps.map((m) => m.shape[1]));
-  const grid = tf.tidy(() => {
-    const parts = featureMaps.map((m, i) => {
-      const [h, w, c] = m.shape;
-      const cam = m.reshape([h * w, c]).matMul(kernelSlices[i]!.reshape([c, 1])).reshape([h, w, 1]) as tf.Tensor3D;
-      return h === rows && w === cols ? cam : tf.image.resizeBilinear(cam, [rows, cols], false, true);
-    });
-    const sum = tf.addN(parts).relu();
-    return sum.div(sum.max().add(1e-6)).dataSync() as Float32Array;
-  }).slice();
+  const grid = tf
+    .tidy(() => {
+      const parts = featureMaps.map((m, i) => {
+        const [h, w, c] = m.shape;
+        const cam = m
+          .reshape([h * w, c])
+          .matMul(kernelSlices[i]!.reshape([c, 1]))
+          .reshape([h, w, 1]) as tf.Tensor3D;
+        return h === rows && w === cols ? cam : tf.image.resizeBilinear(cam, [rows, cols], false, true);
+      });
+      const sum = tf.addN(parts).relu();
+      return sum.div(sum.max().add(1e-6)).dataSync() as Float32Array;
+    })
+    .slice();
   return { grid, rows, cols };
 }
 
@@ -58,5 +63,7 @@ export async function renderOverlayPng(
     out[p * 3 + 1] = Math.round(view[p * 3 + 1]! * (1 - a) + g * a);
     out[p * 3 + 2] = Math.round(view[p * 3 + 2]! * (1 - a) + b * a);
   }
-  return sharp(out, { raw: { width: size, height: size, channels: 3 } }).png({ compressionLevel: 3 }).toBuffer();
+  return sharp(out, { raw: { width: size, height: size, channels: 3 } })
+    .png({ compressionLevel: 3 })
+    .toBuffer();
 }

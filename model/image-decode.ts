@@ -44,7 +44,8 @@ function bmpToSharp(buf: Buffer): { image: sharp.Sharp; width: number; height: n
   if (!(width > 0 && height > 0) || width * height > MAX_INPUT_PIXELS) {
     throw new ImageInputError('too_large', `BMP ${width}x${height}`);
   }
-  if (bmp.data.length < width * height * 4) throw new ImageInputError('corrupt', 'BMP pixel data is truncated');
+  if (bmp.data.length < width * height * 4)
+    throw new ImageInputError('corrupt', 'BMP pixel data is truncated');
   // bmp-ts leaves alpha at 0 for 24-bit files, and sharp would premultiply by it when resizing:
   // keep RGB only (otoscope frames are opaque).
   const rgb = Buffer.alloc(width * height * 3);
@@ -74,15 +75,23 @@ export async function decodeImage(input: Buffer | string, maxSide = WORK_SIZE): 
   } else {
     let meta: sharp.Metadata;
     try {
-      pipeline = sharp(buf, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'truncated', sequentialRead: true });
+      pipeline = sharp(buf, {
+        limitInputPixels: MAX_INPUT_PIXELS,
+        failOn: 'truncated',
+        sequentialRead: true,
+      });
       meta = await pipeline.metadata();
     } catch (err) {
       throw classifySharpError(err);
     }
-    if (!meta.format || !FORMATS.has(meta.format)) throw new ImageInputError('not_image', `format ${meta.format}`);
+    if (!meta.format || !FORMATS.has(meta.format))
+      throw new ImageInputError('not_image', `format ${meta.format}`);
     if (!meta.width || !meta.height) throw new ImageInputError('corrupt', 'no image dimensions');
     if (meta.width * meta.height > MAX_INPUT_PIXELS) {
-      throw new ImageInputError('too_large', `${meta.width}x${meta.height} is over ${MAX_INPUT_PIXELS / 1e6} MP`);
+      throw new ImageInputError(
+        'too_large',
+        `${meta.width}x${meta.height} is over ${MAX_INPUT_PIXELS / 1e6} MP`,
+      );
     }
     const upright = (meta.orientation ?? 1) >= 5;
     original = {
@@ -100,8 +109,14 @@ export async function decodeImage(input: Buffer | string, maxSide = WORK_SIZE): 
       .removeAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new ImageInputError('unsupported', `${info.channels} channels after conversion`);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, original };
+    if (info.channels !== 3)
+      throw new ImageInputError('unsupported', `${info.channels} channels after conversion`);
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      width: info.width,
+      height: info.height,
+      original,
+    };
   } catch (err) {
     throw classifySharpError(err);
   }
@@ -110,7 +125,8 @@ export async function decodeImage(input: Buffer | string, maxSide = WORK_SIZE): 
 function classifySharpError(err: unknown): ImageInputError {
   if (err instanceof ImageInputError) return err;
   const msg = (err as Error).message ?? String(err);
-  if (/unsupported image format|Input buffer contains unsupported/i.test(msg)) return new ImageInputError('not_image', msg);
+  if (/unsupported image format|Input buffer contains unsupported/i.test(msg))
+    return new ImageInputError('not_image', msg);
   if (/pixel limit|exceeds/i.test(msg)) return new ImageInputError('too_large', msg);
   return new ImageInputError('corrupt', msg);
 }

@@ -15,7 +15,12 @@ export const modelCardSchema = z.object({
   intendedUse: z.string(),
   labels: z.array(labelSchema).min(2),
   droppedLabels: z.array(z.object({ id: z.string(), reason: z.string() })),
-  backbone: z.object({ id: z.string(), origin: z.string(), licence: z.string(), featureShape: z.array(z.number()) }),
+  backbone: z.object({
+    id: z.string(),
+    origin: z.string(),
+    licence: z.string(),
+    featureShape: z.array(z.number()),
+  }),
   preprocessing: z.object({
     size: z.number().int().positive(),
     framing: z.enum(['fov-circle', 'center-square', 'squash']),
@@ -44,7 +49,13 @@ export const modelCardSchema = z.object({
   training: z.record(z.string(), z.unknown()),
   metrics: z.record(z.string(), z.unknown()),
   data: z.array(
-    z.object({ name: z.string(), manifest: z.string(), sha256: z.string(), sources: z.array(z.string()), licence: z.string() }),
+    z.object({
+      name: z.string(),
+      manifest: z.string(),
+      sha256: z.string(),
+      sources: z.array(z.string()),
+      licence: z.string(),
+    }),
   ),
   limitations: z.array(z.string()),
 });
@@ -61,7 +72,9 @@ export async function readModelCard(dir: string): Promise<ModelCard> {
   }
   const parsed = modelCardSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ModelLoadError(`${file} is not a valid model card: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+    throw new ModelLoadError(
+      `${file} is not a valid model card: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
+    );
   }
   return parsed.data;
 }

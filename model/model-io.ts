@@ -5,7 +5,10 @@ import { ModelLoadError } from './errors.ts';
 
 /** Loads a TF.js layers model folder (`model.json` + its weight files) without a network or tfjs-node. */
 export async function loadLayersModelFromDir(dir: string): Promise<tf.LayersModel> {
-  let json: { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+  let json: {
+    modelTopology: object;
+    weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  };
   try {
     json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8'));
   } catch (err) {
@@ -20,7 +23,8 @@ export async function loadLayersModelFromDir(dir: string): Promise<tf.LayersMode
     weightSpecs.push(...group.weights);
     for (const p of group.paths) {
       const file = path.join(dir, p);
-      if (path.relative(dir, file).startsWith('..')) throw new ModelLoadError(`weight path escapes the model folder: ${p}`);
+      if (path.relative(dir, file).startsWith('..'))
+        throw new ModelLoadError(`weight path escapes the model folder: ${p}`);
       try {
         buffers.push(await readFile(file));
       } catch (err) {
@@ -48,7 +52,10 @@ export async function saveLayersModelToDir(model: tf.LayersModel, dir: string): 
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const data = artifacts.weightData;
-      const bytes = data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.concat((data ?? []).map((b) => Buffer.from(b)));
+      const bytes =
+        data instanceof ArrayBuffer
+          ? Buffer.from(data)
+          : Buffer.concat((data ?? []).map((b) => Buffer.from(b)));
       await writeFile(path.join(dir, 'weights.bin'), bytes);
       const json = {
         format: 'layers-model',
@@ -58,7 +65,13 @@ export async function saveLayersModelToDir(model: tf.LayersModel, dir: string): 
         weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
       };
       await writeFile(path.join(dir, 'model.json'), JSON.stringify(json));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: bytes.length } };
+      return {
+        modelArtifactsInfo: {
+          dateSaved: new Date(),
+          modelTopologyType: 'JSON',
+          weightDataBytes: bytes.length,
+        },
+      };
     }),
   );
 }

@@ -18,7 +18,12 @@ export interface QualityThresholds {
   minSide: number;
 }
 
-export function measureQuality(data: Uint8Array, width: number, height: number, originalMinSide: number): QualityStats {
+export function measureQuality(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  originalMinSide: number,
+): QualityStats {
   const n = width * height;
   const lum = new Float32Array(n);
   let clipped = 0;

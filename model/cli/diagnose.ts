@@ -34,7 +34,11 @@ export async function run(argv: string[]): Promise<number> {
       readable++;
       if (values.json) {
         const { heatmap, ...rest } = d;
-        const out = { path: file, ...rest, heatmap: heatmap ? { rows: heatmap.rows, cols: heatmap.cols, values: heatmap.values } : null };
+        const out = {
+          path: file,
+          ...rest,
+          heatmap: heatmap ? { rows: heatmap.rows, cols: heatmap.cols, values: heatmap.values } : null,
+        };
         console.log(JSON.stringify(out));
       } else {
         console.log(line(file, d));

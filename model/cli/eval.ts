@@ -44,12 +44,15 @@ export async function run(argv: string[]): Promise<number> {
     return rows;
   });
   if (!samples.length) {
-    console.error(`no images found in ${values.data.join(', ')}${values.split ? ` (split ${values.split})` : ''}`);
+    console.error(
+      `no images found in ${values.data.join(', ')}${values.split ? ` (split ${values.split})` : ''}`,
+    );
     return 1;
   }
   const started = Date.now();
   const outcomes = await diagnoseAll(classifier, samples, (done, total) => {
-    if (done % 25 === 0 || done === total) process.stderr.write(`\r${progressLine('evaluating', done, total, started)}`);
+    if (done % 25 === 0 || done === total)
+      process.stderr.write(`\r${progressLine('evaluating', done, total, started)}`);
   });
   process.stderr.write('\n');
   const report = summarise(outcomes, modelLabels, [...negatives]);
@@ -60,13 +63,26 @@ export async function run(argv: string[]): Promise<number> {
     await mkdir(values.out, { recursive: true });
     await writeFile(path.join(values.out, 'report.md'), md);
     if (report.classification) {
-      await writeFile(path.join(values.out, 'confusion-matrix.png'), await confusionMatrixPng(report.classification.labels, report.classification.confusion));
-      await writeFile(path.join(values.out, 'reliability.png'), await reliabilityDiagramPng(report.reliability, report.ece ?? 0));
+      await writeFile(
+        path.join(values.out, 'confusion-matrix.png'),
+        await confusionMatrixPng(report.classification.labels, report.classification.confusion),
+      );
+      await writeFile(
+        path.join(values.out, 'reliability.png'),
+        await reliabilityDiagramPng(report.reliability, report.ece ?? 0),
+      );
     }
   }
   if (values.json) {
     await mkdir(path.dirname(path.resolve(values.json)), { recursive: true });
-    await writeFile(values.json, JSON.stringify({ model: { id: classifier.card.id, version: classifier.card.version }, report, outcomes }, null, 1));
+    await writeFile(
+      values.json,
+      JSON.stringify(
+        { model: { id: classifier.card.id, version: classifier.card.version }, report, outcomes },
+        null,
+        1,
+      ),
+    );
   }
   classifier.dispose();
   return 0;

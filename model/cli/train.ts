@@ -46,7 +46,12 @@ function gitRevision(): string {
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { id: { type: 'string' }, out: { type: 'string' }, 'no-eval': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      id: { type: 'string' },
+      out: { type: 'string' },
+      'no-eval': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     console.log(HELP);
@@ -76,46 +81,88 @@ export async function run(argv: string[]): Promise<number> {
     await importBackbone();
   }
   const backbone = await loadLayersModelFromDir(DEFAULT_BACKBONE_DIR);
-  const extractor = tf.model({ inputs: backbone.inputs, outputs: C.taps.map((t) => backbone.getLayer(t).output as tf.SymbolicTensor) });
-  const tapShapes = C.taps.map((t) => (backbone.getLayer(t).output as tf.SymbolicTensor).shape.slice(1) as number[]);
-  const cfg: PreprocessConfig = { ...C.preprocessing, mean: MOBILENETV2_100_INFO.mean, std: MOBILENETV2_100_INFO.std };
+  const extractor = tf.model({
+    inputs: backbone.inputs,
+    outputs: C.taps.map((t) => backbone.getLayer(t).output as tf.SymbolicTensor),
+  });
+  const tapShapes = C.taps.map(
+    (t) => (backbone.getLayer(t).output as tf.SymbolicTensor).shape.slice(1) as number[],
+  );
+  const cfg: PreprocessConfig = {
+    ...C.preprocessing,
+    mean: MOBILENETV2_100_INFO.mean,
+    std: MOBILENETV2_100_INFO.std,
+  };
 
   const rand = seededRandom(C.seed);
-  const trainSet: Sample[] = [...oto.filter((s) => s.split === 'train'), ...neg.filter((s) => s.split === 'train').map((s) => ({ ...s, label: `neg:${s.label}` }))];
-  const valSet: Sample[] = [...oto.filter((s) => s.split === 'val'), ...neg.filter((s) => s.split === 'val').map((s) => ({ ...s, label: `neg:${s.label}` }))];
+  const trainSet: Sample[] = [
+    ...oto.filter((s) => s.split === 'train'),
+    ...neg.filter((s) => s.split === 'train').map((s) => ({ ...s, label: `neg:${s.label}` })),
+  ];
+  const valSet: Sample[] = [
+    ...oto.filter((s) => s.split === 'val'),
+    ...neg.filter((s) => s.split === 'val').map((s) => ({ ...s, label: `neg:${s.label}` })),
+  ];
   const trainF = await extractFeatures(extractor, trainSet, cfg, C.preprocessing.workSize, {
     views: C.gateAugmentedViews,
     augment: () => true,
     rand,
     label: 'train features',
   });
-  const valF = await extractFeatures(extractor, valSet, cfg, C.preprocessing.workSize, { views: 0, augment: () => false, rand, label: 'val features' });
+  const valF = await extractFeatures(extractor, valSet, cfg, C.preprocessing.workSize, {
+    views: 0,
+    augment: () => false,
+    rand,
+    label: 'val features',
+  });
   log(`features: ${trainF.rows} train rows, ${valF.rows} val rows, ${trainF.dim} dims`);
 
   // Class head: clean views of labelled eardrums (augmented views lowered validation accuracy for this head).
   const labelOf = (set: Sample[], f: typeof trainF, r: number) => set[f.sample[r]!]!.label;
-  const trClass = selectRows(trainF, (r) => !trainF.augmented[r] && labels.includes(labelOf(trainSet, trainF, r)));
+  const trClass = selectRows(
+    trainF,
+    (r) => !trainF.augmented[r] && labels.includes(labelOf(trainSet, trainF, r)),
+  );
   const vaClass = selectRows(valF, (r) => labels.includes(labelOf(valSet, valF, r)));
   const yTr = Int32Array.from(trClass.rows.map((r) => labels.indexOf(labelOf(trainSet, trainF, r))));
   const yVa = vaClass.rows.map((r) => labels.indexOf(labelOf(valSet, valF, r)));
   const perClass = labels.map((_, k) => yTr.filter((v) => v === k).length);
   const classWeights = perClass.map((n) => Math.sqrt(yTr.length / Math.max(1, n)));
-  let best: { l2: number; macroF1: number; accuracy: number; head: ReturnType<typeof trainLinearHead> } | null = null;
+  let best: {
+    l2: number;
+    macroF1: number;
+    accuracy: number;
+    head: ReturnType<typeof trainLinearHead>;
+  } | null = null;
   const selection: { l2: number; accuracy: number; macroF1: number }[] = [];
   for (const l2 of C.classHead.l2Grid) {
-    const head = trainLinearHead(trClass.x, trClass.rows.length, trainF.dim, yTr, labels.length, { ...C.classHead, l2, classWeights, seed: C.seed });
+    const head = trainLinearHead(trClass.x, trClass.rows.length, trainF.dim, yTr, labels.length, {
+      ...C.classHead,
+      l2,
+      classWeights,
+      seed: C.seed,
+    });
     const logits = headLogits(head, vaClass.x, vaClass.rows.length);
     const pred = yVa.map((_, i) => {
       const row = logits.subarray(i * labels.length, (i + 1) * labels.length);
       return labels[row.indexOf(Math.max(...row))]!;
     });
-    const rep = classificationReport(yVa.map((k) => labels[k]!), pred, labels);
+    const rep = classificationReport(
+      yVa.map((k) => labels[k]!),
+      pred,
+      labels,
+    );
     selection.push({ l2, accuracy: rep.accuracy, macroF1: rep.macroF1 });
     log(`class head l2=${l2}: val accuracy ${rep.accuracy.toFixed(3)}, macro-F1 ${rep.macroF1.toFixed(3)}`);
-    if (!best || rep.macroF1 > best.macroF1) best = { l2, macroF1: rep.macroF1, accuracy: rep.accuracy, head };
+    if (!best || rep.macroF1 > best.macroF1)
+      best = { l2, macroF1: rep.macroF1, accuracy: rep.accuracy, head };
   }
   const classHead = best!.head;
-  const temperature = fitTemperature(headLogits(classHead, vaClass.x, vaClass.rows.length), labels.length, yVa);
+  const temperature = fitTemperature(
+    headLogits(classHead, vaClass.x, vaClass.rows.length),
+    labels.length,
+    yVa,
+  );
   log(`chose l2=${best!.l2}; temperature ${temperature.toFixed(3)}`);
 
   // Gate: every eardrum (all labels, clean and augmented views) against every negative.
@@ -137,10 +184,19 @@ export async function run(argv: string[]): Promise<number> {
     for (let j = 0; j < d; j++) z += x[j]! * gateKernel[j]!;
     return 1 / (1 + Math.exp(-z));
   };
-  const valGate = Array.from({ length: valF.rows }, (_, r) => ({ neg: isNeg(valSet, valF, r), p: gateProb(valF.x.subarray(r * d, (r + 1) * d)) }));
-  const eardrumThreshold = chooseGateThreshold(valGate.filter((v) => !v.neg).map((v) => v.p), C.maxEardrumRejection);
-  const valNegRejected = valGate.filter((v) => v.neg && v.p < eardrumThreshold).length / valGate.filter((v) => v.neg).length;
-  log(`gate threshold ${eardrumThreshold.toFixed(3)}: rejects ${(100 * valNegRejected).toFixed(1)}% of val negatives`);
+  const valGate = Array.from({ length: valF.rows }, (_, r) => ({
+    neg: isNeg(valSet, valF, r),
+    p: gateProb(valF.x.subarray(r * d, (r + 1) * d)),
+  }));
+  const eardrumThreshold = chooseGateThreshold(
+    valGate.filter((v) => !v.neg).map((v) => v.p),
+    C.maxEardrumRejection,
+  );
+  const valNegRejected =
+    valGate.filter((v) => v.neg && v.p < eardrumThreshold).length / valGate.filter((v) => v.neg).length;
+  log(
+    `gate threshold ${eardrumThreshold.toFixed(3)}: rejects ${(100 * valNegRejected).toFixed(1)}% of val negatives`,
+  );
 
   const eardrumQuality = trainF.quality.filter((_, r) => !trainF.augmented[r] && !isNeg(trainSet, trainF, r));
   const quality = qualityThresholds(eardrumQuality, C.qualityQuantile);
@@ -162,7 +218,10 @@ export async function run(argv: string[]): Promise<number> {
     intendedUse:
       'Decision support for clinicians reviewing otoscope photos: whether a photo shows an eardrum, the most likely finding and where the model looked. Not a diagnostic device; every result needs a clinician.',
     labels: labels.map(labelInfo),
-    droppedLabels: dropped.map(([l, n]) => ({ id: l, reason: `${n} images in the dataset: too few to learn or evaluate; the model never outputs it` })),
+    droppedLabels: dropped.map(([l, n]) => ({
+      id: l,
+      reason: `${n} images in the dataset: too few to learn or evaluate; the model never outputs it`,
+    })),
     backbone: {
       id: MOBILENETV2_100_INFO.id,
       origin: MOBILENETV2_100_INFO.origin,
@@ -199,15 +258,27 @@ export async function run(argv: string[]): Promise<number> {
         name: 'otoscopy',
         manifest: 'datasets/otoscopy/manifest.csv',
         sha256: sha256(path.join(otoDir, 'manifest.csv')),
-        sources: ['basaran2019_vanyyu_turkey (Van Yüzüncü Yıl University, Turkey)', 'otomatch2020_osu_ohio (Ohio State University, USA)'],
+        sources: [
+          'basaran2019_vanyyu_turkey (Van Yüzüncü Yıl University, Turkey)',
+          'otomatch2020_osu_ohio (Ohio State University, USA)',
+        ],
         licence: 'Turkey set: open access per its Kaggle page (not verified offline); OtoMatch: CC BY 4.0',
       },
       {
         name: 'not-eardrum',
         manifest: 'datasets/not-eardrum/manifest.csv',
         sha256: sha256(path.join(negDir, 'manifest.csv')),
-        sources: ['Debian wallpaper packages', 'scikit-image samples', 'IDRiD fundus', 'Kvasir-SEG', 'HAM10000', 'pharyngitis photos', 'synthetic frames'],
-        licence: 'mixed: GPL-2+, CC-BY(-SA), CC0, CC BY 4.0; HAM10000 CC BY-NC 4.0 (non-commercial); Kvasir-SEG research/education; throat photos unverified',
+        sources: [
+          'Debian wallpaper packages',
+          'scikit-image samples',
+          'IDRiD fundus',
+          'Kvasir-SEG',
+          'HAM10000',
+          'pharyngitis photos',
+          'synthetic frames',
+        ],
+        licence:
+          'mixed: GPL-2+, CC-BY(-SA), CC0, CC BY 4.0; HAM10000 CC BY-NC 4.0 (non-commercial); Kvasir-SEG research/education; throat photos unverified',
       },
     ],
     limitations: [

@@ -20,10 +20,12 @@ export function readDataset(dir: string, split?: string): Sample[] {
   const manifest = path.join(dir, 'manifest.csv');
   let samples: Sample[];
   if (existsSync(manifest)) {
-    const rows = parse(readFileSync(manifest), { columns: true, skip_empty_lines: true, bom: true, trim: true }) as Record<
-      string,
-      string
-    >[];
+    const rows = parse(readFileSync(manifest), {
+      columns: true,
+      skip_empty_lines: true,
+      bom: true,
+      trim: true,
+    }) as Record<string, string>[];
     samples = rows
       .filter((r) => r.file)
       .map((r) => ({

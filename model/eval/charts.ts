@@ -22,12 +22,18 @@ export async function confusionMatrixPng(labels: string[], matrix: number[][]): 
     });
   });
   labels.forEach((l, i) => {
-    parts.push(`<text x="${left - 8}" y="${top + i * cell + cell / 2 + 5}" text-anchor="end" font-size="13">${esc(l)}</text>`);
+    parts.push(
+      `<text x="${left - 8}" y="${top + i * cell + cell / 2 + 5}" text-anchor="end" font-size="13">${esc(l)}</text>`,
+    );
     const x = left + i * cell + cell / 2;
-    parts.push(`<text x="${x}" y="${top - 8}" font-size="13" transform="rotate(-50 ${x} ${top - 8})">${esc(l)}</text>`);
+    parts.push(
+      `<text x="${x}" y="${top - 8}" font-size="13" transform="rotate(-50 ${x} ${top - 8})">${esc(l)}</text>`,
+    );
   });
   parts.push(`<text x="${left + size / 2}" y="24" text-anchor="middle" font-size="16">predicted →</text>`);
-  parts.push(`<text x="20" y="${top + size / 2}" font-size="16" transform="rotate(-90 20 ${top + size / 2})" text-anchor="middle">true →</text>`);
+  parts.push(
+    `<text x="20" y="${top + size / 2}" font-size="16" transform="rotate(-90 20 ${top + size / 2})" text-anchor="middle">true →</text>`,
+  );
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${left + size + 20}" height="${top + size + 20}" font-family="sans-serif"><rect width="100%" height="100%" fill="#fff"/>${parts.join('')}</svg>`;
   return sharp(Buffer.from(svg)).png().toBuffer();
 }

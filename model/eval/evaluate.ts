@@ -107,7 +107,11 @@ function quantile(values: number[], q: number): number {
  * Summarises outcomes. `negativeLabels` names the labels that are not eardrums at all (a folder of
  * negatives): those are scored only by whether the gate rejected them.
  */
-export function summarise(outcomes: ImageOutcome[], modelLabels: string[], negativeLabels: string[] = []): EvaluationReport {
+export function summarise(
+  outcomes: ImageOutcome[],
+  modelLabels: string[],
+  negativeLabels: string[] = [],
+): EvaluationReport {
   const known = new Set(modelLabels);
   const negatives = new Set(negativeLabels);
   const dataLabels = [...new Set(outcomes.map((o) => o.truth))].sort();
@@ -168,7 +172,13 @@ export function summarise(outcomes: ImageOutcome[], modelLabels: string[], negat
       rows.map((o) => 1 - (o.probabilities.normal ?? 0)),
       rows.map((o) => o.truth !== 'normal'),
     );
-    return { source, images: rows.length, accuracy: rep.accuracy, macroF1: rep.macroF1, auc: Number.isNaN(a) ? null : a };
+    return {
+      source,
+      images: rows.length,
+      accuracy: rep.accuracy,
+      macroF1: rep.macroF1,
+      auc: Number.isNaN(a) ? null : a,
+    };
   });
 
   const timed = outcomes.filter((o) => o.gate !== 'error');
@@ -178,7 +188,9 @@ export function summarise(outcomes: ImageOutcome[], modelLabels: string[], negat
     unknownLabels,
     negativeLabels: [...negatives].filter((l) => dataLabels.includes(l)),
     classification,
-    endToEndAccuracy: eardrums.length ? eardrums.filter((o) => o.gate === 'eardrum' && o.label === o.truth).length / eardrums.length : null,
+    endToEndAccuracy: eardrums.length
+      ? eardrums.filter((o) => o.gate === 'eardrum' && o.label === o.truth).length / eardrums.length
+      : null,
     normalVsAbnormalAuc: auc,
     ece,
     reliability,
@@ -187,10 +199,22 @@ export function summarise(outcomes: ImageOutcome[], modelLabels: string[], negat
     eardrumRejectionRate: eardrums.length ? eardrums.filter(isRejected).length / eardrums.length : null,
     perSource,
     latency: {
-      decodeP50: quantile(timed.map((o) => o.decodeMs), 0.5),
-      decodeP95: quantile(timed.map((o) => o.decodeMs), 0.95),
-      inferenceP50: quantile(timed.map((o) => o.inferenceMs), 0.5),
-      inferenceP95: quantile(timed.map((o) => o.inferenceMs), 0.95),
+      decodeP50: quantile(
+        timed.map((o) => o.decodeMs),
+        0.5,
+      ),
+      decodeP95: quantile(
+        timed.map((o) => o.decodeMs),
+        0.95,
+      ),
+      inferenceP50: quantile(
+        timed.map((o) => o.inferenceMs),
+        0.5,
+      ),
+      inferenceP95: quantile(
+        timed.map((o) => o.inferenceMs),
+        0.95,
+      ),
     },
   };
 }

@@ -17,7 +17,11 @@ export interface ClassificationReport {
   confusion: number[][];
 }
 
-export function classificationReport(truth: string[], predicted: string[], labels: string[]): ClassificationReport {
+export function classificationReport(
+  truth: string[],
+  predicted: string[],
+  labels: string[],
+): ClassificationReport {
   const index = new Map(labels.map((l, i) => [l, i]));
   const confusion = labels.map(() => labels.map(() => 0));
   let correct = 0;
@@ -45,7 +49,7 @@ export function classificationReport(truth: string[], predicted: string[], label
 export function rocAuc(scores: number[], positive: boolean[]): number {
   const order = scores.map((s, i) => [s, i] as const).sort((a, b) => a[0] - b[0]);
   const ranks = new Array<number>(scores.length);
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
     const rank = (i + j) / 2 + 1;

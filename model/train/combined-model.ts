@@ -19,13 +19,21 @@ export function buildCombinedModel(
   gateHead: { kernel: Float32Array; bias: number },
 ): tf.LayersModel {
   const maps = taps.map((t) => backbone.getLayer(t).output as tf.SymbolicTensor);
-  const pooled = maps.map((m, i) => tf.layers.globalAveragePooling2d({ name: `pool_${i}` }).apply(m) as tf.SymbolicTensor);
-  const features = pooled.length > 1 ? (tf.layers.concatenate({ name: 'pooled' }).apply(pooled) as tf.SymbolicTensor) : pooled[0]!;
+  const pooled = maps.map(
+    (m, i) => tf.layers.globalAveragePooling2d({ name: `pool_${i}` }).apply(m) as tf.SymbolicTensor,
+  );
+  const features =
+    pooled.length > 1
+      ? (tf.layers.concatenate({ name: 'pooled' }).apply(pooled) as tf.SymbolicTensor)
+      : pooled[0]!;
   const cls = tf.layers.dense({ units: classHead.classes, name: OUTPUT_NAMES.classLogits });
   const gate = tf.layers.dense({ units: 1, name: OUTPUT_NAMES.gateLogit });
   const clsOut = cls.apply(features) as tf.SymbolicTensor;
   const gateOut = gate.apply(features) as tf.SymbolicTensor;
-  cls.setWeights([tf.tensor2d(classHead.kernel, [classHead.features, classHead.classes]), tf.tensor1d(classHead.bias)]);
+  cls.setWeights([
+    tf.tensor2d(classHead.kernel, [classHead.features, classHead.classes]),
+    tf.tensor1d(classHead.bias),
+  ]);
   gate.setWeights([tf.tensor2d(gateHead.kernel, [classHead.features, 1]), tf.tensor1d([gateHead.bias])]);
   return tf.model({ inputs: backbone.inputs, outputs: [...maps, clsOut, gateOut], name: 'eardrum' });
 }

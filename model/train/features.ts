@@ -44,7 +44,12 @@ export async function extractFeatures(
       if (err instanceof ImageInputError) throw new Error(`training image ${s.file}: ${err.message}`);
       throw err;
     }
-    const q = measureQuality(img.data, img.width, img.height, Math.min(img.original.width, img.original.height));
+    const q = measureQuality(
+      img.data,
+      img.width,
+      img.height,
+      Math.min(img.original.width, img.original.height),
+    );
     const views = 1 + (opts.augment(s) ? opts.views : 0);
     for (let v = 0; v < views; v++) {
       const aug = v === 0 ? undefined : randomAugmentation(opts.rand);
@@ -52,7 +57,10 @@ export async function extractFeatures(
         const { input } = toNetworkInput(img, cfg, aug);
         const out = extractor.predict(input.expandDims(0));
         const maps = Array.isArray(out) ? out : [out];
-        return tf.concat(maps.map((m) => m.mean([1, 2])), 1);
+        return tf.concat(
+          maps.map((m) => m.mean([1, 2])),
+          1,
+        );
       });
       rows.push((await pooled.data()) as Float32Array);
       pooled.dispose();
@@ -69,10 +77,20 @@ export async function extractFeatures(
   const dim = rows[0]?.length ?? 0;
   const x = new Float32Array(rows.length * dim);
   rows.forEach((r, k) => x.set(r, k * dim));
-  return { x, dim, rows: rows.length, sample: Int32Array.from(sample), augmented: Uint8Array.from(augmented), quality };
+  return {
+    x,
+    dim,
+    rows: rows.length,
+    sample: Int32Array.from(sample),
+    augmented: Uint8Array.from(augmented),
+    quality,
+  };
 }
 
-export function selectRows(f: FeatureSet, keep: (row: number) => boolean): { x: Float32Array; rows: number[] } {
+export function selectRows(
+  f: FeatureSet,
+  keep: (row: number) => boolean,
+): { x: Float32Array; rows: number[] } {
   const rows: number[] = [];
   for (let r = 0; r < f.rows; r++) if (keep(r)) rows.push(r);
   const x = new Float32Array(rows.length * f.dim);

@@ -24,7 +24,12 @@ export function headline(r: EvaluationReport) {
 }
 
 /** Measures the saved model end to end (files → classifier) on the test splits; writes evaluation/. */
-export async function evaluateShippedModel(dir: string, otoDir: string, negDir: string, log: (m: string) => void) {
+export async function evaluateShippedModel(
+  dir: string,
+  otoDir: string,
+  negDir: string,
+  log: (m: string) => void,
+) {
   const classifier = await EardrumClassifier.load(dir);
   const labels = classifier.labels.map((l) => l.id);
   const oto = readDataset(otoDir, 'test');
@@ -36,11 +41,23 @@ export async function evaluateShippedModel(dir: string, otoDir: string, negDir: 
   const negReport = summarise(negOut, labels, [...new Set(neg.map((s) => s.label))]);
   const evalDir = path.join(dir, 'evaluation');
   await mkdir(evalDir, { recursive: true });
-  await writeFile(path.join(evalDir, 'otoscopy-test.md'), reportMarkdown(otoReport, `${path.basename(dir)} on otoscopy (test split)`));
-  await writeFile(path.join(evalDir, 'not-eardrum-test.md'), reportMarkdown(negReport, `${path.basename(dir)} on not-eardrum (test split)`));
+  await writeFile(
+    path.join(evalDir, 'otoscopy-test.md'),
+    reportMarkdown(otoReport, `${path.basename(dir)} on otoscopy (test split)`),
+  );
+  await writeFile(
+    path.join(evalDir, 'not-eardrum-test.md'),
+    reportMarkdown(negReport, `${path.basename(dir)} on not-eardrum (test split)`),
+  );
   if (otoReport.classification) {
-    await writeFile(path.join(evalDir, 'confusion-matrix.png'), await confusionMatrixPng(otoReport.classification.labels, otoReport.classification.confusion));
-    await writeFile(path.join(evalDir, 'reliability.png'), await reliabilityDiagramPng(otoReport.reliability, otoReport.ece ?? 0));
+    await writeFile(
+      path.join(evalDir, 'confusion-matrix.png'),
+      await confusionMatrixPng(otoReport.classification.labels, otoReport.classification.confusion),
+    );
+    await writeFile(
+      path.join(evalDir, 'reliability.png'),
+      await reliabilityDiagramPng(otoReport.reliability, otoReport.ece ?? 0),
+    );
   }
   const h = headline(otoReport);
   log(
@@ -48,5 +65,12 @@ export async function evaluateShippedModel(dir: string, otoDir: string, negDir: 
       `eardrums rejected ${(100 * (h.eardrumRejectionRate ?? 0)).toFixed(1)}%, negatives rejected ${(100 * (negReport.negativeRejectionRate ?? 0)).toFixed(1)}%`,
   );
   for (const s of h.perSource) log(`  ${s.source}: accuracy ${s.accuracy.toFixed(3)} (${s.images} images)`);
-  return { otoscopyTest: h, notEardrumTest: { images: negReport.images, rejectionRate: negReport.negativeRejectionRate, gate: negReport.gate } };
+  return {
+    otoscopyTest: h,
+    notEardrumTest: {
+      images: negReport.images,
+      rejectionRate: negReport.negativeRejectionRate,
+      gate: negReport.gate,
+    },
+  };
 }

@@ -12,7 +12,11 @@ export async function writeNotice(dir: string, card: ModelCard): Promise<void> {
     `  Licence: ${card.backbone.licence}`,
     '',
     'Trained on:',
-    ...card.data.flatMap((d) => [`  ${d.name} (${d.manifest}, sha256 ${d.sha256})`, `    sources: ${d.sources.join('; ')}`, `    licence: ${d.licence}`]),
+    ...card.data.flatMap((d) => [
+      `  ${d.name} (${d.manifest}, sha256 ${d.sha256})`,
+      `    sources: ${d.sources.join('; ')}`,
+      `    licence: ${d.licence}`,
+    ]),
     '',
     'Citations:',
     '  Başaran E., Cömert Z., Çelik Y., Biomed. Signal Process. Control 56 (2020) 101734.',

@@ -4,7 +4,13 @@ function duration(ms: number): string {
 }
 
 /** "features 120/1000 (12%) elapsed 1m02s ETA 7m34s" */
-export function progressLine(what: string, done: number, total: number, startedAt: number, now = Date.now()): string {
+export function progressLine(
+  what: string,
+  done: number,
+  total: number,
+  startedAt: number,
+  now = Date.now(),
+): string {
   const elapsed = now - startedAt;
   const eta = done > 0 ? (elapsed / done) * (total - done) : Number.NaN;
   const share = total ? Math.floor((100 * done) / total) : 100;

@@ -11,9 +11,27 @@ function quantile(values: number[], q: number): number {
  */
 export function qualityThresholds(eardrums: QualityStats[], q: number): QualityThresholds {
   return {
-    minBrightP95: Math.min(40, quantile(eardrums.map((e) => e.brightP95), q) * 0.9),
-    maxClipped: Math.max(0.35, quantile(eardrums.map((e) => e.clipped), 1 - q) * 1.1),
-    minSharpness: Math.min(4, quantile(eardrums.map((e) => e.sharpness), q) * 0.9),
+    minBrightP95: Math.min(
+      40,
+      quantile(
+        eardrums.map((e) => e.brightP95),
+        q,
+      ) * 0.9,
+    ),
+    maxClipped: Math.max(
+      0.35,
+      quantile(
+        eardrums.map((e) => e.clipped),
+        1 - q,
+      ) * 1.1,
+    ),
+    minSharpness: Math.min(
+      4,
+      quantile(
+        eardrums.map((e) => e.sharpness),
+        q,
+      ) * 0.9,
+    ),
     minSide: 64,
   };
 }

@@ -38,7 +38,14 @@ export { mulberry32 as seededRandom };
  * The standardisation is folded back into the weights, so the shipped head is a plain dense layer
  * on the backbone's pooled features and its class activation maps stay exact.
  */
-export function trainLinearHead(x: Float32Array, n: number, d: number, y: Int32Array, classes: number, o: HeadTrainingOptions): LinearHead {
+export function trainLinearHead(
+  x: Float32Array,
+  n: number,
+  d: number,
+  y: Int32Array,
+  classes: number,
+  o: HeadTrainingOptions,
+): LinearHead {
   const rand = mulberry32(o.seed);
   const mean = new Float32Array(d);
   const std = new Float32Array(d);
@@ -64,7 +71,11 @@ export function trainLinearHead(x: Float32Array, n: number, d: number, y: Int32A
       const labels = tf.gather(tf.tensor1d(y, 'int32'), idx);
       const loss = optimizer.minimize(() => {
         const logits = tf.gather(xs, idx).matMul(w).add(b);
-        const target = tf.oneHot(labels, classes).toFloat().mul(1 - o.labelSmoothing).add(o.labelSmoothing / classes);
+        const target = tf
+          .oneHot(labels, classes)
+          .toFloat()
+          .mul(1 - o.labelSmoothing)
+          .add(o.labelSmoothing / classes);
         const perSample = tf.losses.softmaxCrossEntropy(target, logits, undefined, 0, tf.Reduction.NONE);
         const weights = tf.gather(classW, labels);
         const data = perSample.mul(weights).sum().div(weights.sum());
@@ -88,11 +99,14 @@ export function trainLinearHead(x: Float32Array, n: number, d: number, y: Int32A
 }
 
 export function headLogits(head: LinearHead, x: Float32Array, n: number): Float32Array {
-  return tf.tidy(() =>
-    tf
-      .tensor2d(x, [n, head.features])
-      .matMul(tf.tensor2d(head.kernel, [head.features, head.classes]))
-      .add(tf.tensor1d(head.bias))
-      .dataSync() as Float32Array,
-  ).slice();
+  return tf
+    .tidy(
+      () =>
+        tf
+          .tensor2d(x, [n, head.features])
+          .matMul(tf.tensor2d(head.kernel, [head.features, head.classes]))
+          .add(tf.tensor1d(head.bias))
+          .dataSync() as Float32Array,
+    )
+    .slice();
 }

@@ -16,7 +16,13 @@ export const TRAIN_CONFIG = {
     framing: 'fov-circle' as const,
     whiteBalance: 'grayworld' as const,
   },
-  classHead: { l2Grid: [3e-4, 1e-3, 3e-3], epochs: 40, learningRate: 0.003, batchSize: 64, labelSmoothing: 0.05 },
+  classHead: {
+    l2Grid: [3e-4, 1e-3, 3e-3],
+    epochs: 40,
+    learningRate: 0.003,
+    batchSize: 64,
+    labelSmoothing: 0.05,
+  },
   gateHead: { l2: 1e-3, epochs: 30, learningRate: 0.003, batchSize: 64, labelSmoothing: 0 },
   /** Augmented views per image for the gate (it must hold up under other otoscopes' colour and framing). */
   gateAugmentedViews: 2,

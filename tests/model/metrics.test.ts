@@ -12,7 +12,11 @@ describe('metrics against hand-computed values', () => {
   it('accuracy, per-label precision/recall/F1, macro-F1 and the confusion matrix', () => {
     // truth:     a a a b b c
     // predicted: a a b b c c
-    const r = classificationReport(['a', 'a', 'a', 'b', 'b', 'c'], ['a', 'a', 'b', 'b', 'c', 'c'], ['a', 'b', 'c']);
+    const r = classificationReport(
+      ['a', 'a', 'a', 'b', 'b', 'c'],
+      ['a', 'a', 'b', 'b', 'c', 'c'],
+      ['a', 'b', 'c'],
+    );
     expect(r.accuracy).toBeCloseTo(4 / 6, 10);
     expect(r.confusion).toEqual([
       [2, 1, 0],
@@ -53,7 +57,15 @@ describe('metrics against hand-computed values', () => {
     expect(p[0]).toBeCloseTo(0.75, 10);
     const flat = softmax([2, 0], 1e6);
     expect(flat[0]).toBeCloseTo(0.5, 5);
-    expect(negativeLogLikelihood([[0.5, 0.5], [0.25, 0.75]], [0, 1])).toBeCloseTo(-(Math.log(0.5) + Math.log(0.75)) / 2, 10);
+    expect(
+      negativeLogLikelihood(
+        [
+          [0.5, 0.5],
+          [0.25, 0.75],
+        ],
+        [0, 1],
+      ),
+    ).toBeCloseTo(-(Math.log(0.5) + Math.log(0.75)) / 2, 10);
   });
 
   it('temperature scaling softens over-confident logits and leaves calibrated ones near 1', () => {

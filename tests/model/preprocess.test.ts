@@ -9,10 +9,23 @@ import { decodeImage } from '../../model/image-decode.ts';
 import { toNetworkInput, type PreprocessConfig } from '../../model/preprocess.ts';
 import { measureQuality, ungradableReason } from '../../model/quality.ts';
 
-const cfg: PreprocessConfig = { size: 64, framing: 'fov-circle', whiteBalance: 'grayworld', mean: [0, 0, 0], std: [1, 1, 1] };
+const cfg: PreprocessConfig = {
+  size: 64,
+  framing: 'fov-circle',
+  whiteBalance: 'grayworld',
+  mean: [0, 0, 0],
+  std: [1, 1, 1],
+};
 
 /** A synthetic otoscope frame: a lit disc (with a darker spot) on black, `w` x `h`. */
-async function discImage(w: number, h: number, cx: number, cy: number, r: number, colour = '#d08070'): Promise<Buffer> {
+async function discImage(
+  w: number,
+  h: number,
+  cx: number,
+  cy: number,
+  r: number,
+  colour = '#d08070',
+): Promise<Buffer> {
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><rect width="100%" height="100%" fill="black"/><circle cx="${cx}" cy="${cy}" r="${r}" fill="${colour}"/><circle cx="${cx}" cy="${cy}" r="${r / 4}" fill="#603030"/></svg>`;
   return sharp(Buffer.from(svg)).jpeg({ quality: 95 }).toBuffer();
 }
@@ -24,7 +37,9 @@ beforeAll(async () => {
 describe('decodeImage', () => {
   it('turns pictures upright by their EXIF orientation', async () => {
     // 200x100 landscape stored with orientation 6 (rotate 90° clockwise to view) → 100x200 upright.
-    const raw = await sharp({ create: { width: 200, height: 100, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+    const raw = await sharp({ create: { width: 200, height: 100, channels: 3, background: '#808080' } })
+      .jpeg()
+      .toBuffer();
     const rotated = await sharp(raw).withMetadata({ orientation: 6 }).jpeg().toBuffer();
     const d = await decodeImage(rotated);
     expect(d.original).toMatchObject({ width: 100, height: 200, format: 'jpeg' });
@@ -109,7 +124,9 @@ describe('field of view and network input', () => {
   });
 
   it('uses the shorter side of a fully lit rectangular frame', async () => {
-    const jpg = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#c09080' } }).jpeg().toBuffer();
+    const jpg = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#c09080' } })
+      .jpeg()
+      .toBuffer();
     const d = await decodeImage(jpg);
     const box = findFieldOfView(d.data, d.width, d.height);
     expect(box.side).toBeGreaterThan(195);
@@ -117,7 +134,11 @@ describe('field of view and network input', () => {
   });
 
   it('masks to a circle and removes a colour cast with gray-world balance', async () => {
-    const d = await decodeImage(await sharp({ create: { width: 200, height: 200, channels: 3, background: '#c06090' } }).jpeg().toBuffer());
+    const d = await decodeImage(
+      await sharp({ create: { width: 200, height: 200, channels: 3, background: '#c06090' } })
+        .jpeg()
+        .toBuffer(),
+    );
     const { input, view } = toNetworkInput(d, cfg);
     expect(input.shape).toEqual([64, 64, 3]);
     const px = view.arraySync() as number[][][];
@@ -135,11 +156,27 @@ describe('quality checks', () => {
       const d = await decodeImage(buf);
       return measureQuality(d.data, d.width, d.height, Math.min(d.original.width, d.original.height));
     };
-    const dark = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#050505' } }).png().toBuffer();
-    const white = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#ffffff' } }).png().toBuffer();
-    const flat = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#a07060' } }).png().toBuffer();
-    const tiny = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#a07060' } }).png().toBuffer();
-    const textured = await sharp({ create: { width: 200, height: 200, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+    const dark = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#050505' } })
+      .png()
+      .toBuffer();
+    const white = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#ffffff' } })
+      .png()
+      .toBuffer();
+    const flat = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#a07060' } })
+      .png()
+      .toBuffer();
+    const tiny = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#a07060' } })
+      .png()
+      .toBuffer();
+    const textured = await sharp({
+      create: {
+        width: 200,
+        height: 200,
+        channels: 3,
+        background: '#000',
+        noise: { type: 'gaussian', mean: 128, sigma: 40 },
+      },
+    })
       .png()
       .toBuffer();
     expect(ungradableReason(await stats(dark), t)).toBe('too_dark');
