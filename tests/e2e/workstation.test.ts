@@ -22,7 +22,9 @@ import { startServe, type ServeProcess } from './serve-process.ts';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const datasets = path.resolve(root, '../shared/datasets');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = path.join(root, 'docs/screenshots');
+// Screenshots of every view land in tests/.tmp/screenshots on each run; `npm run screenshots` writes
+// them to docs/screenshots (committed, shown in the README) so ordinary runs leave the tree clean.
+const SHOTS = path.resolve(root, process.env.EARDRUM_SCREENSHOTS_DIR ?? 'tests/.tmp/screenshots');
 // A clear eardrum picture and a clear non-eardrum photo, both read from the shared datasets at run time.
 const EARDRUM_PHOTO = path.join(datasets, 'otoscopy/normal/0045b417ea582d26.jpg');
 const OTHER_PHOTO = path.join(datasets, 'not-eardrum/photo/05bef6722fc0ed81.jpg');
