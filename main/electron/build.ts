@@ -15,8 +15,10 @@ export async function buildElectron(): Promise<void> {
     absWorkingDir: root,
     entryPoints: {
       main: 'main/electron/main.ts',
-      // worker-diagnoser.ts loads `diagnose-worker.js` next to the bundle when it is not running from source.
+      // worker-diagnoser.ts loads `diagnose-worker.js` next to the bundle when it is not running from source,
+      // and the worker imports the classifier by path (main.ts passes this bundle's classifier.js).
       'diagnose-worker': 'main/model/diagnose-worker.ts',
+      classifier: 'model/classifier.ts',
     },
     outdir,
     bundle: true,

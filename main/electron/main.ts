@@ -9,6 +9,7 @@ import { EVENT_CHANNEL, FILE_PROTOCOL, type EngineEvent } from '../../common/con
 import { defaultModelDir } from '../../model/classifier.ts';
 import { SHELL_NAVIGATE_CHANNEL } from '../../preload/shell-channels.ts';
 import { defaultWatchDir, ensureDir } from '../paths.ts';
+import { WorkerDiagnoser } from '../model/worker-diagnoser.ts';
 import { createServices, type Services } from '../services.ts';
 import { consoleLogger } from '../util/logger.ts';
 import { createFileProtocolHandler, createRendererProtocolHandler } from './app-protocol.ts';
@@ -95,11 +96,18 @@ async function start(): Promise<void> {
     isPackaged: app.isPackaged,
     resourcesPath: process.resourcesPath,
     bundleDir,
+    bundled: !import.meta.url.endsWith('.ts'),
   });
   guardSession(session.defaultSession, log);
+  // The model worker is started here rather than by createServices so it can be pointed at the
+  // bundled classifier; it is closed after the engine has stopped.
+  const diagnoser = await WorkerDiagnoser.start({
+    modelDir: defaultModelDir(paths.resourcesDir),
+    ...(paths.classifierModule ? { classifierModule: paths.classifierModule } : {}),
+  });
   const services = await createServices({
     dataDir: paths.dataDir,
-    modelDir: defaultModelDir(paths.resourcesDir),
+    diagnoser,
     transport: 'electron',
     logger: log,
     dialogs: {
@@ -122,7 +130,14 @@ async function start(): Promise<void> {
   // Like `eardrum serve`: with no folder configured yet, watch the default inbox until one is chosen.
   if (!services.settings.get().watchDir)
     await services.updateSettings({ watchDir: ensureDir(defaultWatchDir()) });
-  new ShutdownCoordinator(app, () => services.stop(), log).attach();
+  new ShutdownCoordinator(
+    app,
+    async () => {
+      await services.stop();
+      await diagnoser.close();
+    },
+    log,
+  ).attach();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => app.quit());
 
   protocol.handle(APP_SCHEME, createRendererProtocolHandler(paths.rendererDir));

@@ -8,6 +8,11 @@ export interface AppPaths {
   resourcesDir: string;
   rendererDir: string;
   preloadFile: string;
+  /**
+   * The classifier module the model worker imports by path: the bundled copy beside main.js, or
+   * undefined when running from source (the engine's default, model/classifier.ts).
+   */
+  classifierModule: string | undefined;
 }
 
 export function appPaths(opts: {
@@ -16,6 +21,8 @@ export function appPaths(opts: {
   resourcesPath: string;
   /** Folder holding the bundled main (dist-electron/). */
   bundleDir: string;
+  /** False when main runs from its TypeScript source (tests). */
+  bundled: boolean;
 }): AppPaths {
   const appRoot = path.resolve(opts.bundleDir, '..');
   return {
@@ -23,5 +30,6 @@ export function appPaths(opts: {
     resourcesDir: opts.isPackaged ? opts.resourcesPath : path.join(appRoot, 'resources'),
     rendererDir: path.join(appRoot, 'dist', 'renderer'),
     preloadFile: path.join(opts.bundleDir, 'preload.cjs'),
+    classifierModule: opts.bundled ? path.join(opts.bundleDir, 'classifier.js') : undefined,
   };
 }

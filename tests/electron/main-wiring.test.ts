@@ -20,6 +20,8 @@ const h = vi.hoisted(() => ({
     listeners: [] as ((e: unknown) => void)[],
     stopped: 0,
     createOptions: null as null | Record<string, unknown>,
+    diagnoserOptions: null as null | Record<string, unknown>,
+    diagnoserClosed: 0,
   },
   app: null as null | (import('node:events').EventEmitter & { quit(): void; quitCount: number }),
 }));
@@ -117,6 +119,15 @@ vi.mock('../../model/classifier.ts', () => ({
 }));
 vi.mock('../../main/paths.ts', () => ({ defaultWatchDir: () => '/fake/inbox', ensureDir: (d: string) => d }));
 
+vi.mock('../../main/model/worker-diagnoser.ts', () => ({
+  WorkerDiagnoser: {
+    start: async (options: Record<string, unknown>) => {
+      h.state.diagnoserOptions = options;
+      return { close: async () => void h.state.diagnoserClosed++ };
+    },
+  },
+}));
+
 vi.mock('../../main/services.ts', () => ({
   createServices: async (options: Record<string, unknown>) => {
     const { state } = h;
@@ -163,6 +174,9 @@ describe('Electron main wiring', () => {
     expect(h.state.createOptions).toMatchObject({
       dataDir: '/fake/userData/data',
       transport: 'electron',
+      diagnoser: expect.anything(),
+    });
+    expect(h.state.diagnoserOptions).toEqual({
       modelDir: expect.stringMatching(/resources\/models\/test-model$/),
     });
     expect(h.state.createOptions?.dialogs).toBeTruthy();
@@ -220,6 +234,7 @@ describe('Electron main wiring', () => {
   it('stops the engine before quitting', async () => {
     h.app!.quit();
     await vi.waitFor(() => expect(h.state.stopped).toBe(1));
+    await vi.waitFor(() => expect(h.state.diagnoserClosed).toBe(1));
     await vi.waitFor(() => expect(h.app!.quitCount).toBe(2));
   });
 });

@@ -54,20 +54,24 @@ describe('app paths', () => {
       isPackaged: false,
       resourcesPath: '/x',
       bundleDir: '/repo/dist-electron',
+      bundled: true,
     });
     expect(dev).toEqual({
       dataDir: '/home/u/.config/Eardrum/data',
       resourcesDir: '/repo/resources',
       rendererDir: '/repo/dist/renderer',
       preloadFile: '/repo/dist-electron/preload.cjs',
+      classifierModule: '/repo/dist-electron/classifier.js',
     });
     const packaged = appPaths({
       userData: 'C:/Users/u/AppData/Roaming/Eardrum',
       isPackaged: true,
       resourcesPath: '/opt/Eardrum/resources',
       bundleDir: '/opt/Eardrum/resources/app.asar/dist-electron',
+      bundled: false,
     });
     expect(packaged.resourcesDir).toBe('/opt/Eardrum/resources');
+    expect(packaged.classifierModule).toBeUndefined();
   });
 });
 
