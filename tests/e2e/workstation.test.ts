@@ -28,6 +28,7 @@ const SHOTS = path.resolve(root, process.env.EARDRUM_SCREENSHOTS_DIR ?? 'tests/.
 // A clear eardrum picture and a clear non-eardrum photo, both read from the shared datasets at run time.
 const EARDRUM_PHOTO = path.join(datasets, 'otoscopy/normal/0045b417ea582d26.jpg');
 const OTHER_PHOTO = path.join(datasets, 'not-eardrum/photo/05bef6722fc0ed81.jpg');
+const HAND_PHOTO = path.join(datasets, 'otoscopy/aom/00303274e4e33871.jpg');
 const LAUNCH_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -100,7 +101,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}; install it with \`apt-get install -y chromium\`.`);
   }
-  for (const file of [EARDRUM_PHOTO, OTHER_PHOTO]) {
+  for (const file of [EARDRUM_PHOTO, OTHER_PHOTO, HAND_PHOTO]) {
     if (!existsSync(file))
       throw new Error(`missing test photo ${file} (expected ../shared/datasets beside the repo)`);
   }
@@ -307,8 +308,21 @@ describe('the workstation in a browser', () => {
     stepsDone++;
   }, 30_000);
 
+  it('diagnoses a picture chosen by hand with the file picker', async () => {
+    await page.goto(`${serve.openUrl}#/live`);
+    await page.getByTestId('live-result').waitFor();
+    const before = await liveRecordId();
+    await page.getByTestId('file-input').setInputFiles(HAND_PHOTO);
+    await waitForLiveRecord(before, 30_000);
+    const record = await newest();
+    expect(record).toMatchObject({ source: 'upload', fileName: path.basename(HAND_PHOTO), gate: 'eardrum' });
+    const label = ko.labels[record.modelLabel as keyof typeof ko.labels];
+    await expect(page.getByTestId('live-result').locator('h2').textContent()).resolves.toBe(label);
+    stepsDone++;
+  }, 60_000);
+
   it('ran every step without script errors or CSP violations', async () => {
-    expect(stepsDone).toBe(7);
+    expect(stepsDone).toBe(8);
     expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
     await mkdir(path.dirname(E2E_MARKER), { recursive: true });
     await writeFile(E2E_MARKER, JSON.stringify({ passed: true, at: new Date().toISOString() }));
