@@ -9,7 +9,8 @@ import { decodeImage } from './image-decode.ts';
 import { loadLayersModelFromDir } from './model-io.ts';
 import { readModelCard, type ModelCard } from './model-card.ts';
 import { repoRoot } from './paths.ts';
-import { cropBox, toNetworkInput, type PreprocessConfig } from './preprocess.ts';
+import { cropBox, type PreprocessConfig } from './preprocess.ts';
+import { networkInputFast } from './preprocess-fast.ts';
 import { measureQuality, ungradableReason } from './quality.ts';
 import type { Diagnosis, LabelInfo } from './types.ts';
 import { softmax } from './eval/metrics.ts';
@@ -111,12 +112,13 @@ export class EardrumClassifier {
       Math.min(img.original.width, img.original.height),
     );
     const cfg = this.preprocessing;
-    const { input: x, view } = toNetworkInput(img, cfg, undefined, cropBox(img, cfg.framing));
+    const { input: pixels, view } = networkInputFast(img, cfg, cropBox(img, cfg.framing));
+    const x = tf.tensor4d(pixels, [1, cfg.size, cfg.size, 3]);
     const t1 = performance.now();
 
     const maps = this.card.outputs.featureMaps.length;
     const { featureMaps, classLogits, gateLogit } = tf.tidy(() => {
-      const out = this.model.predict(x.expandDims(0)) as tf.Tensor[];
+      const out = this.model.predict(x) as tf.Tensor[];
       return {
         featureMaps: out.slice(0, maps).map((m) => m.squeeze([0]) as tf.Tensor3D),
         classLogits: out[maps]!,
@@ -143,7 +145,6 @@ export class EardrumClassifier {
         : 'eardrum';
     if (gate !== 'eardrum') {
       tf.dispose(featureMaps);
-      view.dispose();
       const t3 = performance.now();
       return {
         ...base,
@@ -164,9 +165,7 @@ export class EardrumClassifier {
 
     const { grid, rows, cols } = classActivationMap(featureMaps, this.kernelSlices[top]!);
     tf.dispose(featureMaps);
-    const viewBytes = Uint8Array.from(await view.data());
-    view.dispose();
-    const overlayPng = await renderOverlayPng(viewBytes, cfg.size, grid, rows, cols);
+    const overlayPng = await renderOverlayPng(view, cfg.size, grid, rows, cols);
     const t3 = performance.now();
     return {
       ...base,

@@ -30,15 +30,23 @@ export function classActivationMap(
   return { grid, rows, cols };
 }
 
-/** Jet-like colour ramp (blue → green → yellow → red) for a value in [0, 1]. */
-function ramp(v: number): [number, number, number] {
+/** Jet-like colour ramp (blue → green → yellow → red) as a 256-entry RGB table. */
+const RAMP = (() => {
+  const table = new Uint8Array(256 * 3);
   const c = (x: number) => Math.round(255 * Math.min(1, Math.max(0, x)));
-  return [c(1.5 - Math.abs(4 * v - 3)), c(1.5 - Math.abs(4 * v - 2)), c(1.5 - Math.abs(4 * v - 1))];
-}
+  for (let i = 0; i < 256; i++) {
+    const v = i / 255;
+    table[i * 3] = c(1.5 - Math.abs(4 * v - 3));
+    table[i * 3 + 1] = c(1.5 - Math.abs(4 * v - 2));
+    table[i * 3 + 2] = c(1.5 - Math.abs(4 * v - 1));
+  }
+  return table;
+})();
 
 /**
- * Draws the heatmap over the picture the network saw: the grid is smoothly upsampled, coloured, and
- * blended with more opacity where activation is high, so low-activation areas show the eardrum plainly.
+ * Draws the heatmap over the picture the network saw: the grid is smoothly upsampled (bilinear, corners
+ * aligned), coloured, and blended with more opacity where activation is high, so low-activation areas
+ * show the eardrum plainly.
  */
 export async function renderOverlayPng(
   view: Uint8Array,
@@ -47,23 +55,31 @@ export async function renderOverlayPng(
   rows: number,
   cols: number,
 ): Promise<Buffer> {
-  const up = tf.tidy(
-    () =>
-      tf.image
-        .resizeBilinear(tf.tensor3d(grid, [rows, cols, 1]), [size, size], true)
-        .clipByValue(0, 1)
-        .dataSync() as Float32Array,
-  );
   const out = Buffer.alloc(size * size * 3);
-  for (let p = 0; p < size * size; p++) {
-    const v = up[p]!;
-    const [r, g, b] = ramp(v);
-    const a = 0.15 + 0.45 * v;
-    out[p * 3] = Math.round(view[p * 3]! * (1 - a) + r * a);
-    out[p * 3 + 1] = Math.round(view[p * 3 + 1]! * (1 - a) + g * a);
-    out[p * 3 + 2] = Math.round(view[p * 3 + 2]! * (1 - a) + b * a);
+  const sy = size > 1 ? (rows - 1) / (size - 1) : 0;
+  const sx = size > 1 ? (cols - 1) / (size - 1) : 0;
+  for (let y = 0; y < size; y++) {
+    const gy = y * sy;
+    const y0 = Math.floor(gy);
+    const y1 = Math.min(rows - 1, y0 + 1);
+    const fy = gy - y0;
+    for (let x = 0; x < size; x++) {
+      const gx = x * sx;
+      const x0 = Math.floor(gx);
+      const x1 = Math.min(cols - 1, x0 + 1);
+      const fx = gx - x0;
+      const top = grid[y0 * cols + x0]! * (1 - fx) + grid[y0 * cols + x1]! * fx;
+      const bottom = grid[y1 * cols + x0]! * (1 - fx) + grid[y1 * cols + x1]! * fx;
+      const v = Math.min(1, Math.max(0, top * (1 - fy) + bottom * fy));
+      const k = Math.round(v * 255) * 3;
+      const a = 0.15 + 0.45 * v;
+      const p = (y * size + x) * 3;
+      out[p] = Math.round(view[p]! * (1 - a) + RAMP[k]! * a);
+      out[p + 1] = Math.round(view[p + 1]! * (1 - a) + RAMP[k + 1]! * a);
+      out[p + 2] = Math.round(view[p + 2]! * (1 - a) + RAMP[k + 2]! * a);
+    }
   }
   return sharp(out, { raw: { width: size, height: size, channels: 3 } })
-    .png({ compressionLevel: 3 })
+    .png({ compressionLevel: 2, adaptiveFiltering: false })
     .toBuffer();
 }

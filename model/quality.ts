@@ -1,3 +1,4 @@
+import { percentile256 } from './field-of-view.ts';
 import type { UngradableReason } from './types.ts';
 
 /** Image statistics behind the "ungradable" outcome, measured on the working-size picture. */
@@ -33,8 +34,7 @@ export function measureQuality(
     lum[p] = l;
     if (l >= 250) clipped++;
   }
-  const sorted = Float32Array.from(lum).sort();
-  const brightP95 = sorted[Math.min(n - 1, Math.floor(0.95 * n))] ?? 0;
+  const brightP95 = n ? percentile256(lum, 0.95) : 0;
   // Sharpness on the central 60% (the eardrum), ignoring the dark border where edges are the FOV rim.
   let sum = 0;
   let sumSq = 0;

@@ -186,3 +186,33 @@ describe('quality checks', () => {
     expect(ungradableReason(await stats(textured), t)).toBeNull();
   });
 });
+
+describe('inference fast path', () => {
+  it('builds the same network input as the training path (tf ops)', async () => {
+    const { readdirSync } = await import('node:fs');
+    const path = await import('node:path');
+    const { sharedDir } = await import('../../model/paths.ts');
+    const { networkInputFast } = await import('../../model/preprocess-fast.ts');
+    const { cropBox } = await import('../../model/preprocess.ts');
+    const dir = path.join(sharedDir(), 'datasets/otoscopy/effusion');
+    const files = [path.join(dir, readdirSync(dir).sort()[0]!), await discImage(500, 400, 230, 210, 160)];
+    const full: PreprocessConfig = {
+      size: 224,
+      framing: 'fov-circle',
+      whiteBalance: 'grayworld',
+      mean: [123.675, 116.28, 103.53],
+      std: [58.395, 57.12, 57.375],
+    };
+    for (const f of files) {
+      const d = await decodeImage(f);
+      const box = cropBox(d, full.framing);
+      const slow = toNetworkInput(d, full, undefined, box);
+      const fast = networkInputFast(d, full, box);
+      const a = slow.input.dataSync();
+      let worst = 0;
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - fast.input[i]!));
+      expect(worst).toBeLessThan(1e-3);
+      tf.dispose([slow.input, slow.view]);
+    }
+  });
+});
