@@ -44,9 +44,9 @@ const RAMP = (() => {
 })();
 
 /**
- * Draws the heatmap over the picture the network saw: the grid is smoothly upsampled (bilinear, corners
- * aligned), coloured, and blended with more opacity where activation is high, so low-activation areas
- * show the eardrum plainly.
+ * Draws the heatmap over the picture the network saw (its crop, in the photo's own colours): the grid is
+ * smoothly upsampled (bilinear, corners aligned), coloured, and blended in proportion to activation, so
+ * areas the model did not use show the eardrum untouched.
  */
 export async function renderOverlayPng(
   view: Uint8Array,
@@ -72,7 +72,7 @@ export async function renderOverlayPng(
       const bottom = grid[y1 * cols + x0]! * (1 - fx) + grid[y1 * cols + x1]! * fx;
       const v = Math.min(1, Math.max(0, top * (1 - fy) + bottom * fy));
       const k = Math.round(v * 255) * 3;
-      const a = 0.15 + 0.45 * v;
+      const a = 0.6 * v;
       const p = (y * size + x) * 3;
       out[p] = Math.round(view[p]! * (1 - a) + RAMP[k]! * a);
       out[p + 1] = Math.round(view[p + 1]! * (1 - a) + RAMP[k + 1]! * a);

@@ -62,6 +62,10 @@ export function networkInputFast(
     masks.set(size, mask);
   }
   const n = size * size;
+  // The clinician sees the crop in its own colours (before white balance); the network sees it balanced.
+  const view = new Uint8Array(n * 3);
+  for (let p = 0; p < n * 3; p++)
+    view[p] = Math.round(Math.min(255, Math.max(0, px[p]! * (mask ? mask[(p / 3) | 0]! : 1))));
   if (cfg.whiteBalance === 'grayworld') {
     const sums = [0, 0, 0];
     let count = 1;
@@ -80,12 +84,10 @@ export function networkInputFast(
     for (let p = 0; p < n * 3; p++) px[p] = px[p]! * gains[p % 3]!;
   }
   const input = new Float32Array(n * 3);
-  const view = new Uint8Array(n * 3);
   for (let p = 0; p < n; p++) {
     const m = mask ? mask[p]! : 1;
     for (let c = 0; c < 3; c++) {
       const v = Math.min(255, Math.max(0, px[p * 3 + c]! * m));
-      view[p * 3 + c] = Math.round(v);
       input[p * 3 + c] = (v - cfg.mean[c]!) / cfg.std[c]!;
     }
   }
