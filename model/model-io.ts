@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelLoadError } from './errors.ts';
 
@@ -44,34 +44,4 @@ export async function loadLayersModelFromDir(dir: string): Promise<tf.LayersMode
   } catch (err) {
     throw new ModelLoadError(`model in ${dir} is corrupt: ${(err as Error).message}`);
   }
-}
-
-/** Saves a layers model as `model.json` + `weights.bin` (tfjs without tfjs-node has no file:// handler). */
-export async function saveLayersModelToDir(model: tf.LayersModel, dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const data = artifacts.weightData;
-      const bytes =
-        data instanceof ArrayBuffer
-          ? Buffer.from(data)
-          : Buffer.concat((data ?? []).map((b) => Buffer.from(b)));
-      await writeFile(path.join(dir, 'weights.bin'), bytes);
-      const json = {
-        format: 'layers-model',
-        generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
-        convertedBy: null,
-        modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-      };
-      await writeFile(path.join(dir, 'model.json'), JSON.stringify(json));
-      return {
-        modelArtifactsInfo: {
-          dateSaved: new Date(),
-          modelTopologyType: 'JSON',
-          weightDataBytes: bytes.length,
-        },
-      };
-    }),
-  );
 }

@@ -9,7 +9,8 @@ import { selectBackend } from '../backend.ts';
 import { readDataset, type Sample } from '../data/dataset.ts';
 import { classificationReport } from '../eval/metrics.ts';
 import { labelInfo } from '../labels.ts';
-import { loadLayersModelFromDir, saveLayersModelToDir } from '../model-io.ts';
+import { loadLayersModelFromDir } from '../model-io.ts';
+import { saveLayersModel } from '../onnx/layers-model-files.ts';
 import type { ModelCard } from '../model-card.ts';
 import { DEFAULT_BACKBONE_DIR, importBackbone } from '../onnx/import-backbone.ts';
 import { MOBILENETV2_100_INFO } from '../onnx/mobilenetv2-from-onnx.ts';
@@ -207,7 +208,7 @@ export async function run(argv: string[]): Promise<number> {
   const modelsDir = values.out ?? path.join(repoRoot, 'resources/models');
   const dir = path.join(modelsDir, id);
   await rm(dir, { recursive: true, force: true });
-  await saveLayersModelToDir(combined, dir);
+  await saveLayersModel(combined, dir);
 
   const card: ModelCard = {
     id,

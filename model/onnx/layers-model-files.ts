@@ -3,7 +3,7 @@
  * @tensorflow/tfjs has no file:// handler. The layout is the one tfjs-converter writes, so the folder also
  * loads in a browser with `tf.loadLayersModel(url)`.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 
@@ -128,29 +128,5 @@ export async function saveLayersModel(
   await model.save(handler);
 }
 
-/** Reads a folder written by {@link saveLayersModel} or by tfjs-converter (any number of weight shards). */
-export async function loadLayersModelFromDir(dir: string): Promise<tf.LayersModel> {
-  const jsonPath = path.join(dir, MODEL_JSON);
-  let modelJson: tf.io.ModelJSON;
-  try {
-    modelJson = JSON.parse(await readFile(jsonPath, 'utf8')) as tf.io.ModelJSON;
-  } catch (error) {
-    throw new Error(`cannot read TF.js model ${jsonPath}: ${(error as Error).message}`);
-  }
-  if (!modelJson.modelTopology || !Array.isArray(modelJson.weightsManifest)) {
-    throw new Error(`${jsonPath} is not a TF.js layers model (no modelTopology / weightsManifest)`);
-  }
-  const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
-    const specs: tf.io.WeightsManifestEntry[] = [];
-    const buffers: ArrayBuffer[] = [];
-    for (const group of manifest) {
-      specs.push(...group.weights);
-      for (const p of group.paths) {
-        const bytes = await readFile(path.resolve(dir, p));
-        buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-      }
-    }
-    return [specs, tf.io.concatenateArrayBuffers(buffers)];
-  });
-  return tf.loadLayersModel(tf.io.fromMemory(artifacts));
-}
+/** The one loader for model folders lives in model-io.ts (clear ModelLoadError for broken folders). */
+export { loadLayersModelFromDir } from '../model-io.ts';
