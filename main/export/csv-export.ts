@@ -76,13 +76,10 @@ export async function writeCsv(
     out.once('error', reject);
     csv.once('error', reject);
   });
-  const write = async (row: string[]) => {
-    if (!csv.write(row)) await once(csv, 'drain');
-  };
-  await write(header);
+  if (!csv.write(header)) await once(csv, 'drain');
   let n = 0;
   for (const r of store.exportRows(args.filter, args.sort)) {
-    await write(toCells(r, labelName, probColumns));
+    if (!csv.write(toCells(r, labelName, probColumns))) await once(csv, 'drain');
     // Let other work (watcher events, HTTP) run now and then.
     if (++n % CHUNK === 0) await new Promise((r) => setImmediate(r));
   }
