@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { performance } from 'node:perf_hooks';
 import { selectBackend } from './backend.ts';
 import { ModelLoadError } from './errors.ts';
@@ -75,7 +76,7 @@ export class EardrumClassifier {
       );
     }
     const classifier = new EardrumClassifier(card, backend, model, modelDir, opts);
-    classifier.warmUp();
+    await classifier.warmUp();
     return classifier;
   }
 
@@ -93,12 +94,26 @@ export class EardrumClassifier {
     this.eardrumThreshold = value;
   }
 
-  private warmUp(): void {
-    const size = this.card.preprocessing.size;
-    tf.tidy(() => {
-      const out = this.model.predict(tf.zeros([1, size, size, 3])) as tf.Tensor[];
-      out.forEach((t) => t.dataSync());
-    });
+  /** One full pass (decode, network, heatmap, PNG) so the first real picture is not the slow one. */
+  private async warmUp(): Promise<void> {
+    const picture = await sharp({
+      create: {
+        width: 256,
+        height: 256,
+        channels: 3,
+        background: '#000',
+        noise: { type: 'gaussian', mean: 140, sigma: 40 },
+      },
+    })
+      .jpeg()
+      .toBuffer();
+    const previous = this.eardrumThreshold;
+    this.eardrumThreshold = 0; // take the eardrum path, heatmap included
+    try {
+      await this.diagnose(picture);
+    } finally {
+      this.eardrumThreshold = previous;
+    }
   }
 
   /** Diagnoses one picture (file path or bytes). Throws ImageInputError for unreadable input. */
