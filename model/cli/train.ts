@@ -14,6 +14,7 @@ import { saveLayersModel } from '../onnx/layers-model-files.ts';
 import type { ModelCard } from '../model-card.ts';
 import { DEFAULT_BACKBONE_DIR, importBackbone } from '../onnx/import-backbone.ts';
 import { MOBILENETV2_100_INFO } from '../onnx/mobilenetv2-from-onnx.ts';
+import { loadMobileNetV2035, type Backbone } from '../backbones.ts';
 import { repoRoot, sharedDir } from '../paths.ts';
 import type { PreprocessConfig } from '../preprocess.ts';
 import { chooseGateThreshold, fitTemperature } from '../train/calibration.ts';
@@ -25,7 +26,7 @@ import { headLogits, seededRandom, trainLinearHead } from '../train/softmax-head
 import { TRAIN_CONFIG as C } from '../train/train-config.ts';
 import { writeNotice } from '../train/notice.ts';
 
-const HELP = `usage: eardrum train [--id ID] [--out DIR] [--no-eval]
+const HELP = `usage: eardrum train [--backbone mobilenetv2-1.0|mobilenetv2-0.35] [--id ID] [--out DIR] [--no-eval]
 
 Trains the eardrum classifier from ../shared/datasets/otoscopy and ../shared/datasets/not-eardrum:
 the train split fits, the val split chooses regularisation, temperature and thresholds, and the test
@@ -48,6 +49,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
+      backbone: { type: 'string', default: 'mobilenetv2-1.0' },
       id: { type: 'string' },
       out: { type: 'string' },
       'no-eval': { type: 'boolean' },
@@ -58,6 +60,12 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  const backboneName = values.backbone as keyof typeof C.backbones;
+  if (!(backboneName in C.backbones)) {
+    console.error(`unknown backbone ${values.backbone}; one of ${Object.keys(C.backbones).join(', ')}`);
+    return 2;
+  }
+  const taps = C.backbones[backboneName].taps;
   const started = Date.now();
   const log = (msg: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}`);
   const backend = await selectBackend('auto');
@@ -77,22 +85,31 @@ export async function run(argv: string[]): Promise<number> {
   const dropped = [...counts.entries()].filter(([, n]) => n < C.minImagesPerLabel);
   log(`labels: ${labels.join(', ')}; dropped: ${dropped.map(([l, n]) => `${l} (${n})`).join(', ')}`);
 
-  if (!existsSync(path.join(DEFAULT_BACKBONE_DIR, 'model.json'))) {
-    log('importing the MobileNetV2-1.0 backbone from ONNX');
-    await importBackbone();
+  let info: Omit<Backbone, 'model'>;
+  let backbone: tf.LayersModel;
+  if (backboneName === 'mobilenetv2-1.0') {
+    if (!existsSync(path.join(DEFAULT_BACKBONE_DIR, 'model.json'))) {
+      log('importing the MobileNetV2-1.0 backbone from ONNX');
+      await importBackbone();
+    }
+    backbone = await loadLayersModelFromDir(DEFAULT_BACKBONE_DIR);
+    info = MOBILENETV2_100_INFO;
+  } else {
+    const { model, ...rest } = await loadMobileNetV2035();
+    backbone = model;
+    info = rest;
   }
-  const backbone = await loadLayersModelFromDir(DEFAULT_BACKBONE_DIR);
   const extractor = tf.model({
     inputs: backbone.inputs,
-    outputs: C.taps.map((t) => backbone.getLayer(t).output as tf.SymbolicTensor),
+    outputs: taps.map((t) => backbone.getLayer(t).output as tf.SymbolicTensor),
   });
-  const tapShapes = C.taps.map(
+  const tapShapes = taps.map(
     (t) => (backbone.getLayer(t).output as tf.SymbolicTensor).shape.slice(1) as number[],
   );
   const cfg: PreprocessConfig = {
     ...C.preprocessing,
-    mean: MOBILENETV2_100_INFO.mean,
-    std: MOBILENETV2_100_INFO.std,
+    mean: info.mean,
+    std: info.std,
   };
 
   const rand = seededRandom(C.seed);
@@ -203,8 +220,10 @@ export async function run(argv: string[]): Promise<number> {
   const quality = qualityThresholds(eardrumQuality, C.qualityQuantile);
   log(`quality floors: ${JSON.stringify(quality)}`);
 
-  const combined = buildCombinedModel(backbone, C.taps, classHead, { kernel: gateKernel, bias: gateBias });
-  const id = values.id ?? `eardrum-mnv2-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`;
+  const combined = buildCombinedModel(backbone, taps, classHead, { kernel: gateKernel, bias: gateBias });
+  const id =
+    values.id ??
+    `eardrum-${info.id.replace(/[^a-z0-9]+/gi, '').toLowerCase()}-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`;
   const modelsDir = values.out ?? path.join(repoRoot, 'resources/models');
   const dir = path.join(modelsDir, id);
   await rm(dir, { recursive: true, force: true });
@@ -213,7 +232,7 @@ export async function run(argv: string[]): Promise<number> {
   const card: ModelCard = {
     id,
     version: '1.0.0',
-    name: 'Eardrum Workstation otoscopy classifier (MobileNetV2-1.0, multi-scale linear head)',
+    name: `Eardrum Workstation otoscopy classifier (${info.id}, multi-scale linear head)`,
     created: new Date().toISOString(),
     gitRevision: gitRevision(),
     intendedUse:
@@ -224,9 +243,9 @@ export async function run(argv: string[]): Promise<number> {
       reason: `${n} images in the dataset: too few to learn or evaluate; the model never outputs it`,
     })),
     backbone: {
-      id: MOBILENETV2_100_INFO.id,
-      origin: MOBILENETV2_100_INFO.origin,
-      licence: MOBILENETV2_100_INFO.licence,
+      id: info.id,
+      origin: info.origin,
+      licence: info.licence,
       featureShape: tapShapes.at(-1)!,
     },
     preprocessing: {
@@ -236,7 +255,7 @@ export async function run(argv: string[]): Promise<number> {
         'Decode with EXIF orientation to RGB (longest side ≤ workSize); square crop around the lit field of view (the shorter side of its bounding box), bilinear resize to size×size, gray-world white balance over the lit area, circular mask, then (x − mean) / std.',
     },
     outputs: {
-      featureMaps: C.taps,
+      featureMaps: taps,
       classLogits: OUTPUT_NAMES.classLogits,
       gateLogit: OUTPUT_NAMES.gateLogit,
       classKernelLayer: OUTPUT_NAMES.classKernelLayer,
