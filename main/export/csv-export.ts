@@ -2,7 +2,7 @@ import { stringify } from 'csv-stringify';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Language, LabelInfo, RecordFilter, RecordSort } from '../../common/contract.ts';
-import type { ExportRow, RecordStore } from '../store/records.ts';
+import { EXPORT_INDEX, type ExportRow, type RecordStore } from '../store/records.ts';
 
 /**
  * CSV columns, in order. Documented in the README; ids are language-neutral (`normal`, `aom`...), with the
@@ -93,33 +93,39 @@ function toCells(
   labelName: (id: string | null) => string,
   probColumns: { key: string }[],
 ): string[] {
-  const probs = r.d_probabilities ? (JSON.parse(r.d_probabilities) as Record<string, number>) : {};
+  const I = EXPORT_INDEX;
+  const str = (i: number) => (r[i] === null ? '' : String(r[i]));
+  const text = (i: number) => safeText(r[i] as string | null);
+  const label = (i: number) => labelName(r[i] as string | null);
+  const probsJson = r[I.probabilities] as string | null;
+  const probs = probsJson ? (JSON.parse(probsJson) as Record<string, number>) : {};
+  const abnormal = r[I.abnormal];
   return [
-    String(r.id),
-    r.captured_at,
-    r.ingested_at,
-    safeText(r.patient_id),
-    r.ear,
-    safeText(r.file_name),
-    safeText(r.original_path),
-    r.sha256,
-    r.status,
-    safeText(r.failure_message),
-    r.gate ?? '',
-    r.gate_reason ?? '',
-    num(r.d_eardrum_probability),
-    r.model_label ?? '',
-    labelName(r.model_label),
-    num(r.confidence),
-    r.reviewed_label ?? '',
-    labelName(r.reviewed_label),
-    safeText(r.last_reviewer),
-    r.last_reviewed_at ?? '',
-    safeText(r.r_note),
-    r.effective_label ?? '',
-    r.abnormal === null ? '' : r.abnormal ? 'yes' : 'no',
-    r.d_model_id ?? '',
-    r.d_model_version ?? '',
+    str(I.id),
+    str(I.captured_at),
+    str(I.ingested_at),
+    text(I.patient_id),
+    str(I.ear),
+    text(I.file_name),
+    text(I.original_path),
+    str(I.sha256),
+    str(I.status),
+    text(I.failure_message),
+    str(I.gate),
+    str(I.gate_reason),
+    num(r[I.eardrum_probability] as number | null),
+    str(I.model_label),
+    label(I.model_label),
+    num(r[I.confidence] as number | null),
+    str(I.reviewed_label),
+    label(I.reviewed_label),
+    text(I.last_reviewer),
+    str(I.last_reviewed_at),
+    text(I.review_note),
+    str(I.effective_label),
+    abnormal === null ? '' : abnormal ? 'yes' : 'no',
+    str(I.model_id),
+    str(I.model_version),
     ...probColumns.map((c) => num(probs[c.key.slice(2)])),
   ];
 }

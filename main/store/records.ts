@@ -467,27 +467,24 @@ export class RecordStore {
   }
 
   /**
-   * Every matching record in board order with its diagnosis and latest review, read through a separate
-   * read-only connection: it sees one consistent snapshot (WAL) and, being separate, can stay open across
-   * awaits while this connection keeps writing new results.
+   * Every matching record in board order with its diagnosis and latest review note, as arrays in the order of
+   * EXPORT_COLUMNS, read through a separate read-only connection: it sees one consistent snapshot (WAL) and,
+   * being separate, can stay open across awaits while this connection keeps writing new results.
    */
   *exportRows(filter: RecordFilter, sort: RecordSort): Generator<ExportRow> {
     const reader = new Database(this.db.name, { readonly: true, fileMustExist: true });
     try {
       const where = buildWhere(filter, 'i.');
-      // Columns listed (not i.*) and the latest note joined once, not looked up per row: half the time on 100k.
+      // Listed columns (not i.*), the latest note joined once rather than looked up per row, and raw arrays
+      // rather than an object per row: together about a third of the naive query's time on 100,000 rows.
       const stmt = reader.prepare(
-        `SELECT i.id, i.captured_at, i.ingested_at, i.patient_id, i.ear, i.file_name, i.original_path, i.sha256,
-           i.status, i.failure_message, i.gate, i.gate_reason, i.model_label, i.confidence, i.reviewed_label,
-           i.last_reviewer, i.last_reviewed_at, i.effective_label, i.abnormal,
-           d.eardrum_probability AS d_eardrum_probability, d.probabilities AS d_probabilities,
-           d.model_id AS d_model_id, d.model_version AS d_model_version, n.note AS r_note
+        `SELECT ${EXPORT_COLUMNS.map((c) => EXPORT_SQL[c]).join(', ')}
          FROM images i
          LEFT JOIN diagnoses d ON d.id = i.diagnosis_id
          LEFT JOIN (SELECT image_id, note, max(id) FROM reviews GROUP BY image_id) n ON n.image_id = i.id
          ${where.sql} ${buildOrder(sort, 'i.')}`,
       );
-      yield* stmt.iterate(where.params) as IterableIterator<ExportRow>;
+      yield* stmt.raw().iterate(where.params) as IterableIterator<ExportRow>;
     } finally {
       reader.close();
     }
@@ -507,33 +504,46 @@ export class RecordStore {
   }
 }
 
-export type ExportRow = Pick<
-  ImageRow,
-  | 'id'
-  | 'captured_at'
-  | 'ingested_at'
-  | 'patient_id'
-  | 'ear'
-  | 'file_name'
-  | 'original_path'
-  | 'sha256'
-  | 'status'
-  | 'failure_message'
-  | 'gate'
-  | 'gate_reason'
-  | 'model_label'
-  | 'confidence'
-  | 'reviewed_label'
-  | 'last_reviewer'
-  | 'last_reviewed_at'
-  | 'effective_label'
-  | 'abnormal'
-> & {
-  d_eardrum_probability: number | null;
-  d_probabilities: string | null;
-  d_model_id: string | null;
-  d_model_version: string | null;
-  r_note: string | null;
+/** Columns of `exportRows`, in order; `EXPORT_INDEX[name]` is a column's position in each row array. */
+export const EXPORT_COLUMNS = [
+  'id',
+  'captured_at',
+  'ingested_at',
+  'patient_id',
+  'ear',
+  'file_name',
+  'original_path',
+  'sha256',
+  'status',
+  'failure_message',
+  'gate',
+  'gate_reason',
+  'model_label',
+  'confidence',
+  'reviewed_label',
+  'last_reviewer',
+  'last_reviewed_at',
+  'effective_label',
+  'abnormal',
+  'eardrum_probability',
+  'probabilities',
+  'model_id',
+  'model_version',
+  'review_note',
+] as const;
+export type ExportColumn = (typeof EXPORT_COLUMNS)[number];
+export type ExportRow = (string | number | null)[];
+export const EXPORT_INDEX = Object.fromEntries(EXPORT_COLUMNS.map((c, i) => [c, i])) as Record<
+  ExportColumn,
+  number
+>;
+const EXPORT_SQL: Record<ExportColumn, string> = {
+  ...(Object.fromEntries(EXPORT_COLUMNS.map((c) => [c, `i.${c}`])) as Record<ExportColumn, string>),
+  eardrum_probability: 'd.eardrum_probability',
+  probabilities: 'd.probabilities',
+  model_id: 'd.model_id',
+  model_version: 'd.model_version',
+  review_note: 'n.note',
 };
 
 function searchText(p: {
