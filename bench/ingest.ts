@@ -5,7 +5,7 @@
  *   2. burst throughput: 1,000 images copied in at once;
  *   3. board queries and counts on 100,000 synthetic records;
  *   4. CSV export of those 100,000 rows;
- *   5. RSS over 5,000 images.
+ *   5. RSS over 5,000 images (run with --expose-gc, as the npm script does, so samples follow a collection).
  * Sizes can be reduced for a quick look: BENCH_SINGLES, BENCH_BURST, BENCH_RECORDS, BENCH_RSS_IMAGES.
  */
 import {
@@ -138,7 +138,7 @@ async function burst(d: WorkerDiagnoser, images: string[]) {
 }
 
 async function queriesAndExport() {
-  console.log(`\n3. Board queries on ${RECORDS.toLocaleString('en')} synthetic records`);
+  console.log(`\n4. Board queries on ${RECORDS.toLocaleString('en')} synthetic records`);
   const dir = path.join(root, 'synthetic');
   const { db } = await openDatabase(path.join(dir, 'eardrum.sqlite'), {
     backupDir: path.join(dir, 'backups'),
@@ -202,7 +202,7 @@ async function queriesAndExport() {
   );
   line('counts per label per day, whole year', ms(time(() => store.countsPerDay({}))));
 
-  console.log(`\n4. CSV export of ${RECORDS.toLocaleString('en')} rows`);
+  console.log(`\n5. CSV export of ${RECORDS.toLocaleString('en')} rows`);
   const out = path.join(dir, 'export.csv');
   const e0 = performance.now();
   const rows = await writeCsv(store, createWriteStream(out), {
@@ -216,7 +216,7 @@ async function queriesAndExport() {
 }
 
 async function rss(d: WorkerDiagnoser, images: string[]) {
-  console.log(`\n5. Memory over ${RSS_IMAGES} images (fed in batches of 250)`);
+  console.log(`\n3. Memory over ${RSS_IMAGES} images (fed in batches of 250)`);
   await withEngine('rss', d, async (s, watch) => {
     const samples: { n: number; rss: number }[] = [];
     for (let start = 0; start < RSS_IMAGES; start += 250) {
@@ -261,8 +261,8 @@ async function main() {
   try {
     if (d && SINGLES > 0) await latency(d, images);
     if (d && BURST > 0) await burst(d, images);
-    if (RECORDS > 0) await queriesAndExport();
     if (d && RSS_IMAGES > 0) await rss(d, images);
+    if (RECORDS > 0) await queriesAndExport();
   } finally {
     await d?.close();
     rmSync(root, { recursive: true, force: true });
