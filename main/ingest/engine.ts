@@ -147,7 +147,10 @@ export class Engine {
     await this.stopWatcher();
     this.stabilizer.close();
     // Let the image being diagnosed finish and commit; queued ones stay pending for the next start.
-    while (this.processingJob || this.ingesting) await new Promise((r) => setTimeout(r, 10));
+    // A hung model must not keep the app from quitting: its record stays pending and resumes at next start.
+    const deadline = Date.now() + 30_000;
+    while ((this.processingJob || this.ingesting) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     this.readyQueue.length = 0;
     this.modelQueue.length = 0;
     this.queuedIds.clear();
