@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify';
 import { once } from 'node:events';
-import type { Writable } from 'node:stream';
+import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import type { Language, LabelInfo, RecordFilter, RecordSort } from '../../common/contract.ts';
 import { EXPORT_INDEX, type ExportRow, type RecordStore } from '../store/records.ts';
 
@@ -69,7 +69,7 @@ export async function writeCsv(
   const probColumns = labels.map((l) => ({ key: `p_${l.id}`, header: `p_${l.id}` }));
   const header = [...CSV_COLUMNS.map((c) => c[lang]), ...probColumns.map((c) => c.header)];
   const csv = stringify({ bom: true, record_delimiter: 'windows' });
-  csv.pipe(out);
+  csv.pipe(new Coalesce()).pipe(out);
   const done = new Promise<void>((resolve, reject) => {
     out.once('finish', resolve);
     out.once('close', resolve);
@@ -88,44 +88,67 @@ export async function writeCsv(
   return n;
 }
 
+/** Joins the stringifier's one-record chunks into ~256 KB writes (a third of the export's time otherwise). */
+class Coalesce extends Transform {
+  private parts: Buffer[] = [];
+  private size = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.parts.push(chunk);
+    this.size += chunk.length;
+    if (this.size >= 256 * 1024) this.flushParts();
+    done();
+  }
+  override _flush(done: TransformCallback): void {
+    this.flushParts();
+    done();
+  }
+  private flushParts(): void {
+    if (this.size === 0) return;
+    this.push(Buffer.concat(this.parts, this.size));
+    this.parts = [];
+    this.size = 0;
+  }
+}
+
+const cell = (r: ExportRow, i: number) => (r[i] === null ? '' : String(r[i]));
+const textCell = (r: ExportRow, i: number) => safeText(r[i] as string | null);
+
 function toCells(
   r: ExportRow,
   labelName: (id: string | null) => string,
   probColumns: { key: string }[],
 ): string[] {
   const I = EXPORT_INDEX;
-  const str = (i: number) => (r[i] === null ? '' : String(r[i]));
-  const text = (i: number) => safeText(r[i] as string | null);
-  const label = (i: number) => labelName(r[i] as string | null);
   const probsJson = r[I.probabilities] as string | null;
   const probs = probsJson ? (JSON.parse(probsJson) as Record<string, number>) : {};
   const abnormal = r[I.abnormal];
-  return [
-    str(I.id),
-    str(I.captured_at),
-    str(I.ingested_at),
-    text(I.patient_id),
-    str(I.ear),
-    text(I.file_name),
-    text(I.original_path),
-    str(I.sha256),
-    str(I.status),
-    text(I.failure_message),
-    str(I.gate),
-    str(I.gate_reason),
+  const cells = [
+    cell(r, I.id),
+    cell(r, I.captured_at),
+    cell(r, I.ingested_at),
+    textCell(r, I.patient_id),
+    cell(r, I.ear),
+    textCell(r, I.file_name),
+    textCell(r, I.original_path),
+    cell(r, I.sha256),
+    cell(r, I.status),
+    textCell(r, I.failure_message),
+    cell(r, I.gate),
+    cell(r, I.gate_reason),
     num(r[I.eardrum_probability] as number | null),
-    str(I.model_label),
-    label(I.model_label),
+    cell(r, I.model_label),
+    labelName(r[I.model_label] as string | null),
     num(r[I.confidence] as number | null),
-    str(I.reviewed_label),
-    label(I.reviewed_label),
-    text(I.last_reviewer),
-    str(I.last_reviewed_at),
-    text(I.review_note),
-    str(I.effective_label),
+    cell(r, I.reviewed_label),
+    labelName(r[I.reviewed_label] as string | null),
+    textCell(r, I.last_reviewer),
+    cell(r, I.last_reviewed_at),
+    textCell(r, I.review_note),
+    cell(r, I.effective_label),
     abnormal === null ? '' : abnormal ? 'yes' : 'no',
-    str(I.model_id),
-    str(I.model_version),
-    ...probColumns.map((c) => num(probs[c.key.slice(2)])),
+    cell(r, I.model_id),
+    cell(r, I.model_version),
   ];
+  for (const c of probColumns) cells.push(num(probs[c.key.slice(2)]));
+  return cells;
 }
