@@ -229,6 +229,8 @@ describe('watched folder with the shipped model', () => {
       const before = readFileSync(dbFile);
       const roDir = tempDir('ro-mount');
       cleanup.push(() => removeDir(roDir));
+      const otherData = tempDir('data');
+      cleanup.push(() => removeDir(otherData));
       if (mountable) {
         // Root ignores file modes, so make the whole file system read-only.
         execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32m', 'tmpfs', roDir]);
@@ -242,7 +244,7 @@ describe('watched folder with the shipped model', () => {
         cleanup.push(() => execFileSync('chmod', ['-R', 'u+w', roDir]));
       }
       await expect(
-        createServices({ dataDir: tempDir('data'), dbPath: path.join(roDir, 'eardrum.sqlite'), diagnoser }),
+        createServices({ dataDir: otherData, dbPath: path.join(roDir, 'eardrum.sqlite'), diagnoser }),
       ).rejects.toMatchObject({
         code: 'read_only',
         message: expect.stringMatching(/eardrum\.sqlite cannot be written: .*needs write access/),

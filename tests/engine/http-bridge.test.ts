@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +66,7 @@ afterAll(async () => {
   await bridge?.close();
   await h?.close();
   removeDir(rendererDir);
+  rmSync(path.join(path.dirname(rendererDir), 'secret.txt'), { force: true });
 });
 
 describe('HTTP bridge', () => {
