@@ -131,19 +131,32 @@ describe('HTTP bridge', () => {
     });
     expect(huge.status).toBe(413);
     // Without a declared length the limit holds while streaming.
-    const chunked = await fetch(`${bridge.url}/api/diagnose.upload`, {
-      method: 'POST',
-      headers: { ...auth, 'Content-Type': 'application/json' },
-      body: new ReadableStream({
-        start(c) {
-          const piece = new Uint8Array(1024 * 1024).fill(65);
-          for (let i = 0; i < Math.ceil(MAX_REQUEST_BYTES / piece.length) + 1; i++) c.enqueue(piece);
-          c.close();
+    const streamed = await new Promise<{ status: number; sent: number }>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: bridge.port,
+          method: 'POST',
+          path: '/api/diagnose.upload',
+          headers: { ...auth, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
         },
-      }),
-      duplex: 'half',
-    } as RequestInit).catch(() => null);
-    if (chunked) expect(chunked.status).toBe(413);
+        (res) => {
+          res.resume();
+          resolve({ status: res.statusCode!, sent });
+        },
+      );
+      req.on('error', (e) => (sent > MAX_REQUEST_BYTES ? undefined : reject(e)));
+      const piece = Buffer.alloc(1024 * 1024, 65);
+      let sent = 0;
+      const pump = () => {
+        while (sent <= MAX_REQUEST_BYTES + piece.length && !req.destroyed) {
+          sent += piece.length;
+          if (!req.write(piece)) return void req.once('drain', pump);
+        }
+      };
+      pump();
+    });
+    expect(streamed.status).toBe(413);
     const notJson = await raw('POST', '/api/records.list', {
       headers: { ...auth, 'Content-Type': 'application/json' },
       body: '{oops',
