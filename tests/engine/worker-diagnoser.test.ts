@@ -30,7 +30,9 @@ describe('model worker thread', () => {
     expect(results[0]).toEqual(results[1]);
     expect(results[0]!.eardrumProbability).toBe(0.6);
     const withMap = results.find((r) => r.heatmap);
-    if (withMap) expect(Buffer.isBuffer(withMap.heatmap!.overlayPng)).toBe(true);
+    expect(withMap).toBeDefined();
+    expect(Buffer.isBuffer(withMap!.heatmap!.overlayPng)).toBe(true);
+    expect(withMap!.heatmap!.overlayPng.subarray(1, 4).toString()).toBe('PNG');
     // The caller's buffer is not detached by the transfer.
     expect(bytes.length).toBeGreaterThan(0);
     await d.setEardrumThreshold(0.3);
