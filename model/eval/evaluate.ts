@@ -137,21 +137,26 @@ export function summarise(
   const isRejected = (o: ImageOutcome) => o.gate === 'not_eardrum' || o.gate === 'ungradable';
   const graded = eardrums.filter((o) => o.gate === 'eardrum' && o.label);
 
+  /** Classification report and normal-vs-abnormal AUC over graded outcomes (abnormal score: 1 − P(normal)). */
+  const score = (rows: ImageOutcome[]) => {
+    const report = classificationReport(
+      rows.map((o) => o.truth),
+      rows.map((o) => o.label!),
+      modelLabels,
+    );
+    const a = rocAuc(
+      rows.map((o) => 1 - (o.probabilities.normal ?? 0)),
+      rows.map((o) => o.truth !== 'normal'),
+    );
+    return { report, auc: Number.isNaN(a) ? null : a };
+  };
+
   let classification: ClassificationReport | null = null;
   let auc: number | null = null;
   let ece: number | null = null;
   let reliability: ReliabilityBin[] = [];
   if (graded.length) {
-    classification = classificationReport(
-      graded.map((o) => o.truth),
-      graded.map((o) => o.label!),
-      modelLabels,
-    );
-    const a = rocAuc(
-      graded.map((o) => 1 - (o.probabilities.normal ?? 0)),
-      graded.map((o) => o.truth !== 'normal'),
-    );
-    auc = Number.isNaN(a) ? null : a;
+    ({ report: classification, auc } = score(graded));
     const calib = expectedCalibrationError(
       graded.map((o) => o.probabilities[o.label!] ?? 0),
       graded.map((o) => o.label === o.truth),
@@ -163,21 +168,13 @@ export function summarise(
   const sources = [...new Set(graded.map((o) => o.source).filter((s): s is string => !!s))].sort();
   const perSource = sources.map((source) => {
     const rows = graded.filter((o) => o.source === source);
-    const rep = classificationReport(
-      rows.map((o) => o.truth),
-      rows.map((o) => o.label!),
-      modelLabels,
-    );
-    const a = rocAuc(
-      rows.map((o) => 1 - (o.probabilities.normal ?? 0)),
-      rows.map((o) => o.truth !== 'normal'),
-    );
+    const { report, auc: sourceAuc } = score(rows);
     return {
       source,
       images: rows.length,
-      accuracy: rep.accuracy,
-      macroF1: rep.macroF1,
-      auc: Number.isNaN(a) ? null : a,
+      accuracy: report.accuracy,
+      macroF1: report.macroF1,
+      auc: sourceAuc,
     };
   });
 
