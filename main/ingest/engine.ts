@@ -329,6 +329,8 @@ export class Engine {
       void this.runModel(job).finally(() => {
         this.processingJob = null;
         this.pump();
+        // 'done' carries the status from before its image left the stage; when nothing follows it, say idle.
+        if (!this.processingJob) this.emitStatus();
       });
     }
     this.checkIdle();

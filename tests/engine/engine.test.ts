@@ -45,6 +45,19 @@ describe('engine with a deterministic diagnoser', () => {
     expect(types.indexOf('queued')).toBeLessThan(types.indexOf('processing'));
   });
 
+  it('announces an idle status once the last image of a burst is done', async () => {
+    h = await startHarness();
+    writeFileSync(path.join(h.watchDir, 'one.jpg'), await syntheticJpeg(11));
+    writeFileSync(path.join(h.watchDir, 'two.jpg'), await syntheticJpeg(12));
+    await h.settled(2);
+    await waitFor(() => {
+      const last = h!.events.at(-1);
+      return last?.type === 'status' && last.status.queued === 0 && last.status.processing === 0;
+    }, 5_000);
+    const lastDone = h.events.map((e) => e.type).lastIndexOf('done');
+    expect(h.events.slice(lastDone + 1).some((e) => e.type === 'status')).toBe(true);
+  });
+
   it('never diagnoses the same bytes twice: copies, renames and rename storms', async () => {
     const diagnoser = new FakeDiagnoser();
     h = await startHarness({ diagnoser });
