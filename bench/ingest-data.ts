@@ -1,27 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { imageFilesUnder, sharedDatasetsDir } from '../model/data/dataset.ts';
 import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const datasetsDir = process.env.EARDRUM_SHARED_DIR
-  ? path.join(process.env.EARDRUM_SHARED_DIR, 'datasets')
-  : path.resolve(repoRoot, '../shared/datasets');
+export const datasetsDir = sharedDatasetsDir();
 
 /** Every dataset photo (eardrums and not-eardrums), sorted. */
-export function datasetImages(): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/\.(jpe?g|png)$/i.test(e.name)) out.push(p);
-    }
-  };
-  walk(datasetsDir);
-  return out.sort();
-}
+export const datasetImages = (): string[] => imageFilesUnder(datasetsDir);
 
 /**
  * A distinct copy of a JPEG: bytes after the end-of-image marker are ignored by decoders, so appending a few

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { sharedDir } from '../paths.ts';
 
 export interface Sample {
   /** Absolute path of the image. */
@@ -49,4 +50,23 @@ export function readDataset(dir: string, split?: string): Sample[] {
     if (hasSplit) samples = samples.filter((s) => s.split === split);
   }
   return samples;
+}
+
+/** The shared datasets folder (`../shared/datasets`, or `$EARDRUM_SHARED_DIR/datasets`). */
+export function sharedDatasetsDir(): string {
+  return path.join(sharedDir(), 'datasets');
+}
+
+/** Every JPEG or PNG below `dir`, sorted for a stable order. */
+export function imageFilesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(jpe?g|png)$/i.test(e.name)) out.push(p);
+    }
+  };
+  walk(dir);
+  return out.sort();
 }

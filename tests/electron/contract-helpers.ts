@@ -1,17 +1,3 @@
-import type { EngineStatus } from '../../common/contract.ts';
 export { EVENT_CHANNEL, apiMethods } from '../../common/contract.ts';
-
-export function idleStatusForTests(): EngineStatus {
-  return {
-    state: 'running',
-    watching: true,
-    error: null,
-    queued: 0,
-    processing: 0,
-    done: 0,
-    failed: 0,
-    duplicates: 0,
-    etaMs: null,
-    avgProcessMs: null,
-  };
-}
+/** The same idle engine status the UI tests use. */
+export { idleStatus as idleStatusForTests } from '../ui/fake-api.ts';

@@ -1,13 +1,12 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { imageFilesUnder, sharedDatasetsDir } from '../../../model/data/dataset.ts';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const datasetsDir = process.env.EARDRUM_SHARED_DIR
-  ? path.join(process.env.EARDRUM_SHARED_DIR, 'datasets')
-  : path.resolve(repoRoot, '../shared/datasets');
+export const datasetsDir = sharedDatasetsDir();
 
 export function tempDir(prefix: string): string {
   const base = path.join(os.tmpdir(), 'eardrum-tests');
@@ -19,19 +18,8 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Every dataset image (JPEG), sorted for a stable order. */
-export function datasetImages(): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/\.(jpe?g|png)$/i.test(e.name)) out.push(p);
-    }
-  };
-  walk(datasetsDir);
-  return out.sort();
-}
+/** Every dataset photo (eardrums and not-eardrums), sorted. */
+export const datasetImages = (): string[] => imageFilesUnder(datasetsDir);
 
 /** A small synthetic image with a colour derived from `seed` (distinct bytes per seed). */
 export async function syntheticJpeg(seed: number, size = 64): Promise<Buffer> {
