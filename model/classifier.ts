@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { selectBackend } from './backend.ts';
 import { ModelLoadError } from './errors.ts';
 import { classActivationMap, renderOverlayPng } from './heatmap.ts';
+import { compileFusedForward, type Forward } from './fused-forward.ts';
 import { decodeImage } from './image-decode.ts';
 import { loadLayersModelFromDir } from './model-io.ts';
 import { readModelCard, type ModelCard } from './model-card.ts';
@@ -30,6 +31,7 @@ export class EardrumClassifier {
   /** Per label, per feature map: the slice of the label's dense weights that acts on that map's channels. */
   private readonly kernelSlices: tf.Tensor1D[][];
   private eardrumThreshold: number;
+  private readonly forward: Forward;
 
   private constructor(
     readonly card: ModelCard,
@@ -60,6 +62,7 @@ export class EardrumClassifier {
       }),
     );
     this.eardrumThreshold = opts.eardrumThreshold ?? card.thresholds.eardrum;
+    this.forward = compileFusedForward(model) ?? ((x) => model.predict(x) as tf.Tensor[]);
   }
 
   static async load(modelDir: string, opts: LoadOptions = {}): Promise<EardrumClassifier> {
@@ -133,7 +136,7 @@ export class EardrumClassifier {
 
     const maps = this.card.outputs.featureMaps.length;
     const { featureMaps, classLogits, gateLogit } = tf.tidy(() => {
-      const out = this.model.predict(x) as tf.Tensor[];
+      const out = this.forward(x);
       return {
         featureMaps: out.slice(0, maps).map((m) => m.squeeze([0]) as tf.Tensor3D),
         classLogits: out[maps]!,

@@ -43,6 +43,42 @@ const RAMP = (() => {
   return table;
 })();
 
+/** Bilinear upsampling of a `rows x cols` grid to `size x size` (corners aligned), separable. */
+function upsample(grid: Float32Array, rows: number, cols: number, size: number): Float32Array {
+  const axis = (cells: number) => {
+    const lo = new Int32Array(size);
+    const hi = new Int32Array(size);
+    const frac = new Float32Array(size);
+    const step = size > 1 ? (cells - 1) / (size - 1) : 0;
+    for (let i = 0; i < size; i++) {
+      const g = i * step;
+      lo[i] = Math.floor(g);
+      hi[i] = Math.min(cells - 1, lo[i]! + 1);
+      frac[i] = g - lo[i]!;
+    }
+    return { lo, hi, frac };
+  };
+  const xs = axis(cols);
+  const ys = axis(rows);
+  const wide = new Float32Array(rows * size);
+  for (let r = 0; r < rows; r++)
+    for (let x = 0; x < size; x++) {
+      const a = grid[r * cols + xs.lo[x]!]!;
+      wide[r * size + x] = a + (grid[r * cols + xs.hi[x]!]! - a) * xs.frac[x]!;
+    }
+  const out = new Float32Array(size * size);
+  for (let y = 0; y < size; y++) {
+    const t = ys.lo[y]! * size;
+    const b = ys.hi[y]! * size;
+    const fy = ys.frac[y]!;
+    for (let x = 0; x < size; x++) {
+      const top = wide[t + x]!;
+      out[y * size + x] = top + (wide[b + x]! - top) * fy;
+    }
+  }
+  return out;
+}
+
 /**
  * Draws the heatmap over the picture the network saw (its crop, in the photo's own colours): the grid is
  * smoothly upsampled (bilinear, corners aligned), coloured, and blended in proportion to activation, so
@@ -55,31 +91,31 @@ export async function renderOverlayPng(
   rows: number,
   cols: number,
 ): Promise<Buffer> {
-  const out = Buffer.alloc(size * size * 3);
-  const sy = size > 1 ? (rows - 1) / (size - 1) : 0;
-  const sx = size > 1 ? (cols - 1) / (size - 1) : 0;
-  for (let y = 0; y < size; y++) {
-    const gy = y * sy;
-    const y0 = Math.floor(gy);
-    const y1 = Math.min(rows - 1, y0 + 1);
-    const fy = gy - y0;
-    for (let x = 0; x < size; x++) {
-      const gx = x * sx;
-      const x0 = Math.floor(gx);
-      const x1 = Math.min(cols - 1, x0 + 1);
-      const fx = gx - x0;
-      const top = grid[y0 * cols + x0]! * (1 - fx) + grid[y0 * cols + x1]! * fx;
-      const bottom = grid[y1 * cols + x0]! * (1 - fx) + grid[y1 * cols + x1]! * fx;
-      const v = Math.min(1, Math.max(0, top * (1 - fy) + bottom * fy));
-      const k = Math.round(v * 255) * 3;
-      const a = 0.6 * v;
-      const p = (y * size + x) * 3;
-      out[p] = Math.round(view[p]! * (1 - a) + RAMP[k]! * a);
-      out[p + 1] = Math.round(view[p + 1]! * (1 - a) + RAMP[k + 1]! * a);
-      out[p + 2] = Math.round(view[p + 2]! * (1 - a) + RAMP[k + 2]! * a);
-    }
-  }
-  return sharp(out, { raw: { width: size, height: size, channels: 3 } })
-    .png({ compressionLevel: 2, adaptiveFiltering: false })
+  return sharp(overlayRgb(view, size, grid, rows, cols), { raw: { width: size, height: size, channels: 3 } })
+    .png({ compressionLevel: 1, adaptiveFiltering: false })
     .toBuffer();
+}
+
+/** The overlay's RGB pixels (`size * size * 3`). */
+export function overlayRgb(
+  view: Uint8Array,
+  size: number,
+  grid: Float32Array,
+  rows: number,
+  cols: number,
+): Buffer {
+  const heat = upsample(grid, rows, cols, size);
+  const out = Buffer.allocUnsafe(size * size * 3);
+  for (let p = 0, o = 0; p < size * size; p++, o += 3) {
+    const h = heat[p]!;
+    const v = h < 0 ? 0 : h > 1 ? 1 : h;
+    const k = ((v * 255 + 0.5) | 0) * 3;
+    // Blend weight 0.6·v in 1/256 steps: integer arithmetic keeps this per-pixel loop cheap.
+    const a = (v * 153.6 + 0.5) | 0;
+    const b = 256 - a;
+    out[o] = (view[o]! * b + RAMP[k]! * a + 128) >> 8;
+    out[o + 1] = (view[o + 1]! * b + RAMP[k + 1]! * a + 128) >> 8;
+    out[o + 2] = (view[o + 2]! * b + RAMP[k + 2]! * a + 128) >> 8;
+  }
+  return out;
 }

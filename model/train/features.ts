@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Sample } from '../data/dataset.ts';
 import { decodeImage } from '../image-decode.ts';
 import { ImageInputError } from '../errors.ts';
+import { compileFusedForward } from '../fused-forward.ts';
 import { randomAugmentation, toNetworkInput, type PreprocessConfig } from '../preprocess.ts';
 import { measureQuality, type QualityStats } from '../quality.ts';
 import { progressLine } from './progress.ts';
@@ -35,6 +36,7 @@ export async function extractFeatures(
   const total = samples.reduce((n, s) => n + 1 + (opts.augment(s) ? opts.views : 0), 0);
   const started = Date.now();
   let lastReport = 0;
+  const forward = compileFusedForward(extractor) ?? ((x: tf.Tensor4D) => [extractor.predict(x)].flat());
   for (let i = 0; i < samples.length; i++) {
     const s = samples[i]!;
     let img;
@@ -55,8 +57,7 @@ export async function extractFeatures(
       const aug = v === 0 ? undefined : randomAugmentation(opts.rand);
       const pooled = tf.tidy(() => {
         const { input } = toNetworkInput(img, cfg, aug);
-        const out = extractor.predict(input.expandDims(0));
-        const maps = Array.isArray(out) ? out : [out];
+        const maps = forward(input.expandDims(0) as tf.Tensor4D);
         return tf.concat(
           maps.map((m) => m.mean([1, 2])),
           1,

@@ -44,7 +44,8 @@ describe('EardrumClassifier', () => {
     expect(d.heatmap!.values).toHaveLength(d.heatmap!.rows * d.heatmap!.cols);
     expect(Math.max(...d.heatmap!.values)).toBeCloseTo(1, 2);
     const overlay = await sharp(d.heatmap!.overlayPng).metadata();
-    expect(overlay).toMatchObject({ format: 'png', width: 224, height: 224 });
+    const side = classifier.card.preprocessing.size;
+    expect(overlay).toMatchObject({ format: 'png', width: side, height: side });
     expect(d.timings.decodeMs).toBeGreaterThan(0);
     expect(d.timings.inferenceMs).toBeGreaterThan(0);
     expect(d.model.id).toBe(classifier.card.id);
