@@ -5,7 +5,7 @@ import { ImageInputError } from './errors.ts';
 
 /** Largest picture accepted, in pixels (a 12,000 x 12,000 capture still decodes; beyond this we refuse). */
 export const MAX_INPUT_PIXELS = 150_000_000;
-/** Working resolution: quality checks and field-of-view detection run on this size, the network on 224. */
+/** Working resolution: quality checks and field-of-view detection run on this size; the network input is smaller (see the card). */
 export const WORK_SIZE = 320;
 
 export interface DecodedImage {

@@ -18,7 +18,7 @@ import { loadMobileNetV2035, type Backbone } from '../backbones.ts';
 import { repoRoot, sharedDir } from '../paths.ts';
 import type { PreprocessConfig } from '../preprocess.ts';
 import { chooseGateThreshold, fitTemperature } from '../train/calibration.ts';
-import { buildCombinedModel, OUTPUT_NAMES } from '../train/combined-model.ts';
+import { buildCombinedModel, OUTPUT_NAMES, withInputSize } from '../train/combined-model.ts';
 import { extractFeatures, selectRows } from '../train/features.ts';
 import { evaluateShippedModel } from '../train/final-evaluation.ts';
 import { qualityThresholds } from '../train/quality-thresholds.ts';
@@ -103,9 +103,6 @@ export async function run(argv: string[]): Promise<number> {
     inputs: backbone.inputs,
     outputs: taps.map((t) => backbone.getLayer(t).output as tf.SymbolicTensor),
   });
-  const tapShapes = taps.map(
-    (t) => (backbone.getLayer(t).output as tf.SymbolicTensor).shape.slice(1) as number[],
-  );
   const cfg: PreprocessConfig = {
     ...C.preprocessing,
     mean: info.mean,
@@ -220,7 +217,10 @@ export async function run(argv: string[]): Promise<number> {
   const quality = qualityThresholds(eardrumQuality, C.qualityQuantile);
   log(`quality floors: ${JSON.stringify(quality)}`);
 
-  const combined = buildCombinedModel(backbone, taps, classHead, { kernel: gateKernel, bias: gateBias });
+  const combined = await withInputSize(
+    buildCombinedModel(backbone, taps, classHead, { kernel: gateKernel, bias: gateBias }),
+    cfg.size,
+  );
   const id =
     values.id ??
     `eardrum-${info.id.replace(/[^a-z0-9]+/gi, '').toLowerCase()}-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`;
@@ -246,7 +246,7 @@ export async function run(argv: string[]): Promise<number> {
       id: info.id,
       origin: info.origin,
       licence: info.licence,
-      featureShape: tapShapes.at(-1)!,
+      featureShape: combined.outputs[taps.length - 1]!.shape.slice(1) as number[],
     },
     preprocessing: {
       ...cfg,

@@ -37,3 +37,20 @@ export function buildCombinedModel(
   gate.setWeights([tf.tensor2d(gateHead.kernel, [classHead.features, 1]), tf.tensor1d([gateHead.bias])]);
   return tf.model({ inputs: backbone.inputs, outputs: [...maps, clsOut, gateOut], name: 'eardrum' });
 }
+
+/**
+ * The same network for `size`×`size` inputs. The imported backbone is declared for 224×224; every layer
+ * up to the pooling works at any size and no weight depends on it, so only the input declaration changes.
+ */
+export async function withInputSize(model: tf.LayersModel, size: number): Promise<tf.LayersModel> {
+  const topology = model.toJSON(null, false) as {
+    config: { layers: { class_name: string; config: { batch_input_shape?: (number | null)[] } }[] };
+  };
+  for (const layer of topology.config.layers)
+    if (layer.class_name === 'InputLayer') layer.config.batch_input_shape = [null, size, size, 3];
+  const resized = (await tf.models.modelFromJSON({
+    modelTopology: topology as unknown as tf.io.ModelJSON['modelTopology'],
+  })) as tf.LayersModel;
+  resized.setWeights(model.getWeights());
+  return resized;
+}

@@ -3,7 +3,12 @@ import type { Sample } from '../data/dataset.ts';
 import { decodeImage } from '../image-decode.ts';
 import { ImageInputError } from '../errors.ts';
 import { compileFusedForward } from '../fused-forward.ts';
-import { randomAugmentation, toNetworkInput, type PreprocessConfig } from '../preprocess.ts';
+import {
+  randomAugmentation,
+  toNetworkInput,
+  type Augmentation,
+  type PreprocessConfig,
+} from '../preprocess.ts';
 import { measureQuality, type QualityStats } from '../quality.ts';
 import { progressLine } from './progress.ts';
 
@@ -27,7 +32,14 @@ export async function extractFeatures(
   samples: Sample[],
   cfg: PreprocessConfig,
   workSize: number,
-  opts: { views: number; augment: (s: Sample) => boolean; rand: () => number; label: string },
+  opts: {
+    views: number;
+    augment: (s: Sample) => boolean;
+    rand: () => number;
+    label: string;
+    /** How an augmented view is drawn (default: `randomAugmentation`). */
+    makeAug?: (rand: () => number) => Augmentation;
+  },
 ): Promise<FeatureSet> {
   const rows: Float32Array[] = [];
   const sample: number[] = [];
@@ -54,7 +66,7 @@ export async function extractFeatures(
     );
     const views = 1 + (opts.augment(s) ? opts.views : 0);
     for (let v = 0; v < views; v++) {
-      const aug = v === 0 ? undefined : randomAugmentation(opts.rand);
+      const aug = v === 0 ? undefined : (opts.makeAug ?? randomAugmentation)(opts.rand);
       const pooled = tf.tidy(() => {
         const { input } = toNetworkInput(img, cfg, aug);
         const maps = forward(input.expandDims(0) as tf.Tensor4D);

@@ -17,7 +17,12 @@ export const TRAIN_CONFIG = {
     },
   },
   preprocessing: {
-    size: 224,
+    /**
+     * Network input side. On validation (best of the l2 grid, clean views) 192 scored as 224 did
+     * (accuracy 0.779 / macro-F1 0.647 vs 0.779 / 0.619) at about 0.7 of the network time; 160 lost
+     * macro-F1 (0.769 / 0.597).
+     */
+    size: 192,
     workSize: 320,
     framing: 'fov-circle' as const,
     whiteBalance: 'grayworld' as const,
