@@ -22,7 +22,7 @@ import { buildCombinedModel, OUTPUT_NAMES, withInputSize } from '../train/combin
 import { extractFeatures, selectRows } from '../train/features.ts';
 import { evaluateShippedModel } from '../train/final-evaluation.ts';
 import { qualityThresholds } from '../train/quality-thresholds.ts';
-import { headLogits, seededRandom, trainLinearHead } from '../train/softmax-head.ts';
+import { headLogits, seededRandom, trainAveragedLinearHead, trainLinearHead } from '../train/softmax-head.ts';
 import { TRAIN_CONFIG as C } from '../train/train-config.ts';
 import { writeNotice } from '../train/notice.ts';
 
@@ -147,16 +147,19 @@ export async function run(argv: string[]): Promise<number> {
     l2: number;
     macroF1: number;
     accuracy: number;
-    head: ReturnType<typeof trainLinearHead>;
+    head: ReturnType<typeof trainAveragedLinearHead>;
   } | null = null;
   const selection: { l2: number; accuracy: number; macroF1: number }[] = [];
   for (const l2 of C.classHead.l2Grid) {
-    const head = trainLinearHead(trClass.x, trClass.rows.length, trainF.dim, yTr, labels.length, {
-      ...C.classHead,
-      l2,
-      classWeights,
-      seed: C.seed,
-    });
+    const head = trainAveragedLinearHead(
+      trClass.x,
+      trClass.rows.length,
+      trainF.dim,
+      yTr,
+      labels.length,
+      { ...C.classHead, l2, classWeights, seed: C.seed },
+      C.classHead.members,
+    );
     const logits = headLogits(head, vaClass.x, vaClass.rows.length);
     const pred = yVa.map((_, i) => {
       const row = logits.subarray(i * labels.length, (i + 1) * labels.length);

@@ -27,9 +27,15 @@ export const TRAIN_CONFIG = {
     framing: 'fov-circle' as const,
     whiteBalance: 'grayworld' as const,
   },
+  /**
+   * The class head is the average of `members` linear heads (seeds differ). On validation, 10 heads of 20
+   * epochs scored 0.785–0.805 accuracy / 0.64–0.70 macro-F1 over this l2 grid, against 0.713–0.779 /
+   * 0.57–0.65 for one head of 40 epochs; longer training (80 epochs) overfits (0.60–0.74).
+   */
   classHead: {
-    l2Grid: [3e-4, 1e-3, 3e-3],
-    epochs: 40,
+    l2Grid: [1e-3, 3e-3, 1e-2],
+    members: 10,
+    epochs: 20,
     learningRate: 0.003,
     batchSize: 64,
     labelSmoothing: 0.05,
