@@ -98,8 +98,9 @@ export function compileFusedForward(model: tf.LayersModel): Forward | null {
         let activation: 'linear' | 'relu' | 'relu6' = 'linear';
         let target = name;
         const after = onlyConsumer(name);
-        if (after?.getClassName() === 'ReLU' && reluKind(after)) {
-          activation = reluKind(after)!;
+        const fusable = after?.getClassName() === 'ReLU' ? reluKind(after) : null;
+        if (after && fusable) {
+          activation = fusable;
           target = after.name;
           absorbed.add(after.name);
         }

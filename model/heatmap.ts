@@ -97,13 +97,7 @@ export async function renderOverlayPng(
 }
 
 /** The overlay's RGB pixels (`size * size * 3`). */
-export function overlayRgb(
-  view: Uint8Array,
-  size: number,
-  grid: Float32Array,
-  rows: number,
-  cols: number,
-): Buffer {
+function overlayRgb(view: Uint8Array, size: number, grid: Float32Array, rows: number, cols: number): Buffer {
   const heat = upsample(grid, rows, cols, size);
   const out = Buffer.allocUnsafe(size * size * 3);
   for (let p = 0, o = 0; p < size * size; p++, o += 3) {
