@@ -35,7 +35,7 @@ export class DataDirLock {
     }
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const fd = openSync(this.file, 'wx');
+        const fd = openSync(this.file, 'wx', 0o600);
         writeSync(fd, String(process.pid));
         closeSync(fd);
         this.held = true;

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
@@ -25,6 +25,7 @@ import { SettingsStore } from './store/settings-store.ts';
 import { EngineError, toEngineError } from './util/errors.ts';
 import type { Logger } from './util/logger.ts';
 import { silentLogger } from './util/logger.ts';
+import { ensurePrivateDir, isPrivateDir, makeTreePrivate } from './util/private-files.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -93,11 +94,16 @@ async function defaultModelDir(): Promise<string> {
   return mod.defaultModelDir();
 }
 
-function prepareDataDir(dataDir: string): void {
+/** Creates the data folder private (0700), or makes an existing one private with everything in it. */
+function prepareDataDir(dataDir: string, logger: Logger): void {
   try {
-    if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true });
-    if (!statSync(dataDir).isDirectory())
+    if (existsSync(dataDir) && !statSync(dataDir).isDirectory())
       throw new EngineError(ErrorCodes.ioError, `${dataDir} is not a folder.`);
+    if (existsSync(dataDir) && !isPrivateDir(dataDir)) {
+      // Made by an older version or by hand: the whole tree, the folder itself last (see makeTreePrivate).
+      const n = makeTreePrivate(dataDir);
+      logger.info(`data folder ${dataDir}: made ${n} files and folders readable by this account only`);
+    } else ensurePrivateDir(dataDir);
   } catch (err) {
     throw toEngineError(err, `Preparing the data folder ${dataDir}`);
   }
@@ -110,7 +116,7 @@ function prepareDataDir(dataDir: string): void {
 export async function createServices(opts: ServicesOptions): Promise<Services> {
   const logger = opts.logger ?? silentLogger;
   const dataDir = path.resolve(opts.dataDir);
-  prepareDataDir(dataDir);
+  prepareDataDir(dataDir, logger);
   const lock = new DataDirLock(dataDir);
   lock.acquire();
   const cleanup: (() => Promise<void> | void)[] = [() => lock.release()];

@@ -38,10 +38,25 @@ export const CSV_COLUMNS: { key: string; en: string; ko: string }[] = [
 
 const CHUNK = 2000;
 
-/** Cells a spreadsheet would run as a formula get a leading apostrophe (CSV injection). */
-function safeText(v: string | null | undefined): string {
+/** Characters that make a spreadsheet cell a formula (ASCII and the full-width forms some locales accept). */
+const FORMULA_START = '=+\\-@\uFF1D\uFF0B\uFF0D\uFF20';
+const MAY_HOLD_FORMULA = new RegExp(`[${FORMULA_START}]`);
+/**
+ * A formula character at the start of the cell or after anything a spreadsheet might split cells on (`,` `;`
+ * tab `|` or a line break), with only blanks or quotes between. A spreadsheet told to split on `;` cuts
+ * `see;=1+1` into `see` and `=1+1`, and one that trims blanks turns ` =1+1` into a formula.
+ */
+const FORMULA_AT_CELL_START = new RegExp(`(^|[,;\\t|\\r\\n])([\\s"']*)([${FORMULA_START}])`, 'g');
+
+/**
+ * Neutralises spreadsheet formulas in a text cell (CSV injection): an apostrophe goes right before each
+ * formula character that could begin a cell, whatever the separator the spreadsheet splits on, and whether
+ * or not it trims blanks. Every text cell is also quoted by the stringifier.
+ */
+export function safeText(v: string | null | undefined): string {
   if (v === null || v === undefined) return '';
-  return /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  if (!MAY_HOLD_FORMULA.test(v)) return v;
+  return v.replace(FORMULA_AT_CELL_START, "$1$2'$3");
 }
 
 function num(v: number | null | undefined, digits = 4): string {
@@ -67,8 +82,9 @@ export async function writeCsv(
     return l ? l[lang] : id;
   };
   const probColumns = labels.map((l) => ({ key: `p_${l.id}`, header: `p_${l.id}` }));
-  const header = [...CSV_COLUMNS.map((c) => c[lang]), ...probColumns.map((c) => c.header)];
-  const csv = stringify({ bom: true, record_delimiter: 'windows' });
+  const header = [...CSV_COLUMNS.map((c) => c[lang]), ...probColumns.map((c) => safeText(c.header))];
+  // Every non-empty cell quoted: a separator inside a cell then never starts a new one in any RFC 4180 reader.
+  const csv = stringify({ bom: true, record_delimiter: 'windows', quoted: true });
   csv.pipe(new Coalesce()).pipe(out);
   const done = new Promise<void>((resolve, reject) => {
     out.once('finish', resolve);
@@ -133,21 +149,21 @@ function toCells(
     cell(r, I.sha256),
     cell(r, I.status),
     textCell(r, I.failure_message),
-    cell(r, I.gate),
-    cell(r, I.gate_reason),
+    textCell(r, I.gate),
+    textCell(r, I.gate_reason),
     num(r[I.eardrum_probability] as number | null),
-    cell(r, I.model_label),
-    labelName(r[I.model_label] as string | null),
+    textCell(r, I.model_label),
+    safeText(labelName(r[I.model_label] as string | null)),
     num(r[I.confidence] as number | null),
-    cell(r, I.reviewed_label),
-    labelName(r[I.reviewed_label] as string | null),
+    textCell(r, I.reviewed_label),
+    safeText(labelName(r[I.reviewed_label] as string | null)),
     textCell(r, I.last_reviewer),
     cell(r, I.last_reviewed_at),
     textCell(r, I.review_note),
-    cell(r, I.effective_label),
+    textCell(r, I.effective_label),
     abnormal === null ? '' : abnormal ? 'yes' : 'no',
-    cell(r, I.model_id),
-    cell(r, I.model_version),
+    textCell(r, I.model_id),
+    textCell(r, I.model_version),
   ];
   for (const c of probColumns) cells.push(num(probs[c.key.slice(2)]));
   return cells;

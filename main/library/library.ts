@@ -5,13 +5,14 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { FileKind } from '../../common/contract.ts';
 import { toEngineError } from '../util/errors.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../util/private-files.ts';
 import { isInside } from '../util/safe-path.ts';
 
 /** The low-level write, injectable so tests can simulate a full disk deterministically. */
 export type WriteFileFn = (file: string, data: Uint8Array) => Promise<void>;
 
 async function writeAndSync(file: string, data: Uint8Array): Promise<void> {
-  const fh = await open(file, constants.O_CREAT | constants.O_WRONLY | constants.O_EXCL, 0o644);
+  const fh = await open(file, constants.O_CREAT | constants.O_WRONLY | constants.O_EXCL, PRIVATE_FILE_MODE);
   try {
     await fh.writeFile(data);
     // fsync before the rename: after a power cut the library holds either the whole file or nothing.
@@ -42,7 +43,7 @@ export class ImageLibrary {
 
   async init(): Promise<void> {
     try {
-      await mkdir(this.tmpDir, { recursive: true });
+      await mkdir(this.tmpDir, { recursive: true, mode: PRIVATE_DIR_MODE });
       // Leftovers of writes interrupted by a crash; the finished files were renamed out already.
       for (const name of await readdir(this.tmpDir)) await rm(path.join(this.tmpDir, name), { force: true });
       this.realRoot = await realpath(this.root);
@@ -70,7 +71,7 @@ export class ImageLibrary {
     if (existsSync(final)) return;
     const tmp = path.join(this.tmpDir, `${randomBytes(8).toString('hex')}.part`);
     try {
-      await mkdir(path.dirname(final), { recursive: true });
+      await mkdir(path.dirname(final), { recursive: true, mode: PRIVATE_DIR_MODE });
       await this.writeFile(tmp, data);
       await rename(tmp, final);
     } catch (err) {

@@ -2,6 +2,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { toEngineError } from '../util/errors.ts';
+import { PRIVATE_DIR_MODE, makeFilePrivateAsync, touchPrivateFile } from '../util/private-files.ts';
 
 export type BackupKind = 'daily' | 'pre-migration';
 
@@ -21,12 +22,14 @@ export class Backups {
   ) {}
 
   async create(kind: BackupKind, label = ''): Promise<string> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const name = `eardrum-${kind}-${stamp()}${label ? `-${label}` : ''}.sqlite`;
     const final = path.join(this.dir, name);
     const partial = `${final}.partial`;
     try {
+      touchPrivateFile(partial);
       await this.db.backup(partial);
+      await makeFilePrivateAsync(partial);
       // Renamed only when complete, so a backup on disk is never half a file.
       await rename(partial, final);
     } catch (err) {

@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCodes } from '../../common/contract.ts';
 import { EngineError, toEngineError } from '../util/errors.ts';
+import { ensurePrivateDir, makeFilePrivate, touchPrivateFile } from '../util/private-files.ts';
 import { Backups } from './backups.ts';
 import { checksum, LATEST_SCHEMA_VERSION, migrations } from './migrations.ts';
 
@@ -32,7 +33,7 @@ export async function openDatabase(file: string, opts: OpenDatabaseOptions): Pro
   const dir = path.dirname(file);
   if (!existsSync(dir)) {
     try {
-      mkdirSync(dir, { recursive: true });
+      ensurePrivateDir(dir);
     } catch (err) {
       throw toEngineError(err, `Creating the database folder ${dir}`);
     }
@@ -51,6 +52,9 @@ export async function openDatabase(file: string, opts: OpenDatabaseOptions): Pro
   }
   let db: Database.Database;
   try {
+    // SQLite would create the file 0644; its -wal and -shm files copy the database file's mode.
+    touchPrivateFile(file);
+    makeFilePrivate(file);
     db = new Database(file, { timeout: opts.busyTimeoutMs ?? 5000 });
   } catch (err) {
     throw toEngineError(err, `Opening the database ${file}`);
@@ -72,6 +76,7 @@ export async function openDatabase(file: string, opts: OpenDatabaseOptions): Pro
         `The database ${file} cannot switch to WAL mode (got ${mode}).`,
       );
     }
+    for (const side of [`${file}-wal`, `${file}-shm`]) if (existsSync(side)) makeFilePrivate(side);
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
     // Surfaces a read-only file or a lock held by another program now, with a clear error, not mid-ingest.

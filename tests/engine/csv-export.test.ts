@@ -130,6 +130,87 @@ describe('CSV export', () => {
     });
   });
 
+  it('quotes every text cell and neutralises formulas however a spreadsheet splits the cells', async () => {
+    // Hostile text where users and file names put it: review notes, reviewer, patient id, file name.
+    const hostile = [
+      'see;=1+1',
+      'a;=HYPERLINK("http://evil.example","x")',
+      ' =1+1',
+      '\t=cmd|x',
+      'x,@SUM(A1)',
+      'line\n+1',
+      'q;"-2+3',
+      '\uFF1D1+1',
+    ];
+    const ids = hostile.map((text, i) => {
+      const { id } = store.insertImage({
+        sha256: String(i).padStart(64, 'f'),
+        fileName: `${text}.jpg`,
+        originalPath: `/in/${text}.jpg`,
+        source: 'watch',
+        storedPath: null,
+        thumbPath: null,
+        sizeBytes: 10,
+        width: 1,
+        height: 1,
+        format: 'jpeg',
+        capturedAt: `2026-10-0${i + 1}T10:00:00.000Z`,
+        captureSource: 'mtime',
+        patientId: null,
+        ear: 'right',
+        patientSource: 'none',
+        failure: { code: 'image.corrupt', message: text },
+      });
+      return id;
+    });
+    const file = path.join(dir, 'hostile.csv');
+    const { bytes } = await exportTo(file, {
+      filter: { to: '2026-10-31' },
+      sort: { field: 'capturedAt', direction: 'asc' },
+      language: 'en',
+    });
+    expect(ids).toHaveLength(hostile.length);
+    const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+    const formula = /^[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]/;
+    const bad = (cells: string[]) =>
+      cells
+        .map((c) =>
+          c
+            .trim()
+            .replace(/^["'\s]*(?=["])/, '')
+            .replace(/^"+/, '')
+            .trim(),
+        )
+        .filter((c) => formula.test(c));
+    // A reader that honours quotes, with either separator.
+    for (const delimiter of [',', ';']) {
+      const rows = parse(text, { delimiter, relax_quotes: true, relax_column_count: true }) as string[][];
+      expect(rows.length).toBeGreaterThan(hostile.length);
+      expect(bad(rows.flat()), `delimiter ${delimiter}`).toEqual([]);
+    }
+    // A reader that ignores quotes altogether and splits every line on the separator.
+    for (const delimiter of [',', ';', '\t', '|']) {
+      expect(bad(text.split(/\r?\n|\r/).flatMap((l) => l.split(delimiter))), `naive ${delimiter}`).toEqual(
+        [],
+      );
+    }
+    // Every text cell is quoted: each data line's file_name cell starts with a quote.
+    const rows = parse(text, { columns: true }) as Record<string, string>[];
+    const byNote = rows.filter((r) => r.status === 'failed');
+    expect(byNote.map((r) => r.failure_reason)).toEqual([
+      "see;'=1+1",
+      `a;'=HYPERLINK("http://evil.example","x")`,
+      " '=1+1",
+      "\t'=cmd|x",
+      "x,'@SUM(A1)",
+      "line\n'+1",
+      `q;"'-2+3`,
+      "'\uFF1D1+1",
+    ]);
+    for (const line of text.split('\r\n').filter(Boolean))
+      expect(line.startsWith('"'), line.slice(0, 40)).toBe(true);
+  });
+
   it('runs as `eardrum export` against a database file, writing atomically', async () => {
     const out = path.join(dir, 'cli.csv');
     const code = await exportCli(['--db', path.join(dir, 'eardrum.sqlite'), '--out', out, '--patient', 'P1']);
