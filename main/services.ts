@@ -14,7 +14,7 @@ import { ErrorCodes } from '../common/contract.ts';
 import { createHandlers, dispatch } from './api/handlers.ts';
 import { DataDirLock } from './data-lock.ts';
 import { Engine } from './ingest/engine.ts';
-import { compilePattern } from './ingest/file-name-pattern.ts';
+import { WorkerPatternMatcher, type PatternMatcher } from './ingest/pattern-matcher.ts';
 import { ImageLibrary, type WriteFileFn } from './library/library.ts';
 import type { Diagnoser } from './model/diagnoser.ts';
 import { WorkerDiagnoser } from './model/worker-diagnoser.ts';
@@ -69,6 +69,7 @@ export interface Services {
   readonly settings: SettingsStore;
   readonly library: ImageLibrary;
   readonly diagnoser: Diagnoser;
+  readonly patterns: PatternMatcher;
   readonly engine: Engine;
   readonly handlers: Handlers;
   readonly dialogs: Dialogs | undefined;
@@ -154,12 +155,15 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     if (opts.diagnoser && settings.thresholds.eardrum !== undefined) {
       await diagnoser.setEardrumThreshold(settings.thresholds.eardrum);
     }
+    const patterns = new WorkerPatternMatcher();
+    cleanup.unshift(() => patterns.close());
     store.setLabels(diagnoser.card.labels);
     store.registerModel(diagnoser.card);
     const engine = new Engine({
       store,
       library,
       diagnoser,
+      patterns,
       settings,
       dataDir,
       logger,
@@ -187,6 +191,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       settings: settingsStore,
       library,
       diagnoser,
+      patterns,
       engine,
       handlers: undefined as unknown as Handlers,
       dialogs: opts.dialogs,
@@ -196,7 +201,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
         ),
       subscribe: (listener) => engine.subscribe(listener),
       async updateSettings(patch) {
-        if (patch.fileNamePattern !== undefined) compilePattern(patch.fileNamePattern);
+        if (patch.fileNamePattern !== undefined) await patterns.check(patch.fileNamePattern);
         if (patch.thresholds) {
           const unknown = Object.keys(patch.thresholds).filter((k) => k !== 'eardrum');
           if (unknown.length) {

@@ -5,7 +5,6 @@ import path from 'node:path';
 import type { ChannelName, Handlers, ParsedArgsOf, Result } from '../../common/contract.ts';
 import { CONTRACT_VERSION, ErrorCodes, MAX_IMAGE_BYTES, fail, parseArgs } from '../../common/contract.ts';
 import { writeCsv } from '../export/csv-export.ts';
-import { previewPattern } from '../ingest/file-name-pattern.ts';
 import type { Services } from '../services.ts';
 import { EngineError, toEngineError } from '../util/errors.ts';
 
@@ -85,7 +84,7 @@ export function createHandlers(s: Services): Handlers {
     },
     'settings.get': async () => s.settings.get(),
     'settings.update': async (a) => s.updateSettings(a),
-    'settings.previewPattern': async (a) => previewPattern(a.pattern, a.sample),
+    'settings.previewPattern': async (a) => s.patterns.preview(a.pattern, a.sample),
     'export.csv': async (a) => {
       if (!s.dialogs?.chooseSavePath) {
         throw new EngineError(

@@ -18,6 +18,8 @@ export async function buildElectron(): Promise<void> {
       // worker-diagnoser.ts loads `diagnose-worker.js` next to the bundle when it is not running from source,
       // and the worker imports the classifier by path (main.ts passes this bundle's classifier.js).
       'diagnose-worker': 'main/model/diagnose-worker.ts',
+      // pattern-matcher.ts likewise loads `pattern-worker.js` next to the bundle.
+      'pattern-worker': 'main/ingest/pattern-worker.ts',
       classifier: 'model/classifier.ts',
     },
     outdir,

@@ -27,7 +27,8 @@ import type { RecordStore } from '../store/records.ts';
 import { EngineError, toEngineError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
-import { compilePattern, type CompiledPattern } from './file-name-pattern.ts';
+import type { ParsedName } from './file-name-pattern.ts';
+import type { PatternMatcher } from './pattern-matcher.ts';
 import { FolderWatcher } from './folder-watcher.ts';
 import { WriteStabilizer, type StableFile } from './stabilizer.ts';
 
@@ -35,6 +36,8 @@ export interface EngineOptions {
   store: RecordStore;
   library: ImageLibrary;
   diagnoser: Diagnoser;
+  /** Reads patient, ear and date from file names (in a worker thread, with a time limit). */
+  patterns: PatternMatcher;
   settings: Settings;
   /** The data folder: never watched even if it sits inside the watched folder. */
   dataDir: string;
@@ -83,7 +86,7 @@ export class Engine {
   private readonly diagnoser: Diagnoser;
   private readonly logger: Logger;
   private settings: Settings;
-  private pattern: CompiledPattern;
+  private readonly patterns: PatternMatcher;
   private readonly stabilityMs: number;
   private readonly incompleteGraceMs: number;
   private readonly maxIngestRetries: number;
@@ -115,7 +118,7 @@ export class Engine {
     this.diagnoser = opts.diagnoser;
     this.logger = opts.logger ?? silentLogger;
     this.settings = opts.settings;
-    this.pattern = compilePattern(opts.settings.fileNamePattern);
+    this.patterns = opts.patterns;
     this.stabilityMs = opts.stabilityMs ?? 200;
     this.incompleteGraceMs = opts.incompleteGraceMs ?? 4000;
     this.maxIngestRetries = opts.maxIngestRetries ?? 3;
@@ -165,7 +168,6 @@ export class Engine {
   async applySettings(next: Settings): Promise<void> {
     const prev = this.settings;
     this.settings = next;
-    if (prev.fileNamePattern !== next.fileNamePattern) this.pattern = compilePattern(next.fileNamePattern);
     const folderChanged =
       prev.watchDir !== next.watchDir ||
       prev.recursive !== next.recursive ||
@@ -416,6 +418,16 @@ export class Engine {
     }
   }
 
+  /** Patient, ear and date from the name; a pattern that fails or runs out of time reads as no match. */
+  private async parseName(relative: string): Promise<ParsedName> {
+    try {
+      return await this.patterns.parse(this.settings.fileNamePattern, relative);
+    } catch (err) {
+      this.logger.warn(`file-name pattern on ${relative}: ${(err as Error).message}`);
+      return { matched: false, patientId: null, ear: 'unknown', capturedAt: null };
+    }
+  }
+
   private relativeToWatch(file: string): string {
     const dir = this.settings.watchDir;
     if (!dir) return path.basename(file);
@@ -438,7 +450,7 @@ export class Engine {
       code: 'image.too_large',
       message: `The file is ${mb(f.size)}; images up to ${mb(MAX_IMAGE_BYTES)} are accepted.`,
     };
-    const parsed = this.pattern(this.relativeToWatch(f.path));
+    const parsed = await this.parseName(this.relativeToWatch(f.path));
     const { id, created } = this.store.insertImage({
       sha256,
       fileName: path.basename(f.path),
@@ -525,7 +537,7 @@ export class Engine {
     const facts = o.failure
       ? { width: null, height: null, exifTakenAt: null }
       : await probeImage(bytes, o.format, offset);
-    const parsed = this.pattern(o.relative);
+    const parsed = await this.parseName(o.relative);
     // A name with only a date gives local midnight; the file's mtime on that same day is more precise.
     let fromName = parsed.capturedAt;
     if (fromName) {

@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import type { Ear, PatternPreview } from '../../common/contract.ts';
 import { ErrorCodes } from '../../common/contract.ts';
 import { EngineError } from '../util/errors.ts';
@@ -11,26 +12,31 @@ export interface ParsedName {
 }
 
 const TOKENS: Record<string, string> = {
-  patient: '(?<patient>[\\p{L}\\p{N}]+(?:[.][\\p{L}\\p{N}]+)*)',
-  ear: '(?<ear>left|right|l|r|ad|as|좌측?|우측?|좌|우)',
-  date: '(?<date>\\d{4}[-.]?\\d{2}[-.]?\\d{2})',
-  time: '(?<time>\\d{2}[-:.]?\\d{2}(?:[-:.]?\\d{2})?)',
+  patient: '(?P<patient>[\\p{L}\\p{N}]+(?:[.][\\p{L}\\p{N}]+)*)',
+  ear: '(?P<ear>left|right|l|r|ad|as|좌측?|우측?|좌|우)',
+  date: '(?P<date>\\d{4}[-.]?\\d{2}[-.]?\\d{2})',
+  time: '(?P<time>\\d{2}[-:.]?\\d{2}(?:[-:.]?\\d{2})?)',
 };
+const GROUPS = ['patient', 'ear', 'date', 'time'] as const;
 
 export type CompiledPattern = (relativePath: string) => ParsedName;
 
 /**
  * Compiles a file-name pattern (see `Settings.fileNamePattern` in the contract). Throws EngineError
  * `invalid_args` with a clear message for a malformed pattern.
+ *
+ * Both templates and `re:` expressions run on RE2 (re2js): an automaton that reads each name once, so the time
+ * is linear in the name's length whatever the pattern (`re:^(?<patient>(a|a)+)$` on a long name blocked a
+ * backtracking engine for seconds). The price: no look-arounds and no back-references, which RE2 refuses.
  */
 export function compilePattern(
   pattern: string,
   utcOffsetMinutes = -new Date().getTimezoneOffset(),
 ): CompiledPattern {
-  let re: RegExp;
+  let re: RE2JS;
   try {
     if (pattern.startsWith('re:')) {
-      re = new RegExp(pattern.slice(3), 'iu');
+      re = compileRe2(pattern.slice(3));
     } else {
       let src = '';
       let i = 0;
@@ -71,7 +77,7 @@ export function compilePattern(
         }
       }
       if (depth !== 0) throw new Error('"[" without "]"');
-      re = new RegExp(`(?:^|/)${src}$`, 'iu');
+      re = compileRe2(`(?:^|/)${src}$`);
     }
   } catch (err) {
     throw new EngineError(
@@ -81,9 +87,14 @@ export function compilePattern(
   }
   return (relativePath) => {
     const normal = relativePath.replace(/\\/g, '/').replace(/\.[^./]*$/, '');
-    const m = re.exec(normal);
-    if (!m) return { matched: false, patientId: null, ear: 'unknown', capturedAt: null };
-    const g = m.groups ?? {};
+    const m = re.matcher(normal);
+    if (!m.find()) return { matched: false, patientId: null, ear: 'unknown', capturedAt: null };
+    const names = re.namedGroups() as Record<string, number>;
+    const g: Partial<Record<(typeof GROUPS)[number], string>> = {};
+    for (const name of GROUPS) {
+      const value = name in names ? m.group(name) : null;
+      if (value) g[name] = value;
+    }
     return {
       matched: true,
       patientId: g.patient ? g.patient : null,
@@ -91,6 +102,18 @@ export function compilePattern(
       capturedAt: parseDateTime(g.date, g.time, utcOffsetMinutes),
     };
   };
+}
+
+function compileRe2(source: string): RE2JS {
+  try {
+    return RE2JS.compile(source, RE2JS.CASE_INSENSITIVE);
+  } catch (err) {
+    const detail = (err as Error).message.replace(/^error parsing regexp: /, '');
+    const hint = /\(\?<?[=!]|\\[1-9k]/.test(source)
+      ? ' (look-arounds and back-references are not supported: patterns must run in linear time)'
+      : '';
+    throw new Error(`${detail}${hint}`);
+  }
 }
 
 export function parseEar(s: string | undefined): Ear {
@@ -122,9 +145,13 @@ function parseDateTime(
   return new Date(ms).toISOString();
 }
 
-export function previewPattern(pattern: string, sample: string): PatternPreview {
+export function previewPattern(
+  pattern: string,
+  sample: string,
+  utcOffsetMinutes = -new Date().getTimezoneOffset(),
+): PatternPreview {
   try {
-    const parsed = compilePattern(pattern)(sample);
+    const parsed = compilePattern(pattern, utcOffsetMinutes)(sample);
     return { ...parsed, error: null };
   } catch (err) {
     const e = err as EngineError;
