@@ -12,6 +12,7 @@ export function labelName(
   card?: readonly LabelInfo[],
 ): string {
   if (!id) return '—';
+  if ((REVIEW_GATE_LABELS as readonly string[]).includes(id)) return t(`gate.${id}`);
   const key = `labels.${id}`;
   const translated = t(key);
   if (translated !== key) return translated;
@@ -19,6 +20,9 @@ export function labelName(
   if (info) return lang === 'ko' ? info.ko : info.en;
   return t('labels.unknown', { id });
 }
+
+/** Labels a reviewer may choose besides the model's: the picture shows no eardrum, or cannot be graded. */
+export const REVIEW_GATE_LABELS = ['not_eardrum', 'ungradable'] as const;
 
 /** Bucket keys of the per-day chart that are gates or states rather than labels. */
 const NON_LABEL_BUCKETS = ['not_eardrum', 'ungradable', 'failed', 'pending'] as const;

@@ -1,31 +1,43 @@
-import { useState } from 'react';
+import { useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ArgsOf, LabelInfo } from '../../common/contract.ts';
-import { KNOWN_LABELS, labelName } from '../labels.ts';
+import { KNOWN_LABELS, REVIEW_GATE_LABELS, labelName } from '../labels.ts';
 
 interface Props {
   recordId: number;
-  modelLabel: string | null;
+  /** The label a "Confirm" records (the latest review's, else the model's); null when there is none. */
+  confirmLabel: string | null;
+  /** Whether an earlier review set `confirmLabel` (the wording then says "current result"). */
+  reviewed: boolean;
   defaultReviewer: string;
   card?: readonly LabelInfo[];
   onSubmit(args: ArgsOf<'reviews.add'>): Promise<string | null>;
 }
 
-/** Confirm the model's label or choose another, with a note and the reviewer's name. */
-export function ReviewForm({ recordId, modelLabel, defaultReviewer, card, onSubmit }: Props) {
+type Action = 'confirm' | 'override' | null;
+
+/**
+ * Confirm the model's label or choose another, with a note and the reviewer's name. Nothing is chosen
+ * for the clinician: Save stays disabled until they pick "Confirm" or a label, so a review can never
+ * record a label nobody chose.
+ */
+export function ReviewForm({ recordId, confirmLabel, reviewed, defaultReviewer, card, onSubmit }: Props) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
-  const labels = card?.map((l) => l.id) ?? [...KNOWN_LABELS];
-  const canConfirm = modelLabel !== null;
-  const [action, setAction] = useState<'confirm' | 'override'>(canConfirm ? 'confirm' : 'override');
-  const [label, setLabel] = useState(labels.find((l) => l !== modelLabel) ?? labels[0] ?? '');
+  const ids = useId();
+  const labels = [...(card?.map((l) => l.id) ?? KNOWN_LABELS), ...REVIEW_GATE_LABELS];
+  const canConfirm = confirmLabel !== null;
+  const [action, setAction] = useState<Action>(null);
+  const [label, setLabel] = useState('');
   const [note, setNote] = useState('');
   const [reviewer, setReviewer] = useState(defaultReviewer);
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState(false);
+  const chosen = action === 'confirm' || (action === 'override' && label !== '');
 
   async function submit() {
+    if (!chosen || saving) return;
     if (!reviewer.trim()) {
       setError(t('detail.reviewerRequired'));
       return;
@@ -34,7 +46,7 @@ export function ReviewForm({ recordId, modelLabel, defaultReviewer, card, onSubm
     setError(null);
     const failure = await onSubmit({
       recordId,
-      action,
+      action: action!,
       ...(action === 'override' ? { label } : {}),
       note,
       reviewer: reviewer.trim(),
@@ -43,57 +55,81 @@ export function ReviewForm({ recordId, modelLabel, defaultReviewer, card, onSubm
     if (failure) {
       setError(failure);
     } else {
+      // The next review starts from nothing chosen again.
+      setAction(null);
+      setLabel('');
       setNote('');
       setSaved(true);
     }
   }
 
+  function chooseLabel(value: string) {
+    setLabel(value);
+    setSaved(false);
+    // Picking a label is choosing to override; clearing it leaves nothing chosen.
+    if (value !== '') setAction('override');
+  }
+
   return (
     <form
       className="review-form"
-      aria-labelledby="review-title"
+      aria-labelledby={`${ids}-title`}
+      data-testid="review-form"
       onSubmit={(e) => {
         e.preventDefault();
         void submit();
       }}
     >
-      <h3 id="review-title">{t('detail.review')}</h3>
+      <h3 id={`${ids}-title`}>{t('detail.review')}</h3>
       <fieldset>
-        <legend className="visually-hidden">{t('detail.review')}</legend>
+        <legend className="visually-hidden">{t('detail.reviewChoice')}</legend>
         {canConfirm && (
           <label className="check">
             <input
               type="radio"
-              name="review-action"
+              name={`${ids}-action`}
               value="confirm"
               checked={action === 'confirm'}
-              onChange={() => setAction('confirm')}
+              onChange={() => {
+                setAction('confirm');
+                setLabel('');
+                setSaved(false);
+              }}
             />
-            {t('detail.confirm', { label: labelName(t, lang, modelLabel, card) })}
+            {t(reviewed ? 'detail.confirmCurrent' : 'detail.confirm', {
+              label: labelName(t, lang, confirmLabel, card),
+            })}
           </label>
         )}
         <label className="check">
           <input
             type="radio"
-            name="review-action"
+            name={`${ids}-action`}
             value="override"
             checked={action === 'override'}
-            onChange={() => setAction('override')}
+            onChange={() => {
+              setAction('override');
+              setSaved(false);
+            }}
           />
           {t('detail.override')}
         </label>
-        {action === 'override' && (
-          <label>
-            {t('detail.overrideLabel')}
-            <select value={label} onChange={(e) => setLabel(e.target.value)}>
-              {labels.map((id) => (
-                <option key={id} value={id}>
-                  {labelName(t, lang, id, card)}
-                </option>
-              ))}
-            </select>
-          </label>
-        )}
+        <label className="review-label">
+          {t('detail.overrideLabel')}
+          <select
+            value={label}
+            onChange={(e) => chooseLabel(e.target.value)}
+            aria-required={action === 'override'}
+            aria-invalid={action === 'override' && label === ''}
+          >
+            <option value="">{t('detail.chooseLabel')}</option>
+            {labels.map((id) => (
+              <option key={id} value={id}>
+                {labelName(t, lang, id, card)}
+              </option>
+            ))}
+          </select>
+        </label>
       </fieldset>
       <label>
         {t('detail.note')}
@@ -119,9 +155,21 @@ export function ReviewForm({ recordId, modelLabel, defaultReviewer, card, onSubm
           {t('detail.reviewSaved')}
         </p>
       )}
-      <button type="submit" className="primary" disabled={saving}>
-        {t('detail.submitReview')}
-      </button>
+      <div className="review-actions">
+        <button
+          type="submit"
+          className="primary"
+          disabled={saving || !chosen}
+          aria-describedby={chosen ? undefined : `${ids}-why`}
+        >
+          {t('detail.submitReview')}
+        </button>
+        {!chosen && (
+          <span id={`${ids}-why`} className="muted" data-testid="review-hint">
+            {action === 'override' ? t('detail.pickLabelFirst') : t('detail.chooseFirst')}
+          </span>
+        )}
+      </div>
     </form>
   );
 }

@@ -141,7 +141,8 @@ export function DetailView({ api, id, card, reviewerName, onBack }: Props) {
             <ReviewForm
               key={record.id}
               recordId={record.id}
-              modelLabel={record.gate === 'eardrum' ? record.modelLabel : null}
+              confirmLabel={record.reviewedLabel ?? (record.gate === 'eardrum' ? record.modelLabel : null)}
+              reviewed={record.reviewed}
               defaultReviewer={reviewerName || (reviews.at(-1)?.reviewer ?? '')}
               card={card}
               onSubmit={review}

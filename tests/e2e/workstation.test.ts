@@ -233,7 +233,11 @@ describe('the workstation in a browser', () => {
     const overrideName = en.labels[state.override as keyof typeof en.labels];
     await page.locator(`[data-record-id="${state.eardrum!.id}"][role="row"]`).click();
     await page.getByTestId('detail-view').waitFor();
+    // Nothing is preselected, and an override without a label cannot be saved.
+    const save = page.getByRole('button', { name: en.detail.submitReview });
+    await expect(save.isDisabled()).resolves.toBe(true);
     await page.getByRole('radio', { name: en.detail.override }).check();
+    await expect(save.isDisabled()).resolves.toBe(true);
     await page
       .getByRole('combobox', { name: en.detail.overrideLabel, exact: true })
       .selectOption(state.override);
@@ -241,7 +245,7 @@ describe('the workstation in a browser', () => {
       .getByRole('textbox', { name: en.detail.note })
       .fill('Fluid behind the drum on pneumatic otoscopy');
     await page.getByRole('textbox', { name: en.detail.reviewer }).fill('Dr. E2E');
-    await page.getByRole('button', { name: en.detail.submitReview }).click();
+    await save.click();
     const entry = `Dr. E2E changed the label to ${overrideName}`;
     await page.getByTestId('audit-trail').getByText(entry).waitFor();
 

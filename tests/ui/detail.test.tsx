@@ -54,8 +54,9 @@ describe('Detail view', () => {
     const api = new FakeApi([makeRecord({ id: 13, modelLabel: 'aom' })]);
     setup(api, 13);
     await screen.findByTestId('detail-view');
-    await userEvent.click(screen.getByRole('radio', { name: 'Choose another label' }));
     await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Label' }), 'effusion');
+    // Picking a label is choosing to override.
+    expect(screen.getByRole('radio', { name: 'Choose another label' })).toBeChecked();
     await userEvent.type(screen.getByRole('textbox', { name: 'Note' }), 'Fluid level behind the drum');
     await userEvent.click(screen.getByRole('button', { name: 'Save review' }));
     const trail = await screen.findByTestId('audit-trail');
@@ -72,13 +73,62 @@ describe('Detail view', () => {
         reviewer: 'Dr. Kim',
       },
     ]);
+    // After saving, nothing is chosen again, and the next "Confirm" names the current result.
+    expect(screen.getByRole('button', { name: 'Save review' })).toBeDisabled();
+    expect(
+      screen.getByRole('radio', { name: 'Confirm the current result (Middle-ear effusion)' }),
+    ).not.toBeChecked();
+  });
+
+  it('preselects nothing and keeps Save disabled until Confirm or a label is chosen', async () => {
+    const api = new FakeApi([makeRecord({ id: 18, modelLabel: 'aom' })]);
+    setup(api, 18);
+    await screen.findByTestId('detail-view');
+    const save = screen.getByRole('button', { name: 'Save review' });
+    const confirm = screen.getByRole('radio', { name: 'Confirm model result (Acute otitis media)' });
+    const override = screen.getByRole('radio', { name: 'Choose another label' });
+    const label = screen.getByRole('combobox', { name: 'Label' });
+    expect(confirm).not.toBeChecked();
+    expect(override).not.toBeChecked();
+    expect(label).toHaveValue('');
+    expect(save).toBeDisabled();
+    expect(save).toHaveAccessibleDescription('Choose “Confirm” or a label to save a review.');
+    // Override without a label: still impossible, and the form says what is missing.
+    await userEvent.click(override);
+    expect(save).toBeDisabled();
+    expect(save).toHaveAccessibleDescription('Pick the label you see.');
+    expect(label).toHaveAttribute('aria-invalid', 'true');
+    fireEvent.submit(screen.getByTestId('review-form'));
+    expect(api.callsTo('reviews.add')).toHaveLength(0);
+    await userEvent.click(confirm);
+    expect(save).toBeEnabled();
+    expect(label).toHaveValue('');
+  });
+
+  it('is usable from the keyboard alone', async () => {
+    const api = new FakeApi([makeRecord({ id: 19, modelLabel: 'normal' })]);
+    setup(api, 19);
+    await screen.findByTestId('detail-view');
+    const confirm = screen.getByRole('radio', { name: 'Confirm model result (Normal)' });
+    confirm.focus();
+    await userEvent.keyboard(' ');
+    expect(confirm).toBeChecked();
+    const reviewer = screen.getByRole('textbox', { name: 'Reviewer' });
+    await userEvent.click(reviewer);
+    await userEvent.keyboard('{Enter}');
+    await waitFor(() =>
+      expect(screen.getByTestId('audit-trail')).toHaveTextContent('Dr. Kim confirmed Normal'),
+    );
+    expect(api.callsTo('reviews.add')).toEqual([
+      { recordId: 19, action: 'confirm', note: '', reviewer: 'Dr. Kim' },
+    ]);
   });
 
   it('confirms the model answer, and requires a reviewer name', async () => {
     const api = new FakeApi([makeRecord({ id: 14, modelLabel: 'normal' })]);
     setup(api, 14, 'en', '');
     await screen.findByTestId('detail-view');
-    expect(screen.getByRole('radio', { name: 'Confirm model result (Normal)' })).toBeChecked();
+    await userEvent.click(screen.getByRole('radio', { name: 'Confirm model result (Normal)' }));
     await userEvent.click(screen.getByRole('button', { name: 'Save review' }));
     expect(screen.getByRole('alert')).toHaveTextContent("Enter the reviewer's name.");
     expect(api.callsTo('reviews.add')).toHaveLength(0);
@@ -89,13 +139,21 @@ describe('Detail view', () => {
     );
   });
 
-  it('offers only "choose a label" when the model found no eardrum', async () => {
+  it('offers only "choose a label" when the model found no eardrum, including "no eardrum"', async () => {
     const api = new FakeApi([makeRecord({ id: 15, gate: 'not_eardrum', modelLabel: null })]);
     setup(api, 15);
     await screen.findByTestId('detail-view');
     expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('No eardrum found');
     expect(screen.queryByRole('radio', { name: /Confirm/ })).toBeNull();
-    expect(screen.getByRole('radio', { name: 'Choose another label' })).toBeChecked();
+    expect(screen.getByRole('radio', { name: 'Choose another label' })).not.toBeChecked();
+    expect(screen.getByRole('button', { name: 'Save review' })).toBeDisabled();
+    await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Label' }), 'not_eardrum');
+    await userEvent.click(screen.getByRole('button', { name: 'Save review' }));
+    await waitFor(() =>
+      expect(screen.getByTestId('audit-trail')).toHaveTextContent(
+        'Dr. Kim changed the label to No eardrum found',
+      ),
+    );
   });
 
   it('edits patient and ear', async () => {
@@ -122,7 +180,6 @@ describe('Detail view', () => {
     const api = new FakeApi([makeRecord({ id: 17, modelLabel: 'aom' })]);
     setup(api, 17, 'ko');
     await screen.findByTestId('detail-view');
-    await userEvent.click(screen.getByRole('radio', { name: '다른 소견 선택' }));
     await userEvent.selectOptions(screen.getByRole('combobox', { name: '소견' }), 'earwax');
     await userEvent.click(screen.getByRole('button', { name: '검토 저장' }));
     await waitFor(() =>
