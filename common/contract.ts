@@ -157,6 +157,10 @@ export const recordSummarySchema = z.object({
   width: z.number().int().nullable(),
   height: z.number().int().nullable(),
   hasOverlay: z.boolean(),
+  /** Whether the library holds a copy of the image (false for files too large to keep, for instance). */
+  hasOriginal: z.boolean(),
+  /** Whether a thumbnail could be made (false for files that are not readable images). */
+  hasThumbnail: z.boolean(),
 });
 export type RecordSummary = z.infer<typeof recordSummarySchema>;
 
@@ -318,7 +322,11 @@ export const settingsSchema = z.object({
    * shows an eardrum) can be overridden; other names answer `invalid_args`.
    */
   thresholds: z.record(z.string(), z.number().min(0).max(1)),
-  language: languageSchema,
+  /**
+   * The UI language the user chose, or null until someone chooses one: the UI then follows the browser's
+   * (desktop app: the operating system's) language when it is Korean or English, else English.
+   */
+  language: languageSchema.nullable(),
   /** Default reviewer name filled into review forms. */
   reviewerName: z.string().max(100),
 });
@@ -328,6 +336,21 @@ export type Settings = z.infer<typeof settingsSchema>;
 export const DEFAULT_FILE_NAME_PATTERN = '{patient}_{ear}[_{date}][_{time}]*';
 
 export const settingsPatchSchema = settingsSchema.partial();
+
+/** The thresholds a user may override (`settings.changeThreshold`); the others are shown, not edited. */
+export const EDITABLE_THRESHOLDS = ['eardrum'] as const;
+
+/** One recorded change of a threshold: who changed it, when, from what to what (null: the card's value). */
+export const settingsChangeSchema = z.object({
+  id: z.number().int(),
+  /** `thresholds.<name>`. */
+  key: z.string(),
+  oldValue: z.number().nullable(),
+  newValue: z.number().nullable(),
+  changedBy: z.string(),
+  changedAt: z.string(),
+});
+export type SettingsChange = z.infer<typeof settingsChangeSchema>;
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
 
 export const patternPreviewSchema = z.object({
@@ -501,6 +524,20 @@ export const channels = {
   'settings.get': { args: empty, result: settingsSchema },
   /** Applies the given fields (validated as a whole) and restarts the watcher when folder options changed. */
   'settings.update': { args: settingsPatchSchema, result: settingsSchema },
+  /**
+   * Changes one threshold (null: back to the model card's value) and records who did it and when. Only
+   * the names in EDITABLE_THRESHOLDS; others answer `invalid_args`.
+   */
+  'settings.changeThreshold': {
+    args: z.object({
+      name: z.string().min(1).max(64),
+      value: z.number().min(0).max(1).nullable(),
+      changedBy: z.string().trim().min(1).max(100),
+    }),
+    result: settingsSchema,
+  },
+  /** Every recorded threshold change, newest first. */
+  'settings.changes': { args: empty, result: z.array(settingsChangeSchema) },
   /** Parses a sample path with a pattern without saving anything. */
   'settings.previewPattern': {
     args: z.object({ pattern: z.string().min(1).max(500), sample: z.string().min(1).max(1024) }),
@@ -553,6 +590,8 @@ export const apiMethods = {
   getSettings: 'settings.get',
   updateSettings: 'settings.update',
   previewPattern: 'settings.previewPattern',
+  changeThreshold: 'settings.changeThreshold',
+  settingsChanges: 'settings.changes',
   exportCsv: 'export.csv',
   chooseWatchDir: 'dialog.chooseWatchDir',
   retryRecord: 'records.retry',

@@ -76,7 +76,8 @@ export interface Services {
   /** Validates and runs one channel; always resolves to a Result. */
   call(channel: ChannelName | string, args: unknown): Promise<Result<unknown>>;
   subscribe(listener: (e: EngineEvent) => void): () => void;
-  updateSettings(patch: SettingsPatch): Promise<Settings>;
+  /** `changedBy` is recorded with any threshold change (default: the reviewer-name setting). */
+  updateSettings(patch: SettingsPatch, changedBy?: string): Promise<Settings>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -200,7 +201,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
           logger.error(`${channel}: ${(err as Error)?.stack ?? String(err)}`),
         ),
       subscribe: (listener) => engine.subscribe(listener),
-      async updateSettings(patch) {
+      async updateSettings(patch, changedBy) {
         if (patch.fileNamePattern !== undefined) await patterns.check(patch.fileNamePattern);
         if (patch.thresholds) {
           const unknown = Object.keys(patch.thresholds).filter((k) => k !== 'eardrum');
@@ -212,7 +213,10 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
           }
         }
         if (patch.watchDir) patch = { ...patch, watchDir: path.resolve(patch.watchDir) };
-        const next = settingsStore.update(patch);
+        const next = settingsStore.update(
+          patch,
+          changedBy ?? (settingsStore.get().reviewerName || undefined),
+        );
         if (patch.thresholds) {
           await services.diagnoser.setEardrumThreshold(
             next.thresholds.eardrum ?? services.diagnoser.card.thresholds.eardrum ?? 0.5,

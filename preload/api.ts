@@ -26,6 +26,8 @@ export function buildEardrumApi(ipc: Invoker): EardrumApi {
     getSettings: (args) => ipc.invoke('settings.get', args),
     updateSettings: (args) => ipc.invoke('settings.update', args),
     previewPattern: (args) => ipc.invoke('settings.previewPattern', args),
+    changeThreshold: (args) => ipc.invoke('settings.changeThreshold', args),
+    settingsChanges: (args) => ipc.invoke('settings.changes', args),
     exportCsv: (args) => ipc.invoke('export.csv', args),
     chooseWatchDir: (args) => ipc.invoke('dialog.chooseWatchDir', args),
     retryRecord: (args) => ipc.invoke('records.retry', args),

@@ -4,7 +4,7 @@ import type { AppInfo, ModelCardView, Settings } from '../common/contract.ts';
 import type { ApiClient } from './api/client.ts';
 import { LoginForm } from './components/LoginForm.tsx';
 import { errorText } from './errors.ts';
-import { isUiLanguage, type UiLanguage } from './i18n/index.ts';
+import { isUiLanguage, startLanguage, type UiLanguage } from './i18n/index.ts';
 import { useHashRoute, type Route } from './hooks/useHashRoute.ts';
 import { BoardView, INITIAL_BOARD, type BoardState } from './views/BoardView.tsx';
 import { DetailView } from './views/DetailView.tsx';
@@ -20,9 +20,11 @@ interface Props {
   /** Electron's menu bridge, when running inside the desktop shell. */
   shell?: ShellBridge;
   debounceMs?: number;
+  /** The browser's (desktop app: the operating system's) preferred languages, best first. */
+  preferredLanguages?: readonly string[];
 }
 
-export function App({ api, shell, debounceMs }: Props) {
+export function App({ api, shell, debounceMs, preferredLanguages = navigator.languages }: Props) {
   const { t, i18n } = useTranslation();
   const [route, navigate] = useHashRoute();
   const [settings, setSettings] = useState<Settings | null>(null);
@@ -47,9 +49,8 @@ export function App({ api, shell, debounceMs }: Props) {
         return;
       }
       setSettings(s.value);
-      if (isUiLanguage(s.value.language) && s.value.language !== i18n.language) {
-        void i18n.changeLanguage(s.value.language);
-      }
+      const language = startLanguage(s.value.language, preferredLanguages);
+      if (language !== i18n.language) void i18n.changeLanguage(language);
       if (c.ok) setCard(c.value);
       if (a.ok) setInfo(a.value);
     })();
@@ -135,7 +136,8 @@ export function App({ api, shell, debounceMs }: Props) {
         settings={settings}
         onSaved={(s) => {
           setSettings(s);
-          if (s.language !== i18n.language) void i18n.changeLanguage(s.language);
+          const language = startLanguage(s.language, preferredLanguages);
+          if (language !== i18n.language) void i18n.changeLanguage(language);
         }}
         dataDir={info?.dataDir}
         debounceMs={debounceMs}
@@ -173,7 +175,8 @@ export function App({ api, shell, debounceMs }: Props) {
             {connected ? t('app.connection.live') : t('app.connection.lost')}
           </span>
           <label className="language-select">
-            <span className="visually-hidden">{t('app.language')}</span>
+            {/* Both words, so a reader of either language finds the switch whatever the UI speaks. */}
+            <span aria-hidden="true">Language · 언어</span>
             <select
               value={i18n.language}
               onChange={(e) => isUiLanguage(e.target.value) && void changeLanguage(e.target.value)}

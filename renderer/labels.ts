@@ -12,7 +12,6 @@ export function labelName(
   card?: readonly LabelInfo[],
 ): string {
   if (!id) return '—';
-  if ((REVIEW_GATE_LABELS as readonly string[]).includes(id)) return t(`gate.${id}`);
   const key = `labels.${id}`;
   const translated = t(key);
   if (translated !== key) return translated;

@@ -3,7 +3,7 @@ import { createRoot } from 'react-dom/client';
 import { I18nextProvider } from 'react-i18next';
 import { createApiClient } from './api/index.ts';
 import { App } from './App.tsx';
-import { createI18n, preferredLanguage } from './i18n/index.ts';
+import { createI18n, startLanguage } from './i18n/index.ts';
 import './styles.css';
 
 declare global {
@@ -13,7 +13,7 @@ declare global {
 }
 
 // The saved setting replaces this as soon as it loads; until then follow the browser.
-const i18n = createI18n(preferredLanguage(navigator.languages));
+const i18n = createI18n(startLanguage(null, navigator.languages));
 const api = createApiClient(window);
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root');

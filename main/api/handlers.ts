@@ -3,7 +3,14 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChannelName, Handlers, ParsedArgsOf, Result } from '../../common/contract.ts';
-import { CONTRACT_VERSION, ErrorCodes, MAX_IMAGE_BYTES, fail, parseArgs } from '../../common/contract.ts';
+import {
+  CONTRACT_VERSION,
+  EDITABLE_THRESHOLDS,
+  ErrorCodes,
+  MAX_IMAGE_BYTES,
+  fail,
+  parseArgs,
+} from '../../common/contract.ts';
 import { writeCsv } from '../export/csv-export.ts';
 import type { Services } from '../services.ts';
 import { EngineError, toEngineError } from '../util/errors.ts';
@@ -84,6 +91,19 @@ export function createHandlers(s: Services): Handlers {
     },
     'settings.get': async () => s.settings.get(),
     'settings.update': async (a) => s.updateSettings(a),
+    'settings.changeThreshold': async (a) => {
+      if (!(EDITABLE_THRESHOLDS as readonly string[]).includes(a.name)) {
+        throw new EngineError(
+          ErrorCodes.invalidArgs,
+          `The "${a.name}" threshold cannot be changed; only ${EDITABLE_THRESHOLDS.join(', ')} can.`,
+        );
+      }
+      const thresholds = { ...s.settings.get().thresholds };
+      if (a.value === null) delete thresholds[a.name];
+      else thresholds[a.name] = a.value;
+      return s.updateSettings({ thresholds }, a.changedBy);
+    },
+    'settings.changes': async () => s.settings.changes(),
     'settings.previewPattern': async (a) => s.patterns.preview(a.pattern, a.sample),
     'export.csv': async (a) => {
       if (!s.dialogs?.chooseSavePath) {

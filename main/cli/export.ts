@@ -18,7 +18,7 @@ Writes every matching record as CSV (RFC 4180, UTF-8 with BOM for Excel). Filter
   --gate eardrum|not_eardrum|ungradable (repeatable)   --status pending|done|failed (repeatable)
   --patient ID   --ear left|right|unknown   --reviewed yes|no   --abnormal yes|no   --text WORDS
   --sort FIELD[:asc|desc]        default capturedAt:asc
-  --lang en|ko                   column headers and label names (default en)`;
+  --lang en|ko                   headers and label names; ko also words ear, status, gate (default en)`;
 
 export async function run(argv: string[]): Promise<number> {
   try {

@@ -68,7 +68,8 @@ function createWindow(preloadFile: string): BrowserWindow {
 }
 
 function installMenu(services: Services): void {
-  const language = services.settings.get().language;
+  // Like the window: the language chosen in the app, else the operating system's when we have it.
+  const language = services.settings.get().language ?? (app.getLocale().startsWith('ko') ? 'ko' : 'en');
   const strings = MENU_STRINGS[language] ?? MENU_STRINGS.en;
   const template = buildMenuTemplate(
     strings,

@@ -2,11 +2,13 @@ import { stringify } from 'csv-stringify';
 import { once } from 'node:events';
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import type { Language, LabelInfo, RecordFilter, RecordSort } from '../../common/contract.ts';
+import { TERMS, termFor, termForLabel } from '../../common/terms.ts';
 import { EXPORT_INDEX, type ExportRow, type RecordStore } from '../store/records.ts';
 
 /**
- * CSV columns, in order. Documented in the README; ids are language-neutral (`normal`, `aom`...), with the
- * label names in English and Korean beside them so a spreadsheet reads well in either language.
+ * CSV columns, in order. Documented in the README; label ids are language-neutral (`normal`, `aom`...), with
+ * the label names beside them in the export's language, the same words as the screen (common/terms.ts).
+ * A Korean export also words ear, status, gate, gate reason and abnormal in Korean.
  */
 export const CSV_COLUMNS: { key: string; en: string; ko: string }[] = [
   { key: 'record_id', en: 'record_id', ko: '기록번호' },
@@ -76,11 +78,18 @@ export async function writeCsv(
   const labels = store.getLabels();
   const byId = new Map<string, LabelInfo>(labels.map((l) => [l.id, l]));
   const lang = args.language;
-  const labelName = (id: string | null) => {
-    if (!id) return '';
-    const l = byId.get(id);
-    return l ? l[lang] : id;
-  };
+  const labelName = (id: string | null) => (id ? termForLabel(lang, id, byId.get(id)?.[lang]) : '');
+  const words: Words =
+    lang === 'ko'
+      ? {
+          ear: (v) => termFor('ko', 'ear', v),
+          status: (v) => termFor('ko', 'status', v),
+          gate: (v) => termFor('ko', 'gate', v),
+          gateReason: (v) => termFor('ko', 'gateReason', v),
+          yes: TERMS.ko.yes,
+          no: TERMS.ko.no,
+        }
+      : { ear: same, status: same, gate: same, gateReason: same, yes: TERMS.en.yes, no: TERMS.en.no };
   const probColumns = labels.map((l) => ({ key: `p_${l.id}`, header: `p_${l.id}` }));
   const header = [...CSV_COLUMNS.map((c) => c[lang]), ...probColumns.map((c) => safeText(c.header))];
   // Every non-empty cell quoted: a separator inside a cell then never starts a new one in any RFC 4180 reader.
@@ -95,7 +104,7 @@ export async function writeCsv(
   if (!csv.write(header)) await once(csv, 'drain');
   let n = 0;
   for (const r of store.exportRows(args.filter, args.sort)) {
-    if (!csv.write(toCells(r, labelName, probColumns))) await once(csv, 'drain');
+    if (!csv.write(toCells(r, labelName, words, probColumns))) await once(csv, 'drain');
     // Let other work (watcher events, HTTP) run now and then.
     if (++n % CHUNK === 0) await new Promise((r) => setImmediate(r));
   }
@@ -126,12 +135,26 @@ class Coalesce extends Transform {
   }
 }
 
+/** How coded values are worded: ids as they are in English, words in Korean. */
+interface Words {
+  ear(v: string): string;
+  status(v: string): string;
+  gate(v: string): string;
+  gateReason(v: string): string;
+  yes: string;
+  no: string;
+}
+const same = (v: string) => v;
+
 const cell = (r: ExportRow, i: number) => (r[i] === null ? '' : String(r[i]));
+const worded = (r: ExportRow, i: number, word: (v: string) => string) =>
+  r[i] === null ? '' : word(String(r[i]));
 const textCell = (r: ExportRow, i: number) => safeText(r[i] as string | null);
 
 function toCells(
   r: ExportRow,
   labelName: (id: string | null) => string,
+  words: Words,
   probColumns: { key: string }[],
 ): string[] {
   const I = EXPORT_INDEX;
@@ -143,14 +166,14 @@ function toCells(
     cell(r, I.captured_at),
     cell(r, I.ingested_at),
     textCell(r, I.patient_id),
-    cell(r, I.ear),
+    worded(r, I.ear, words.ear),
     textCell(r, I.file_name),
     textCell(r, I.original_path),
     cell(r, I.sha256),
-    cell(r, I.status),
+    worded(r, I.status, words.status),
     textCell(r, I.failure_message),
-    textCell(r, I.gate),
-    textCell(r, I.gate_reason),
+    safeText(worded(r, I.gate, words.gate)),
+    safeText(worded(r, I.gate_reason, words.gateReason)),
     num(r[I.eardrum_probability] as number | null),
     textCell(r, I.model_label),
     safeText(labelName(r[I.model_label] as string | null)),
@@ -161,7 +184,7 @@ function toCells(
     cell(r, I.last_reviewed_at),
     textCell(r, I.review_note),
     textCell(r, I.effective_label),
-    abnormal === null ? '' : abnormal ? 'yes' : 'no',
+    abnormal === null ? '' : abnormal ? words.yes : words.no,
     textCell(r, I.model_id),
     textCell(r, I.model_version),
   ];

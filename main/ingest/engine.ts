@@ -106,6 +106,7 @@ export class Engine {
   private watching = false;
   private lastError: ErrorInfo | null = null;
   private watchRetryTimer: NodeJS.Timeout | null = null;
+  private noticedTimer: NodeJS.Timeout | null = null;
   private counts = { done: 0, failed: 0, duplicates: 0 };
   private avgMs: number | null = null;
   private idleWaiters: (() => void)[] = [];
@@ -147,6 +148,8 @@ export class Engine {
     this.running = false;
     if (this.watchRetryTimer) clearTimeout(this.watchRetryTimer);
     this.watchRetryTimer = null;
+    if (this.noticedTimer) clearTimeout(this.noticedTimer);
+    this.noticedTimer = null;
     await this.stopWatcher();
     this.stabilizer.close();
     // Let the image being diagnosed finish and commit; queued ones stay pending for the next start.
@@ -212,7 +215,10 @@ export class Engine {
       usePolling: this.settings.usePolling,
       pollIntervalMs: this.settings.pollIntervalMs,
       excludeDirs: [this.dataDir],
-      onFile: (file, s) => this.stabilizer.touch(file, s?.size ?? -1, s?.mtimeMs ?? -1),
+      onFile: (file, s) => {
+        this.stabilizer.touch(file, s?.size ?? -1, s?.mtimeMs ?? -1);
+        this.announceNoticed();
+      },
       onError: (err) => {
         this.logger.warn(`watcher: ${err.message}`);
         this.setError({ code: ErrorCodes.ioError, message: `Watching ${dir} failed: ${err.message}` });
@@ -256,6 +262,18 @@ export class Engine {
 
   private emitStatus(): void {
     this.emit({ type: 'status', status: this.status() });
+  }
+
+  /**
+   * Files still being written count as waiting, but send no event until they are complete: without this a
+   * burst of large copies would read "idle" for seconds. At most one status per 250 ms during a burst.
+   */
+  private announceNoticed(): void {
+    if (this.noticedTimer) return;
+    this.noticedTimer = setTimeout(() => {
+      this.noticedTimer = null;
+      if (this.running) this.emitStatus();
+    }, 250);
   }
 
   private setError(e: ErrorInfo | null): void {

@@ -178,6 +178,26 @@ CREATE TRIGGER images_fts_au AFTER UPDATE OF search_text ON images BEGIN
 END;
 `,
   },
+  {
+    version: 4,
+    name: 'who changed a threshold, and when',
+    sql: `
+-- Every change of a setting that alters how photos are judged (the thresholds), with who made it.
+-- Never updated or deleted, like the reviews.
+CREATE TABLE settings_changes (
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  old_value REAL,
+  new_value REAL,
+  changed_by TEXT NOT NULL CHECK (length(changed_by) BETWEEN 1 AND 100),
+  changed_at TEXT NOT NULL
+);
+CREATE TRIGGER settings_changes_append_only_u BEFORE UPDATE ON settings_changes
+  BEGIN SELECT RAISE(ABORT, 'settings changes are append-only'); END;
+CREATE TRIGGER settings_changes_append_only_d BEFORE DELETE ON settings_changes
+  BEGIN SELECT RAISE(ABORT, 'settings changes are append-only'); END;
+`,
+  },
 ];
 
 export function checksum(m: Migration): string {

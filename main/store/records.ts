@@ -588,6 +588,8 @@ export function toSummary(r: ImageRow): RecordSummary {
     width: r.width,
     height: r.height,
     hasOverlay: r.overlay_path !== null,
+    hasOriginal: r.stored_path !== null,
+    hasThumbnail: r.thumb_path !== null,
   };
 }
 

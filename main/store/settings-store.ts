@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Settings, SettingsPatch } from '../../common/contract.ts';
+import type { Settings, SettingsChange, SettingsPatch } from '../../common/contract.ts';
 import { DEFAULT_FILE_NAME_PATTERN, ErrorCodes, settingsSchema } from '../../common/contract.ts';
 import { EngineError } from '../util/errors.ts';
 
@@ -10,7 +10,7 @@ export const DEFAULT_SETTINGS: Settings = {
   pollIntervalMs: 1000,
   fileNamePattern: DEFAULT_FILE_NAME_PATTERN,
   thresholds: {},
-  language: 'ko',
+  language: null,
   reviewerName: '',
 };
 
@@ -40,8 +40,13 @@ export class SettingsStore {
     return out as Settings;
   }
 
-  update(patch: SettingsPatch): Settings {
-    const next = { ...this.get(), ...patch };
+  /**
+   * Applies the patch. A change of any threshold is also recorded with `changedBy` and the time (the
+   * thresholds change how every new photo is judged, so they carry an audit trail like reviews).
+   */
+  update(patch: SettingsPatch, changedBy = 'unnamed'): Settings {
+    const current = this.get();
+    const next = { ...current, ...patch };
     const parsed = settingsSchema.safeParse(next);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -54,11 +59,44 @@ export class SettingsStore {
     const put = this.db.prepare(
       'INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
     );
+    const record = this.db.prepare(
+      'INSERT INTO settings_changes (key, old_value, new_value, changed_by, changed_at) VALUES (?, ?, ?, ?, ?)',
+    );
     this.db.transaction(() => {
       for (const [key, value] of Object.entries(patch)) {
         if (value !== undefined) put.run(key, JSON.stringify(value), at);
       }
+      if (patch.thresholds) {
+        const before = current.thresholds;
+        const after = parsed.data.thresholds;
+        for (const name of new Set([...Object.keys(before), ...Object.keys(after)])) {
+          const was = before[name] ?? null;
+          const now = after[name] ?? null;
+          if (was !== now)
+            record.run(`thresholds.${name}`, was, now, changedBy.slice(0, 100) || 'unnamed', at);
+        }
+      }
     })();
     return parsed.data;
+  }
+
+  /** Recorded threshold changes, newest first. */
+  changes(): SettingsChange[] {
+    const rows = this.db.prepare('SELECT * FROM settings_changes ORDER BY id DESC').all() as {
+      id: number;
+      key: string;
+      old_value: number | null;
+      new_value: number | null;
+      changed_by: string;
+      changed_at: string;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      key: r.key,
+      oldValue: r.old_value,
+      newValue: r.new_value,
+      changedBy: r.changed_by,
+      changedAt: r.changed_at,
+    }));
   }
 }

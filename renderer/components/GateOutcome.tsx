@@ -42,10 +42,9 @@ export function GateOutcome({ record, eardrumProbability, card, size = 'normal' 
     tone = 'warn';
   } else {
     headline = labelName(t, lang, record.effectiveLabel ?? record.modelLabel, card);
-    hint =
-      eardrumProbability !== null && eardrumProbability !== undefined
-        ? t('gate.eardrumHint', { probability: formatPercent(eardrumProbability, lang) })
-        : null;
+    // No number here: the eardrum check's score can be low (2.6%) and still pass its threshold, and
+    // "Eardrum found (likelihood 2.6%)" would contradict itself.
+    hint = t('gate.eardrumHint');
   }
   const Heading = size === 'large' ? 'h2' : 'h3';
   return (

@@ -6,6 +6,7 @@ import type { LabelInfo, RecordSort, RecordSummary, SortField } from '../../comm
 import { formatDateTime, formatPercent } from '../format.ts';
 import type { RecordPages } from '../hooks/useRecordPages.ts';
 import { labelName } from '../labels.ts';
+import { Thumbnail } from './Thumbnail.tsx';
 
 export const ROW_HEIGHT = 56;
 
@@ -14,6 +15,8 @@ interface Column {
   title: string;
   sort?: SortField;
   className: string;
+  /** Named for screen readers only (the thumbnail column is too narrow for a word). */
+  hiddenTitle?: boolean;
 }
 
 interface Props {
@@ -58,7 +61,7 @@ export function RecordTable({ pages, sort, onSort, onOpen, thumbnailUrl, card }:
   }, [ensure, first, last, count, version]);
 
   const columns: Column[] = [
-    { id: 'thumb', title: t('board.thumbnail'), className: 'col-thumb' },
+    { id: 'thumb', title: t('board.thumbnail'), className: 'col-thumb', hiddenTitle: true },
     { id: 'captured', title: t('common.captured'), sort: 'capturedAt', className: 'col-time' },
     { id: 'patient', title: t('common.patient'), sort: 'patientId', className: 'col-patient' },
     { id: 'ear', title: t('ear.label'), sort: 'ear', className: 'col-ear' },
@@ -124,6 +127,8 @@ export function RecordTable({ pages, sort, onSort, onOpen, thumbnailUrl, card }:
                     {c.title}
                     <span aria-hidden="true">{active ? (sort.direction === 'asc' ? ' ▲' : ' ▼') : ''}</span>
                   </button>
+                ) : c.hiddenTitle ? (
+                  <span className="visually-hidden">{c.title}</span>
                 ) : (
                   c.title
                 )}
@@ -152,7 +157,7 @@ export function RecordTable({ pages, sort, onSort, onOpen, thumbnailUrl, card }:
                 {r ? (
                   <>
                     <div role="cell" className="col-thumb">
-                      <img src={thumbnailUrl(r.id)} alt="" width={44} height={44} loading="lazy" />
+                      <Thumbnail src={r.hasThumbnail ? thumbnailUrl(r.id) : null} size={44} />
                     </div>
                     <div role="cell" className="col-time">
                       <time dateTime={r.capturedAt}>{formatDateTime(r.capturedAt, lang)}</time>

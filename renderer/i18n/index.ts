@@ -1,7 +1,6 @@
 import i18next, { type i18n as I18n } from 'i18next';
 import { initReactI18next } from 'react-i18next';
-import en from './en.json';
-import ko from './ko.json';
+import { en, ko } from './resources.ts';
 
 export const LANGUAGES = ['ko', 'en'] as const;
 export type UiLanguage = (typeof LANGUAGES)[number];
@@ -24,11 +23,18 @@ export function createI18n(language: UiLanguage): I18n {
   return instance;
 }
 
-/** The browser's preferred language when it is one we have, Korean otherwise (the clinic default). */
-export function preferredLanguage(languages: readonly string[]): UiLanguage {
+/**
+ * The language to start in: the one the user chose in the app, else the first of the browser's (or, in
+ * the desktop app, the operating system's) preferred languages that we have, else English.
+ */
+export function startLanguage(
+  saved: UiLanguage | null | undefined,
+  languages: readonly string[],
+): UiLanguage {
+  if (saved) return saved;
   for (const tag of languages) {
     const base = tag.toLowerCase().split('-')[0];
     if (isUiLanguage(base)) return base;
   }
-  return 'ko';
+  return 'en';
 }

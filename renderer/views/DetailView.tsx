@@ -45,6 +45,23 @@ export function DetailView({ api, id, card, reviewerName, onBack }: Props) {
     void load();
   }, [load]);
 
+  useEffect(() => {
+    // Escape goes back to the board. In a text field or list it first only leaves the field, so a
+    // half-typed note is not lost to a reflex.
+    function onKey(e: KeyboardEvent) {
+      if (e.key !== 'Escape' || e.defaultPrevented) return;
+      const target = e.target as HTMLElement | null;
+      if (target && target.matches('input, textarea, select, [contenteditable="true"]')) {
+        target.blur();
+        return;
+      }
+      e.preventDefault();
+      onBack();
+    }
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [onBack]);
+
   useEffect(
     () =>
       api.onEvent((event) => {
@@ -75,7 +92,7 @@ export function DetailView({ api, id, card, reviewerName, onBack }: Props) {
 
   const back = (
     <button type="button" className="link-button" onClick={onBack}>
-      ← {t('detail.back')}
+      ← {t('detail.back')} <kbd className="key-hint">Esc</kbd>
     </button>
   );
   if (error) {

@@ -6,8 +6,9 @@ import { DropZone } from '../components/DropZone.tsx';
 import { GateOutcome } from '../components/GateOutcome.tsx';
 import { HeatmapControls, HeatmapImage } from '../components/HeatmapImage.tsx';
 import { ProbabilityBars } from '../components/ProbabilityBars.tsx';
-import { QueueProgress, finishedCount, type Burst } from '../components/QueueProgress.tsx';
+import { QueueProgress, burstFrom, type Burst } from '../components/QueueProgress.tsx';
 import { RecordFacts } from '../components/RecordFacts.tsx';
+import { Thumbnail } from '../components/Thumbnail.tsx';
 import { errorText } from '../errors.ts';
 import { formatDateTime, formatPercent } from '../format.ts';
 import { labelName } from '../labels.ts';
@@ -64,7 +65,8 @@ export function LiveView({ api, card, onOpen, settleMs = 1500 }: Props) {
     const outstanding = next.queued + next.processing;
     const wasIdle = !prev || prev.queued + prev.processing === 0;
     if (outstanding > 0 && wasIdle) {
-      setBurst({ startFinished: prev ? finishedCount(prev) : finishedCount(next) });
+      // The burst began after the last idle status: what was finished then is not part of it.
+      setBurst(burstFrom(prev ?? next));
     } else if (outstanding === 0) {
       setBurst(null);
     }
@@ -237,7 +239,7 @@ export function LiveView({ api, card, onOpen, settleMs = 1500 }: Props) {
               {recent.map((r) => (
                 <li key={r.id}>
                   <button type="button" className="recent-item" onClick={() => void show(r.id)}>
-                    <img src={api.fileUrl('thumbnail', r.id)} alt="" width={40} height={40} loading="lazy" />
+                    <Thumbnail src={r.hasThumbnail ? api.fileUrl('thumbnail', r.id) : null} size={40} />
                     <span className="recent-label">
                       {r.status === 'failed'
                         ? t('gate.failed')

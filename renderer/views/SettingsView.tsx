@@ -3,9 +3,11 @@ import { useTranslation } from 'react-i18next';
 import type { ModelCardView, PatternPreview, Settings } from '../../common/contract.ts';
 import type { ApiClient } from '../api/client.ts';
 import { ModelCard } from '../components/ModelCard.tsx';
+import { ThresholdSettings } from '../components/ThresholdSettings.tsx';
 import { errorText } from '../errors.ts';
 import { formatDateTime } from '../format.ts';
 import { useDebounced } from '../hooks/useDebounced.ts';
+import { isUiLanguage } from '../i18n/index.ts';
 
 interface Props {
   api: ApiClient;
@@ -51,7 +53,6 @@ export function SettingsView({ api, card, settings, onSaved, dataDir, debounceMs
 
   const set = <K extends keyof Settings>(key: K, value: Settings[K]) =>
     setDraft((d) => ({ ...d, [key]: value }));
-  const thresholdNames = Object.keys(card?.thresholds ?? {});
 
   async function choose() {
     const r = await api.call('dialog.chooseWatchDir', {});
@@ -61,7 +62,9 @@ export function SettingsView({ api, card, settings, onSaved, dataDir, debounceMs
 
   async function save() {
     setMessage(null);
-    const r = await api.call('settings.update', draft);
+    // Thresholds change only through their own confirmed, recorded change (ThresholdSettings).
+    const { thresholds: _thresholds, ...patch } = draft;
+    const r = await api.call('settings.update', patch);
     if (!r.ok) {
       setMessage({ tone: 'error', text: errorText(t, r.error) });
       return;
@@ -72,147 +75,140 @@ export function SettingsView({ api, card, settings, onSaved, dataDir, debounceMs
 
   return (
     <div className="settings-view">
-      <form
-        className="settings-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void save();
-        }}
-      >
-        <fieldset>
-          <legend>{t('settings.folder')}</legend>
-          <div className="inline-fields">
-            <label className="grow">
-              {t('settings.folderPath')}
-              <input type="text" value={draft.watchDir} onChange={(e) => set('watchDir', e.target.value)} />
-            </label>
-            {api.transport === 'electron' && (
-              <button type="button" onClick={() => void choose()}>
-                {t('settings.choose')}
-              </button>
-            )}
-          </div>
-          {api.transport !== 'electron' && <p className="muted">{t('settings.notInBrowser')}</p>}
-          <label className="check">
-            <input
-              type="checkbox"
-              checked={draft.recursive}
-              onChange={(e) => set('recursive', e.target.checked)}
-            />
-            {t('settings.recursive')}
-          </label>
-          <label className="check">
-            <input
-              type="checkbox"
-              checked={draft.usePolling}
-              onChange={(e) => set('usePolling', e.target.checked)}
-            />
-            {t('settings.polling')}
-          </label>
-          {draft.usePolling && (
-            <label>
-              {t('settings.pollInterval')}
-              <input
-                type="number"
-                min={100}
-                max={60000}
-                step={100}
-                value={draft.pollIntervalMs}
-                onChange={(e) => set('pollIntervalMs', Number(e.target.value))}
-              />
-            </label>
-          )}
-          {dataDir && (
-            <p className="muted">
-              {t('settings.dataFolder')}: <code>{dataDir}</code>
-            </p>
-          )}
-        </fieldset>
-
-        <fieldset>
-          <legend>{t('settings.pattern')}</legend>
-          <label>
-            {t('settings.pattern')}
-            <input
-              type="text"
-              value={draft.fileNamePattern}
-              onChange={(e) => set('fileNamePattern', e.target.value)}
-              aria-describedby="pattern-help"
-            />
-          </label>
-          <p id="pattern-help" className="muted">
-            {t('settings.patternHelp')}
-          </p>
-          <label>
-            {t('settings.previewFile')}
-            <input type="text" value={sample} onChange={(e) => setSample(e.target.value)} />
-          </label>
-          <output className="pattern-preview" aria-live="polite" data-testid="pattern-preview">
-            {preview === null
-              ? ''
-              : preview.error
-                ? t('settings.patternInvalid', { message: errorText(t, preview.error) })
-                : preview.matched
-                  ? `${t('settings.previewResult', {
-                      patient: preview.patientId ?? '—',
-                      ear: t(`ear.${preview.ear}`),
-                    })}${preview.capturedAt ? ` · ${t('settings.previewDate', { date: formatDateTime(preview.capturedAt, lang) })}` : ''}`
-                  : t('settings.previewNoMatch')}
-          </output>
-        </fieldset>
-
-        {thresholdNames.length > 0 && (
+      <div className="settings-main">
+        <form
+          className="settings-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void save();
+          }}
+        >
           <fieldset>
-            <legend>{t('settings.thresholds')}</legend>
-            <p className="muted">{t('settings.thresholdHelp')}</p>
-            {thresholdNames.map((name) => (
-              <label key={name}>
-                {t(`settings.thresholdNames.${name}`, { defaultValue: name })}
+            <legend>{t('settings.folder')}</legend>
+            <div className="inline-fields">
+              <label className="grow">
+                {t('settings.folderPath')}
+                <input type="text" value={draft.watchDir} onChange={(e) => set('watchDir', e.target.value)} />
+              </label>
+              {api.transport === 'electron' && (
+                <button type="button" onClick={() => void choose()}>
+                  {t('settings.choose')}
+                </button>
+              )}
+            </div>
+            {api.transport !== 'electron' && <p className="muted">{t('settings.notInBrowser')}</p>}
+            <label className="check">
+              <input
+                type="checkbox"
+                checked={draft.recursive}
+                onChange={(e) => set('recursive', e.target.checked)}
+              />
+              {t('settings.recursive')}
+            </label>
+            <label className="check">
+              <input
+                type="checkbox"
+                checked={draft.usePolling}
+                onChange={(e) => set('usePolling', e.target.checked)}
+              />
+              {t('settings.polling')}
+            </label>
+            {draft.usePolling && (
+              <label>
+                {t('settings.pollInterval')}
                 <input
                   type="number"
-                  min={0}
-                  max={1}
-                  step={0.01}
-                  value={draft.thresholds[name] ?? card?.thresholds[name] ?? 0}
-                  onChange={(e) => set('thresholds', { ...draft.thresholds, [name]: Number(e.target.value) })}
+                  min={100}
+                  max={60000}
+                  step={100}
+                  value={draft.pollIntervalMs}
+                  onChange={(e) => set('pollIntervalMs', Number(e.target.value))}
                 />
               </label>
-            ))}
+            )}
+            {dataDir && (
+              <p className="muted">
+                {t('settings.dataFolder')}: <code>{dataDir}</code>
+              </p>
+            )}
           </fieldset>
-        )}
 
-        <fieldset>
-          <legend>{t('settings.language')}</legend>
-          <label>
-            {t('settings.language')}
-            <select
-              value={draft.language}
-              onChange={(e) => set('language', e.target.value as Settings['language'])}
+          <fieldset>
+            <legend>{t('settings.pattern')}</legend>
+            <label>
+              {t('settings.pattern')}
+              <input
+                type="text"
+                value={draft.fileNamePattern}
+                onChange={(e) => set('fileNamePattern', e.target.value)}
+                aria-describedby="pattern-help"
+              />
+            </label>
+            <p id="pattern-help" className="muted">
+              {t('settings.patternHelp')}
+            </p>
+            <label>
+              {t('settings.previewFile')}
+              <input type="text" value={sample} onChange={(e) => setSample(e.target.value)} />
+            </label>
+            <output className="pattern-preview" aria-live="polite" data-testid="pattern-preview">
+              {preview === null
+                ? ''
+                : preview.error
+                  ? t('settings.patternInvalid', { message: errorText(t, preview.error) })
+                  : preview.matched
+                    ? `${t('settings.previewResult', {
+                        patient: preview.patientId ?? '—',
+                        ear: t(`ear.${preview.ear}`),
+                      })}${preview.capturedAt ? ` · ${t('settings.previewDate', { date: formatDateTime(preview.capturedAt, lang) })}` : ''}`
+                    : t('settings.previewNoMatch')}
+            </output>
+          </fieldset>
+
+          <fieldset>
+            <legend>{t('settings.language')}</legend>
+            <label>
+              {t('settings.language')}
+              <select
+                value={draft.language ?? ''}
+                onChange={(e) => set('language', isUiLanguage(e.target.value) ? e.target.value : null)}
+                aria-describedby="language-help"
+              >
+                <option value="">{t('settings.languageAuto')}</option>
+                <option value="ko">{t('languages.ko')}</option>
+                <option value="en">{t('languages.en')}</option>
+              </select>
+            </label>
+            <p id="language-help" className="muted">
+              {t('settings.languageHelp')}
+            </p>
+            <label>
+              {t('settings.reviewer')}
+              <input
+                type="text"
+                value={draft.reviewerName}
+                maxLength={100}
+                onChange={(e) => set('reviewerName', e.target.value)}
+              />
+            </label>
+          </fieldset>
+
+          {message && (
+            <p
+              className={`notice notice-${message.tone}`}
+              role={message.tone === 'error' ? 'alert' : 'status'}
             >
-              <option value="ko">{t('languages.ko')}</option>
-              <option value="en">{t('languages.en')}</option>
-            </select>
-          </label>
-          <label>
-            {t('settings.reviewer')}
-            <input
-              type="text"
-              value={draft.reviewerName}
-              maxLength={100}
-              onChange={(e) => set('reviewerName', e.target.value)}
-            />
-          </label>
-        </fieldset>
-
-        {message && (
-          <p className={`notice notice-${message.tone}`} role={message.tone === 'error' ? 'alert' : 'status'}>
-            {message.text}
-          </p>
+              {message.text}
+            </p>
+          )}
+          <button type="submit" className="primary">
+            {t('settings.save')}
+          </button>
+        </form>
+        {card && Object.keys(card.thresholds).length > 0 && (
+          <ThresholdSettings api={api} card={card} settings={settings} onChanged={onSaved} />
         )}
-        <button type="submit" className="primary">
-          {t('settings.save')}
-        </button>
-      </form>
+      </div>
       <section className="model-card-section" aria-labelledby="model-card-title">
         <h3 id="model-card-title">{t('settings.modelCard')}</h3>
         <ModelCard card={card} />

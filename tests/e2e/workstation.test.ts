@@ -14,8 +14,7 @@ import { parse } from 'csv-parse/sync';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordSummary } from '../../common/contract.ts';
-import en from '../../renderer/i18n/en.json';
-import ko from '../../renderer/i18n/ko.json';
+import { en, ko } from '../../renderer/i18n/resources.ts';
 import { E2E_MARKER } from './ci-guard.ts';
 import { startServe, type ServeProcess } from './serve-process.ts';
 
@@ -46,6 +45,8 @@ let serve: ServeProcess;
 let browser: Browser;
 let page: Page;
 const problems: string[] = [];
+/** Every console line of every page, to check that none carries the access token. */
+const consoleLines: string[] = [];
 let stepsDone = 0;
 const state: { eardrum?: RecordSummary; other?: RecordSummary; override?: string } = {};
 
@@ -120,8 +121,8 @@ beforeAll(async () => {
   await mkdir(watchDir);
   await mkdir(SHOTS, { recursive: true });
   serve = await startServe(root, { watchDir, dataDir: path.join(tmp, 'data') });
-  // Start in English with no reviewer name (the engine's default language is Korean).
-  expect((await api('settings.update', { language: 'en', reviewerName: '' })).body.ok).toBe(true);
+  // No language is saved: the UI must follow the browser's (en-US here, ko-KR in one check).
+  expect((await api<{ language: string | null }>('settings.get', {})).body.value?.language).toBeNull();
 
   browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
   const context = await browser.newContext({
@@ -132,6 +133,7 @@ beforeAll(async () => {
   page = await context.newPage();
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {
+    consoleLines.push(`${m.text()} ${m.location().url}`);
     if (m.type() === 'error' && !/favicon/.test(m.location().url)) problems.push(`console: ${m.text()}`);
   });
 }, 180_000);
@@ -144,8 +146,23 @@ afterAll(async () => {
 });
 
 describe('the workstation in a browser', () => {
-  it('shows an eardrum photo in Live with its label and heatmap within seconds of it landing in the folder', async () => {
+  it('speaks the browser’s language until one is chosen: English browser, English UI; Korean browser, Korean UI', async () => {
     await page.goto(serve.openUrl);
+    await page.getByRole('link', { name: en.nav.live }).waitFor({ timeout: 20_000 });
+    await expect(page.evaluate(() => document.documentElement.lang)).resolves.toBe('en');
+    await expect(page.getByTestId('disclaimer').textContent()).resolves.toBe(en.app.disclaimer);
+    const korean = await browser.newContext({ locale: 'ko-KR', viewport: { width: 1280, height: 800 } });
+    const kpage = await korean.newPage();
+    await kpage.goto(serve.openUrl);
+    await kpage.getByRole('link', { name: ko.nav.live }).waitFor({ timeout: 20_000 });
+    await expect(kpage.getByTestId('disclaimer').textContent()).resolves.toBe(ko.app.disclaimer);
+    await korean.close();
+    // Looking is not choosing: nothing was saved.
+    expect((await api<{ language: string | null }>('settings.get', {})).body.value?.language).toBeNull();
+    stepsDone++;
+  }, 60_000);
+
+  it('shows an eardrum photo in Live with its label and heatmap within seconds of it landing in the folder', async () => {
     await page.getByText(en.live.waiting).waitFor({ timeout: 20_000 });
     const started = Date.now();
     await copyFile(EARDRUM_PHOTO, path.join(watchDir, 'E2E001_L_20261125_103000.jpg'));
@@ -207,6 +224,15 @@ describe('the workstation in a browser', () => {
     await expect.poll(() => rows.count()).toBe(1);
     await expect(rows.first().getAttribute('data-record-id')).resolves.toBe(String(state.eardrum!.id));
     await shot('board');
+    // Header cells sit exactly over their columns.
+    const lefts = async (selector: string) =>
+      page
+        .locator(selector)
+        .first()
+        .evaluate((row) => [...row.children].map((c) => Math.round(c.getBoundingClientRect().left)));
+    await expect(lefts('.table-head [role="row"]')).resolves.toEqual(
+      await lefts('.table-scroll [role="row"]'),
+    );
 
     const [download] = await Promise.all([
       page.waitForEvent('download'),
@@ -265,6 +291,11 @@ describe('the workstation in a browser', () => {
     await shot('detail');
     const stored = await api<{ reviews: { label: string }[] }>('records.get', { id: state.eardrum!.id });
     expect(stored.body.value!.reviews.map((r) => r.label)).toEqual([state.override]);
+    // Escape leaves Detail for the board.
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('Escape');
+    await page.getByTestId('board-count').waitFor();
+    expect(page.url()).toContain('#/board');
     stepsDone++;
   }, 60_000);
 
@@ -327,8 +358,9 @@ describe('the workstation in a browser', () => {
   }, 60_000);
 
   it('ran every step without script errors or CSP violations', async () => {
-    expect(stepsDone).toBe(8);
+    expect(stepsDone).toBe(9);
     expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
+    expect(consoleLines.filter((line) => line.includes(serve.token))).toEqual([]);
     await mkdir(path.dirname(E2E_MARKER), { recursive: true });
     await writeFile(E2E_MARKER, JSON.stringify({ passed: true, at: new Date().toISOString() }));
   });

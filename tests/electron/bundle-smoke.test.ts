@@ -32,6 +32,7 @@ class App extends EventEmitter {
   whenReady() { return Promise.resolve(); }
   getPath(name) { return name === 'userData' ? userData : userData + '/' + name; }
   getVersion() { return '0.0.0'; }
+  getLocale() { return 'en-US'; }
   quit() {
     const event = { defaultPrevented: false, preventDefault() { this.defaultPrevented = true; } };
     this.emit('before-quit', event);

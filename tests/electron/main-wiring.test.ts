@@ -47,6 +47,9 @@ vi.mock('electron', async () => {
     getVersion() {
       return '0.1.0';
     }
+    getLocale() {
+      return 'ko-KR';
+    }
     quit() {
       this.quitCount++;
       const event = {
@@ -134,7 +137,7 @@ vi.mock('../../main/services.ts', () => ({
     state.createOptions = options;
     let watchDir = '';
     state.services = {
-      settings: { get: () => ({ language: 'en', watchDir }) },
+      settings: { get: () => ({ language: null, watchDir }) },
       updateSettings: async (patch: { watchDir: string }) => {
         watchDir = patch.watchDir;
       },
@@ -224,11 +227,11 @@ describe('Electron main wiring', () => {
     expect(settings.watchDir).toBe('/fake/inbox');
   });
 
-  it('forwards engine events to the window and installs the menu', () => {
+  it('forwards engine events to the window and installs the menu in the OS language until one is chosen', () => {
     const event = { type: 'settings', settings: {} } as unknown as EngineEvent;
     for (const listener of h.state.listeners) listener(event);
     expect(h.state.windows[0]!.sent).toContainEqual([EVENT_CHANNEL, event]);
-    expect((h.state.menuTemplate as { label: string }[]).map((m) => m.label)).toContain('View');
+    expect((h.state.menuTemplate as { label: string }[]).map((m) => m.label)).toContain('보기');
   });
 
   it('stops the engine before quitting', async () => {

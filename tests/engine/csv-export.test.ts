@@ -7,6 +7,7 @@ import { run as exportCli } from '../../main/cli/export.ts';
 import { openDatabase } from '../../main/store/database.ts';
 import { RecordStore } from '../../main/store/records.ts';
 import type Database from 'better-sqlite3';
+import { en as uiEn, ko as uiKo } from '../../renderer/i18n/resources.ts';
 import { FAKE_LABELS } from './helpers/fake-diagnoser.ts';
 import { removeDir, tempDir } from './helpers/fs-helpers.ts';
 
@@ -126,7 +127,11 @@ describe('CSV export', () => {
     expect(rows[0]).toMatchObject({
       환자번호: '홍길동',
       모델판독명: '급성 중이염',
-      검토판독명: '삼출성 중이염',
+      검토판독명: '삼출성 중이염 / 중이 삼출액',
+      귀: '좌측',
+      상태: '분석 완료',
+      판정가능여부: '고막',
+      이상소견: '예',
     });
   });
 
@@ -209,6 +214,32 @@ describe('CSV export', () => {
     ]);
     for (const line of text.split('\r\n').filter(Boolean))
       expect(line.startsWith('"'), line.slice(0, 40)).toBe(true);
+  });
+
+  it('names labels with exactly the words the screen uses, in either language', async () => {
+    for (const [language, ui] of [
+      ['en', uiEn],
+      ['ko', uiKo],
+    ] as const) {
+      const { bytes } = await exportTo(path.join(dir, `names-${language}.csv`), {
+        filter: {},
+        sort: { field: 'capturedAt', direction: 'asc' },
+        language,
+      });
+      const rows = parse(bytes, { bom: true }) as string[][];
+      const header = rows[0]!;
+      const col = (key: string) => header.indexOf(CSV_COLUMNS.find((c) => c.key === key)![language]);
+      for (const row of rows.slice(1)) {
+        for (const [id, name] of [
+          [col('model_label'), col('model_label_name')],
+          [col('reviewed_label'), col('reviewed_label_name')],
+        ] as const) {
+          if (row[id]) expect(row[name]).toBe(ui.labels[row[id] as keyof typeof ui.labels]);
+        }
+      }
+      // The card calls it "Otitis media with effusion"; the export says what the screen says.
+      expect(rows.some((r) => r[col('reviewed_label_name')] === ui.labels.effusion)).toBe(true);
+    }
   });
 
   it('runs as `eardrum export` against a database file, writing atomically', async () => {

@@ -58,6 +58,17 @@ describe('engine with a deterministic diagnoser', () => {
     expect(h.events.slice(lastDone + 1).some((e) => e.type === 'status')).toBe(true);
   });
 
+  it('counts files still being written as waiting, before they are complete', async () => {
+    h = await startHarness({ stabilityMs: 1500 });
+    writeFileSync(path.join(h.watchDir, 'slow.jpg'), await syntheticJpeg(13));
+    await waitFor(() => h!.events.some((e) => e.type === 'status' && e.status.queued === 1), 5_000);
+    // Announced while the file was still in its stability window, before it was queued for the model.
+    const firstWaiting = h.events.findIndex((e) => e.type === 'status' && e.status.queued === 1);
+    const queued = h.events.findIndex((e) => e.type === 'queued');
+    expect(queued === -1 || firstWaiting < queued).toBe(true);
+    await h.settled(1);
+  });
+
   it('never diagnoses the same bytes twice: copies, renames and rename storms', async () => {
     const diagnoser = new FakeDiagnoser();
     h = await startHarness({ diagnoser });

@@ -38,6 +38,8 @@ describe('services through the contract', () => {
       ['settings.get', {}],
       ['settings.update', { reviewerName: '박의사', language: 'en' }],
       ['settings.previewPattern', { pattern: '{patient}_{ear}*', sample: 'K1_R_x.jpg' }],
+      ['settings.changeThreshold', { name: 'eardrum', value: 0.2, changedBy: '박의사' }],
+      ['settings.changes', {}],
     ];
     for (const [channel, args] of calls) {
       const r = await h.services.call(channel, args);
@@ -80,6 +82,23 @@ describe('services through the contract', () => {
       ok: true,
       value: { thresholds: { eardrum: 0.7 } },
     });
+    expect(
+      await h.services.call('settings.changeThreshold', { name: 'minSide', value: 0.5, changedBy: 'Dr. X' }),
+    ).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_args', message: expect.stringMatching(/cannot be changed/) },
+    });
+    expect(
+      await h.services.call('settings.changeThreshold', { name: 'eardrum', value: 0.3, changedBy: '  ' }),
+    ).toMatchObject({ ok: false, error: { code: 'invalid_args' } });
+    expect(
+      await h.services.call('settings.changeThreshold', { name: 'eardrum', value: null, changedBy: 'Dr. X' }),
+    ).toMatchObject({ ok: true, value: { thresholds: {} } });
+    const changes = (await h.services.call('settings.changes', {})) as { ok: true; value: unknown[] };
+    expect(changes.value).toMatchObject([
+      { key: 'thresholds.eardrum', oldValue: 0.7, newValue: null, changedBy: 'Dr. X' },
+      { key: 'thresholds.eardrum', oldValue: null, newValue: 0.7, changedBy: 'unnamed' },
+    ]);
     expect(await h.services.call('dialog.chooseWatchDir', {})).toMatchObject({
       ok: false,
       error: { code: 'unsupported' },

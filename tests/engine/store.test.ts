@@ -352,7 +352,8 @@ describe('records', () => {
 
   it('keeps settings valid and typed', () => {
     const s = new SettingsStore(db);
-    expect(s.get().language).toBe('ko');
+    // No language until someone chooses one: the UI then follows the browser or OS.
+    expect(s.get().language).toBeNull();
     expect(s.update({ language: 'en', reviewerName: '김의사' })).toMatchObject({
       language: 'en',
       reviewerName: '김의사',
@@ -360,7 +361,24 @@ describe('records', () => {
     expect(() => s.update({ pollIntervalMs: 5 })).toThrow(/pollIntervalMs/);
     expect(s.get().pollIntervalMs).toBe(1000);
     db.prepare("UPDATE settings SET value = 'not json' WHERE key = 'language'").run();
-    expect(s.get().language).toBe('ko');
+    expect(s.get().language).toBeNull();
+  });
+
+  it('records every threshold change with who and when, append-only', () => {
+    const s = new SettingsStore(db);
+    s.update({ thresholds: { eardrum: 0.05 } }, 'Dr. Han');
+    s.update({ reviewerName: 'x' }, 'Dr. Han');
+    s.update({ thresholds: {} }, 'Dr. Yoon');
+    const changes = s.changes();
+    expect(
+      changes.map(({ key, oldValue, newValue, changedBy }) => ({ key, oldValue, newValue, changedBy })),
+    ).toEqual([
+      { key: 'thresholds.eardrum', oldValue: 0.05, newValue: null, changedBy: 'Dr. Yoon' },
+      { key: 'thresholds.eardrum', oldValue: null, newValue: 0.05, changedBy: 'Dr. Han' },
+    ]);
+    expect(Date.parse(changes[0]!.changedAt)).toBeGreaterThan(0);
+    expect(() => db.prepare('DELETE FROM settings_changes').run()).toThrow(/append-only/);
+    expect(() => db.prepare("UPDATE settings_changes SET changed_by = 'x'").run()).toThrow(/append-only/);
   });
 });
 

@@ -36,11 +36,33 @@ describe('App shell', () => {
     expect(api.callsTo('settings.update')).toContainEqual({ language: 'ko' });
   });
 
-  it('starts in the saved language', async () => {
+  it('starts in the saved language, whatever the browser prefers', async () => {
     const api = new FakeApi();
     api.settings.language = 'ko';
-    renderWithI18n(<App api={api} />, 'en');
+    renderWithI18n(<App api={api} preferredLanguages={['en-US', 'en']} />, 'en');
     expect(await screen.findByRole('link', { name: '실시간' })).toBeInTheDocument();
+  });
+
+  it.each([
+    [['ko-KR', 'en-US'], '실시간'],
+    [['en-GB'], 'Live'],
+    [['fr-FR', 'de'], 'Live'],
+    [['fr-FR', 'ko'], '실시간'],
+  ])('with no saved language, follows the browser %j', async (languages, live) => {
+    const api = new FakeApi();
+    api.settings.language = null;
+    renderWithI18n(<App api={api} preferredLanguages={languages} />, live === 'Live' ? 'ko' : 'en');
+    expect(await screen.findByRole('link', { name: live })).toBeInTheDocument();
+    expect(api.callsTo('settings.update')).toEqual([]);
+  });
+
+  it('shows where to switch the language, in both languages', async () => {
+    const api = new FakeApi();
+    api.settings.language = 'ko';
+    renderWithI18n(<App api={api} />, 'ko');
+    await screen.findByText(/첫 영상을 기다리는 중/);
+    expect(screen.getByText('Language · 언어')).toBeVisible();
+    expect(screen.getByRole('combobox', { name: '언어' })).toHaveValue('ko');
   });
 
   it('opens the detail view from the board and comes back with the filters kept', async () => {

@@ -69,6 +69,38 @@ describe('Board view', () => {
     expect(fourth!.querySelector('img')).toHaveAttribute('src', 'http://fake/files/thumbnail/1');
   });
 
+  it('shows a "no picture" tile for an unreadable file and never asks for its missing thumbnail', async () => {
+    setup([
+      makeRecord({
+        id: 9,
+        status: 'failed',
+        gate: null,
+        modelLabel: null,
+        failure: { code: 'image.corrupt', message: 'truncated' },
+        hasThumbnail: false,
+        hasOverlay: false,
+      }),
+    ]);
+    await waitFor(() => expect(bodyRows()).toHaveLength(1));
+    const row = bodyRows()[0]!;
+    expect(row.querySelector('img')).toBeNull();
+    expect(within(row).getByRole('img', { name: 'No picture: the file could not be read' })).toBeVisible();
+  });
+
+  it('names the thumbnail column for screen readers without printing it over the next column', async () => {
+    setup(sample());
+    const header = await screen.findByRole('columnheader', { name: 'Thumbnail' });
+    expect(header.querySelector('.visually-hidden')).toHaveTextContent('Thumbnail');
+    // Head and body rows share one grid template, so their columns line up.
+    const headRow = screen.getAllByRole('row')[0]!;
+    await waitFor(() => expect(bodyRows().length).toBeGreaterThan(0));
+    expect(headRow.className).toBe('table-row');
+    expect(bodyRows()[0]!.className).toContain('table-row');
+    expect([...headRow.children].map((c) => c.className)).toEqual(
+      [...bodyRows()[0]!.children].map((c) => c.className.split(' ')[0]),
+    );
+  });
+
   it('filters by label (the reviewed label counts) and sends the same filter to the chart', async () => {
     const { api } = setup(sample());
     await screen.findByText('4 results');

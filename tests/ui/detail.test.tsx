@@ -26,7 +26,10 @@ describe('Detail view', () => {
     );
     expect(screen.getAllByRole('meter')).toHaveLength(LABELS.length);
     expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('Middle-ear effusion');
-    expect(screen.getByText('Eardrum found (likelihood 98.0%)')).toBeInTheDocument();
+    expect(
+      screen.getByText('Eardrum found; the condition above is the model’s reading.'),
+    ).toBeInTheDocument();
+    expect(screen.getByTestId('detail-view')).not.toHaveTextContent('likelihood');
     expect(screen.getByText('Not reviewed yet.')).toBeInTheDocument();
   });
 
@@ -154,6 +157,20 @@ describe('Detail view', () => {
         'Dr. Kim changed the label to No eardrum found',
       ),
     );
+  });
+
+  it('goes back with Escape; in a field, Escape first only leaves the field', async () => {
+    const api = new FakeApi([makeRecord({ id: 20 })]);
+    const { back } = setup(api, 20);
+    await screen.findByTestId('detail-view');
+    const note = screen.getByRole('textbox', { name: 'Note' });
+    await userEvent.click(note);
+    await userEvent.type(note, 'half a sentence');
+    await userEvent.keyboard('{Escape}');
+    expect(note).not.toHaveFocus();
+    expect(back).toHaveLength(0);
+    await userEvent.keyboard('{Escape}');
+    expect(back).toHaveLength(1);
   });
 
   it('edits patient and ear', async () => {

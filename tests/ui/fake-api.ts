@@ -17,6 +17,7 @@ import {
   type ResultOf,
   type Review,
   type Settings,
+  type SettingsChange,
 } from '../../common/contract.ts';
 import type { ApiClient, ExportOutcome } from '../../renderer/api/client.ts';
 
@@ -88,6 +89,8 @@ export function makeRecord(over: Partial<RecordSummary> = {}): RecordSummary {
     width: 500,
     height: 500,
     hasOverlay: gate === 'eardrum',
+    hasOriginal: true,
+    hasThumbnail: true,
     ...over,
   };
 }
@@ -107,6 +110,7 @@ export class FakeApi implements ApiClient {
   transport: 'electron' | 'http' = 'http';
   records: RecordSummary[] = [];
   reviews = new Map<number, Review[]>();
+  changes: SettingsChange[] = [];
   settings: Settings = {
     watchDir: '/inbox',
     recursive: true,
@@ -306,6 +310,27 @@ export class FakeApi implements ApiClient {
       case 'settings.update':
         this.settings = { ...this.settings, ...a };
         return this.settings;
+      case 'settings.changeThreshold': {
+        if (a.name !== 'eardrum') {
+          return { ok: false, error: { code: 'invalid_args', message: 'only eardrum can be changed' } };
+        }
+        const thresholds = { ...this.settings.thresholds };
+        const before = thresholds[a.name as string] ?? null;
+        if (a.value === null) delete thresholds[a.name as string];
+        else thresholds[a.name as string] = a.value as number;
+        this.settings = { ...this.settings, thresholds };
+        this.changes.unshift({
+          id: this.changes.length + 1,
+          key: `thresholds.${String(a.name)}`,
+          oldValue: before,
+          newValue: (a.value as number | null) ?? null,
+          changedBy: a.changedBy as string,
+          changedAt: '2026-11-25T11:00:00.000Z',
+        });
+        return this.settings;
+      }
+      case 'settings.changes':
+        return this.changes;
       case 'settings.previewPattern': {
         if (String(a.pattern).startsWith('re:(')) {
           return {

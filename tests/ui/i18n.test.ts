@@ -2,8 +2,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import en from '../../renderer/i18n/en.json';
-import ko from '../../renderer/i18n/ko.json';
+import enJson from '../../renderer/i18n/en.json';
+import koJson from '../../renderer/i18n/ko.json';
+import { en, ko } from '../../renderer/i18n/resources.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 type Tree = { [key: string]: string | Tree };
@@ -26,8 +27,8 @@ async function sources(dir: string): Promise<string[]> {
 
 describe('translations', () => {
   it('has the same strings in Korean and English (plural forms aside)', () => {
-    const enKeys = new Set(keys(en as Tree).map(base));
-    const koKeys = new Set(keys(ko as Tree).map(base));
+    const enKeys = new Set(keys(enJson as Tree).map(base));
+    const koKeys = new Set(keys(koJson as Tree).map(base));
     expect([...enKeys].filter((k) => !koKeys.has(k))).toEqual([]);
     expect([...koKeys].filter((k) => !enKeys.has(k))).toEqual([]);
   });

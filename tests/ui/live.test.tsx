@@ -29,7 +29,8 @@ describe('Live view', () => {
     expect(within(card).getByTestId('fact-patient')).toHaveTextContent('P0007');
     expect(within(card).getByTestId('fact-ear')).toHaveTextContent('Right');
     expect(card).toHaveTextContent('eardrum-mnv2 v1.2.0');
-    expect(card).toHaveTextContent('Eardrum found (likelihood 98.0%)');
+    expect(card).toHaveTextContent('Eardrum found; the condition above is the model’s reading.');
+    expect(card).not.toHaveTextContent(/likelihood/);
     expect(screen.getByText('Watching /inbox')).toBeInTheDocument();
   });
 
@@ -87,6 +88,23 @@ describe('Live view', () => {
     expect(progress).toHaveTextContent(/about 4\s?secs? left/);
     act(() => api.emit({ type: 'status', status: idleStatus({ done: 20 }) }));
     expect(await screen.findByTestId('queue-idle')).toHaveTextContent('Queue idle');
+  });
+
+  it('counts only this burst’s failures, and shows files still being written as waiting', async () => {
+    const api = new FakeApi([]);
+    // One failure from an earlier hour, and 7 photos noticed but still being written.
+    api.status = idleStatus({ done: 40, failed: 1 });
+    setup(api);
+    expect(await screen.findByTestId('queue-idle')).toBeInTheDocument();
+    act(() => api.emit({ type: 'status', status: idleStatus({ done: 40, failed: 1, queued: 7 }) }));
+    const progress = await screen.findByTestId('queue-progress');
+    expect(progress).toHaveTextContent('0 of 7 analysed');
+    expect(progress).not.toHaveTextContent('failed');
+    act(() =>
+      api.emit({ type: 'status', status: idleStatus({ done: 44, failed: 2, queued: 1, processing: 1 }) }),
+    );
+    expect(progress).toHaveTextContent('5 of 7 analysed');
+    expect(progress).toHaveTextContent('1 failed');
   });
 
   it('diagnoses an image chosen by hand', async () => {

@@ -47,7 +47,7 @@ describe('Settings view', () => {
     await waitFor(() => expect(screen.getByTestId('pattern-preview')).toHaveTextContent('Invalid pattern'));
   });
 
-  it('saves folder options, threshold, language and reviewer in one update', async () => {
+  it('saves folder options, language and reviewer in one update, never the thresholds', async () => {
     const api = new FakeApi();
     const { saved } = setup(api);
     const folder = screen.getByRole('textbox', { name: 'Folder path' });
@@ -55,10 +55,6 @@ describe('Settings view', () => {
     await userEvent.type(folder, '/mnt/otoscope');
     await userEvent.click(screen.getByRole('checkbox', { name: 'Include sub-folders' }));
     await userEvent.click(screen.getByRole('checkbox', { name: /Poll the folder/ }));
-    const threshold = screen.getByRole('spinbutton', { name: 'Minimum eardrum likelihood' });
-    expect(threshold).toHaveValue(0.5);
-    await userEvent.clear(threshold);
-    await userEvent.type(threshold, '0.7');
     await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Language' }), 'ko');
     const reviewer = screen.getByRole('textbox', { name: 'Reviewer name (used for reviews)' });
     await userEvent.clear(reviewer);
@@ -70,11 +66,114 @@ describe('Settings view', () => {
       watchDir: '/mnt/otoscope',
       recursive: false,
       usePolling: true,
-      thresholds: { eardrum: 0.7 },
       language: 'ko',
       reviewerName: 'Dr. Park',
     });
+    expect(update).not.toHaveProperty('thresholds');
     expect(saved[0]?.watchDir).toBe('/mnt/otoscope');
+  });
+
+  it('offers "Automatic" as the language, saved as no choice', async () => {
+    const api = new FakeApi();
+    setup(api);
+    const select = screen.getByRole('combobox', { name: 'Language' });
+    expect(select).toHaveAccessibleDescription(/Automatic uses Korean or English/);
+    await userEvent.selectOptions(select, '');
+    await userEvent.click(screen.getByRole('button', { name: 'Save settings' }));
+    await screen.findByText('Settings saved');
+    expect(api.callsTo('settings.update')[0]).toMatchObject({ language: null });
+  });
+
+  it('keeps the thresholds under Advanced: readable values, a sentence each, only eardrum editable', async () => {
+    const api = new FakeApi();
+    const card = {
+      ...CARD,
+      thresholds: {
+        eardrum: 0.01,
+        minBrightP95: 40,
+        maxClipped: 0.44551653780068734,
+        minSharpness: 3.177,
+        minSide: 64,
+      },
+    };
+    renderWithI18n(
+      <SettingsView api={api} card={card} settings={api.settings} onSaved={() => undefined} debounceMs={0} />,
+    );
+    const advanced = screen.getByTestId('advanced-settings');
+    expect(advanced.tagName).toBe('DETAILS');
+    expect(advanced).not.toHaveAttribute('open');
+    expect(screen.getByTestId('threshold-maxClipped')).toHaveTextContent('44.6%');
+    expect(screen.getByTestId('threshold-minSide')).toHaveTextContent('64 px');
+    expect(screen.getByTestId('threshold-minSharpness')).toHaveTextContent('3.2');
+    expect(screen.getByTestId('threshold-eardrum')).toHaveTextContent('1.0%');
+    expect(advanced).not.toHaveTextContent('0.4455');
+    for (const li of advanced.querySelectorAll('li.threshold')) {
+      expect(li.querySelector('.threshold-help')?.textContent?.length).toBeGreaterThan(20);
+    }
+    // One number field only: the eardrum threshold.
+    expect(within(advanced).getAllByRole('spinbutton')).toHaveLength(1);
+  });
+
+  it('asks for confirmation and a name before changing a threshold, and records who and when', async () => {
+    const api = new FakeApi();
+    api.settings.reviewerName = '';
+    const saved: Settings[] = [];
+    renderWithI18n(
+      <SettingsView
+        api={api}
+        card={CARD}
+        settings={api.settings}
+        onSaved={(s) => saved.push(s)}
+        debounceMs={0}
+      />,
+    );
+    const advanced = screen.getByTestId('advanced-settings');
+    await userEvent.click(within(advanced).getByText('Advanced: how photos are judged'));
+    await userEvent.type(
+      within(advanced).getByRole('spinbutton', { name: 'New value for Minimum eardrum likelihood (%)' }),
+      '70',
+    );
+    await userEvent.click(within(advanced).getByRole('button', { name: 'Change…' }));
+    const dialog = screen.getByRole('alertdialog');
+    expect(dialog).toHaveTextContent('Change “Minimum eardrum likelihood” from 50.0% to 70.0%?');
+    expect(api.callsTo('settings.changeThreshold')).toEqual([]);
+    // Cancel changes nothing.
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    expect(screen.queryByRole('alertdialog')).toBeNull();
+    await userEvent.click(within(advanced).getByRole('button', { name: 'Change…' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Yes, change it' }));
+    expect(screen.getByRole('alert')).toHaveTextContent('Enter your name');
+    expect(api.callsTo('settings.changeThreshold')).toEqual([]);
+    await userEvent.type(
+      screen.getByRole('textbox', { name: 'Your name (recorded with the change)' }),
+      'Dr. Han',
+    );
+    await userEvent.click(screen.getByRole('button', { name: 'Yes, change it' }));
+    await waitFor(() =>
+      expect(api.callsTo('settings.changeThreshold')).toEqual([
+        { name: 'eardrum', value: 0.7, changedBy: 'Dr. Han' },
+      ]),
+    );
+    expect(saved.at(-1)?.thresholds).toEqual({ eardrum: 0.7 });
+    expect(api.callsTo('settings.update')).toEqual([]);
+  });
+
+  it('lists recorded threshold changes with who and when, in Korean', async () => {
+    const api = new FakeApi();
+    api.changes = [
+      {
+        id: 1,
+        key: 'thresholds.eardrum',
+        oldValue: null,
+        newValue: 0.05,
+        changedBy: '김의사',
+        changedAt: '2026-11-25T11:00:00.000Z',
+      },
+    ];
+    setup(api, 'ko');
+    const history = await screen.findByTestId('threshold-history');
+    expect(history).toHaveTextContent('김의사: 최소 고막 가능성을(를) 모델 기본값에서 5.0%(으)로 변경');
+    expect(history.querySelector('time')).toHaveAttribute('datetime', '2026-11-25T11:00:00.000Z');
   });
 
   it('shows the engine refusal when saving fails', async () => {
