@@ -11,6 +11,7 @@ const commands = {
   train: 'model/cli/train.ts',
   eval: 'model/cli/eval.ts',
   diagnose: 'model/cli/diagnose.ts',
+  calibrate: 'model/cli/calibrate.ts',
   watch: 'main/cli/watch.ts',
   export: 'main/cli/export.ts',
   serve: 'main/cli/serve.ts',

@@ -16,6 +16,29 @@ import { networkInputFast } from './preprocess-fast.ts';
 import { measureQuality, ungradableReason } from './quality.ts';
 import type { Diagnosis, LabelInfo } from './types.ts';
 import { softmax } from './eval/metrics.ts';
+import { FamiliarityIndex } from './familiarity.ts';
+import { decide } from './not-sure.ts';
+import { readReferenceFeatures } from './reference-features.ts';
+import type { DecodedImage } from './image-decode.ts';
+import type { QualityStats } from './quality.ts';
+
+/** What the network makes of one photo, before any decision: `eardrum adapt` and the trainer use it. */
+export interface Embedding {
+  /** Pooled features (global average of each feature map, concatenated): the heads' input. */
+  features: Float32Array;
+  classLogits: Float32Array;
+  gateLogit: number;
+  quality: QualityStats;
+}
+
+interface ForwardResult extends Embedding {
+  img: DecodedImage;
+  view: Uint8Array;
+  featureMaps: tf.Tensor3D[];
+  t0: number;
+  t1: number;
+  t2: number;
+}
 
 export interface LoadOptions {
   backend?: 'auto' | 'wasm' | 'cpu';
@@ -39,6 +62,7 @@ export class EardrumClassifier {
     private readonly model: tf.LayersModel,
     readonly modelDir: string,
     opts: LoadOptions,
+    private readonly familiarity: FamiliarityIndex | null,
   ) {
     const layer = model.getLayer(card.outputs.classKernelLayer);
     const kernel = layer.getWeights()[0] as tf.Tensor2D;
@@ -78,7 +102,21 @@ export class EardrumClassifier {
         `model outputs ${names.join(', ')} do not match the card (${expected.join(', ')})`,
       );
     }
-    const classifier = new EardrumClassifier(card, backend, model, modelDir, opts);
+    let familiarity: FamiliarityIndex | null = null;
+    if (card.notSure) {
+      const reference = await readReferenceFeatures(modelDir).catch((err: unknown) => {
+        model.dispose();
+        throw err;
+      });
+      if (!reference) {
+        model.dispose();
+        throw new ModelLoadError(
+          `${modelDir}: the card has a not-sure rule but the folder has no reference features`,
+        );
+      }
+      familiarity = new FamiliarityIndex(reference, card.notSure.k);
+    }
+    const classifier = new EardrumClassifier(card, backend, model, modelDir, opts, familiarity);
     await classifier.warmUp();
     return classifier;
   }
@@ -119,8 +157,8 @@ export class EardrumClassifier {
     }
   }
 
-  /** Diagnoses one picture (file path or bytes). Throws ImageInputError for unreadable input. */
-  async diagnose(input: Buffer | string): Promise<Diagnosis> {
+  /** Decode, preprocess and run the network once. The caller disposes `featureMaps`. */
+  private async forwardOnce(input: Buffer | string): Promise<ForwardResult> {
     const t0 = performance.now();
     const img = await decodeImage(input, this.card.preprocessing.workSize);
     const quality = measureQuality(
@@ -135,21 +173,50 @@ export class EardrumClassifier {
     const t1 = performance.now();
 
     const maps = this.card.outputs.featureMaps.length;
-    const { featureMaps, classLogits, gateLogit } = tf.tidy(() => {
+    const { featureMaps, pooled, classLogits, gateLogit } = tf.tidy(() => {
       const out = this.forward(x);
+      const featureMaps = out.slice(0, maps).map((m) => m.squeeze([0]) as tf.Tensor3D);
       return {
-        featureMaps: out.slice(0, maps).map((m) => m.squeeze([0]) as tf.Tensor3D),
+        featureMaps,
+        pooled: tf.concat(
+          featureMaps.map((m) => m.mean([0, 1])),
+          0,
+        ),
         classLogits: out[maps]!,
         gateLogit: out[maps + 1]!,
       };
     });
     x.dispose();
-    const logits = await classLogits.data();
-    const gateRaw = (await gateLogit.data())[0]!;
+    const [features, logits, gate] = await Promise.all([pooled.data(), classLogits.data(), gateLogit.data()]);
+    tf.dispose([pooled, classLogits, gateLogit]);
     const t2 = performance.now();
-    tf.dispose([classLogits, gateLogit]);
+    return {
+      img,
+      view,
+      featureMaps,
+      features: features as Float32Array,
+      classLogits: logits as Float32Array,
+      gateLogit: gate[0]!,
+      quality,
+      t0,
+      t1,
+      t2,
+    };
+  }
 
-    const eardrumProbability = 1 / (1 + Math.exp(-gateRaw));
+  /** The network's view of one photo (pooled features and raw logits), for adaptation and training. */
+  async embed(input: Buffer | string): Promise<Embedding> {
+    const r = await this.forwardOnce(input);
+    tf.dispose(r.featureMaps);
+    return { features: r.features, classLogits: r.classLogits, gateLogit: r.gateLogit, quality: r.quality };
+  }
+
+  /** Diagnoses one picture (file path or bytes). Throws ImageInputError for unreadable input. */
+  async diagnose(input: Buffer | string): Promise<Diagnosis> {
+    const { img, view, featureMaps, features, classLogits, gateLogit, quality, t0, t1, t2 } =
+      await this.forwardOnce(input);
+    const cfg = this.preprocessing;
+    const eardrumProbability = 1 / (1 + Math.exp(-gateLogit));
     const base = {
       eardrumProbability,
       image: { width: img.original.width, height: img.original.height, format: img.original.format },
@@ -170,16 +237,24 @@ export class EardrumClassifier {
         ...(reason ? { gateReason: reason } : {}),
         label: null,
         probabilities: {},
+        decision: null,
+        notSureReasons: [],
+        unfamiliarity: null,
         heatmap: null,
         timings: timings(t0, t1, t2, t3),
       };
     }
 
-    const probs = softmax(logits, this.card.calibration.temperature);
+    const probs = softmax(classLogits, this.card.calibration.temperature);
     let top = 0;
     probs.forEach((p, i) => (p > probs[top]! ? (top = i) : 0));
     const probabilities: Record<string, number> = {};
     this.card.labels.forEach((l, i) => (probabilities[l.id] = probs[i]!));
+    const unfamiliarity = this.familiarity ? this.familiarity.unfamiliarity(features) : null;
+    const verdict =
+      this.card.notSure && unfamiliarity !== null
+        ? decide(probs[top]!, unfamiliarity, this.card.notSure)
+        : { decision: null, reasons: [] };
 
     const { grid, rows, cols } = classActivationMap(featureMaps, this.kernelSlices[top]!);
     tf.dispose(featureMaps);
@@ -190,12 +265,16 @@ export class EardrumClassifier {
       gate,
       label: this.card.labels[top]!.id,
       probabilities,
+      decision: verdict.decision,
+      notSureReasons: verdict.reasons,
+      unfamiliarity: unfamiliarity === null ? null : Math.round(unfamiliarity * 10000) / 10000,
       heatmap: { rows, cols, values: Array.from(grid, (v) => Math.round(v * 1000) / 1000), overlayPng },
       timings: timings(t0, t1, t2, t3),
     };
   }
 
   dispose(): void {
+    this.familiarity?.dispose();
     this.kernelSlices.flat().forEach((t) => t.dispose());
     this.model.dispose();
   }

@@ -38,6 +38,16 @@ export const modelCardSchema = z.object({
     classKernelLayer: z.string(),
   }),
   calibration: z.object({ method: z.string(), temperature: z.number().positive() }),
+  /** When an eardrum answer is "not sure" (model/not-sure.ts); absent in models made before it existed. */
+  notSure: z
+    .object({
+      minConfidence: z.number().min(0).max(1),
+      maxUnfamiliarity: z.number().min(0).max(2),
+      k: z.number().int().positive(),
+      method: z.string(),
+      validation: z.record(z.string(), z.unknown()),
+    })
+    .optional(),
   thresholds: z.object({
     /** Minimum gate probability for "eardrum". */
     eardrum: z.number().min(0).max(1),

@@ -7,6 +7,12 @@ export type Gate = 'eardrum' | 'not_eardrum' | 'ungradable';
 
 export type UngradableReason = 'too_dark' | 'overexposed' | 'blurred' | 'too_small';
 
+/** Whether the model stands by its label, or hands the photo to the clinician without one. */
+export type Decision = 'confident' | 'not_sure';
+
+/** Why an answer is `not_sure`: a low calibrated top probability, or a photo unlike the training photos. */
+export type NotSureReason = 'low_confidence' | 'unfamiliar';
+
 export interface LabelInfo {
   /** Dataset label name, e.g. `normal`, `aom`, `effusion`. */
   id: string;
@@ -42,6 +48,15 @@ export interface Diagnosis {
   label: string | null;
   /** Calibrated probabilities for every label in the model card; empty unless gate is `eardrum`. */
   probabilities: Record<string, number>;
+  /**
+   * `not_sure`: show "Not sure, needs a clinician" instead of the label (the probabilities still apply).
+   * Null unless gate is `eardrum`, or when the model card has no not-sure rule (older models).
+   */
+  decision: Decision | null;
+  /** Empty unless `decision` is `not_sure`. */
+  notSureReasons: NotSureReason[];
+  /** Distance from the training photos in feature space (see model/familiarity.ts); null when not measured. */
+  unfamiliarity: number | null;
   /** Null unless gate is `eardrum`. */
   heatmap: Heatmap | null;
   image: { width: number; height: number; format: string };

@@ -18,7 +18,7 @@ const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
 
 /** Round-to-nearest-even float32 -> IEEE half bits. */
-function float32ToFloat16Bits(values: Float32Array): Uint16Array {
+export function float32ToFloat16Bits(values: Float32Array): Uint16Array {
   const out = new Uint16Array(values.length);
   const f32 = new Float32Array(1);
   const u32 = new Uint32Array(f32.buffer);

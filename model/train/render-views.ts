@@ -93,7 +93,7 @@ export async function renderViews(
           shiftY: u(-0.06, 0.06),
         });
       }
-      if (!stream.write(bytes)) await new Promise((r) => stream.once('drain', r));
+      if (!stream.write(bytes)) await new Promise<void>((r) => stream.once('drain', () => r()));
       entries.push({
         sample: i,
         view: v,

@@ -60,11 +60,23 @@ export class FakeDiagnoser implements Diagnoser {
         gateReason: 'too_dark',
         label: null,
         probabilities: {},
+        decision: null,
+        notSureReasons: [],
+        unfamiliarity: null,
         heatmap: null,
       };
     }
     if (eardrumProbability < 0.25) {
-      return { ...base, gate: 'not_eardrum', label: null, probabilities: {}, heatmap: null };
+      return {
+        ...base,
+        gate: 'not_eardrum',
+        label: null,
+        probabilities: {},
+        decision: null,
+        notSureReasons: [],
+        unfamiliarity: null,
+        heatmap: null,
+      };
     }
     const raw = FAKE_LABELS.map((_, i) => 1 + h[i + 1]!);
     const sum = raw.reduce((a, b) => a + b, 0);
@@ -74,11 +86,16 @@ export class FakeDiagnoser implements Diagnoser {
     const overlayPng = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#f00' } })
       .png()
       .toBuffer();
+    // Like the real rule: a low top probability is "not sure" (fake photos are never unfamiliar).
+    const notSure = probabilities[top.id]! < 0.3;
     return {
       ...base,
       gate: 'eardrum',
       label: top.id,
       probabilities,
+      decision: notSure ? 'not_sure' : 'confident',
+      notSureReasons: notSure ? ['low_confidence'] : [],
+      unfamiliarity: 0.1,
       heatmap: { rows: 2, cols: 2, values: [0, 0.5, 0.75, 1], overlayPng },
     };
   }
