@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { performance } from 'node:perf_hooks';
 import { selectBackend } from './backend.ts';
 import { ModelLoadError } from './errors.ts';
-import { classActivationMap, renderOverlayPng } from './heatmap.ts';
+import { classActivationMap, renderHeatmapLayerPng } from './heatmap.ts';
 import { compileFusedForward, type Forward } from './fused-forward.ts';
 import { decodeImage } from './image-decode.ts';
 import { loadLayersModelFromDir } from './model-io.ts';
@@ -168,7 +168,8 @@ export class EardrumClassifier {
       Math.min(img.original.width, img.original.height),
     );
     const cfg = this.preprocessing;
-    const { input: pixels, view } = networkInputFast(img, cfg, cropBox(img, cfg.framing));
+    const box = cropBox(img, cfg.framing);
+    const { input: pixels } = networkInputFast(img, cfg, box);
     const x = tf.tensor4d(pixels, [1, cfg.size, cfg.size, 3]);
     const t1 = performance.now();
 
@@ -258,7 +259,14 @@ export class EardrumClassifier {
 
     const { grid, rows, cols } = classActivationMap(featureMaps, this.kernelSlices[top]!);
     tf.dispose(featureMaps);
-    const overlayPng = await renderOverlayPng(view, cfg.size, grid, rows, cols);
+    const overlayPng = await renderHeatmapLayerPng(grid, rows, cols, {
+      width: img.width,
+      height: img.height,
+      box,
+      framing: cfg.framing,
+      size: cfg.size,
+      original: img.original,
+    });
     const t3 = performance.now();
     return {
       ...base,

@@ -28,7 +28,12 @@ export interface Heatmap {
   cols: number;
   /** Row-major activation values in [0, 1] for the top label. */
   values: number[];
-  /** PNG of the heatmap blended over the network's input view of the image. */
+  /**
+   * PNG (RGBA) of the heatmap as a layer in the photo's own geometry: the upright photo's aspect ratio (at
+   * most 512 px on its longest side), the model's crop mapped back onto the photo, transparent where the
+   * activation is low and outside the model's field of view. It holds no photo pixels: laid over the photo
+   * (stretched to the photo's box), it lines up with it.
+   */
   overlayPng: Buffer;
 }
 

@@ -62,7 +62,8 @@ export class ImageLibrary {
 
   static overlayPath(sha256: string, modelId: string, version: string): string {
     const tag = `${modelId}-${version}`.replace(/[^A-Za-z0-9._-]/g, '_');
-    return path.posix.join('overlays', sha256.slice(0, 2), `${sha256}-${tag}.png`);
+    // `-layer`: the heatmap as a transparent layer in the photo's geometry (older overlays were blended crops).
+    return path.posix.join('overlays', sha256.slice(0, 2), `${sha256}-${tag}-layer.png`);
   }
 
   /** Writes `data` at the relative path atomically (temp file, fsync, rename). Existing files are kept. */

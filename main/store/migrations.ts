@@ -198,6 +198,16 @@ CREATE TRIGGER settings_changes_append_only_d BEFORE DELETE ON settings_changes
   BEGIN SELECT RAISE(ABORT, 'settings changes are append-only'); END;
 `,
   },
+  {
+    version: 5,
+    name: 'heatmaps are layers in the photo geometry',
+    sql: `
+-- Overlays written before this version are the model's 192 px crop with the heatmap blended into its
+-- colours: laid over the photo they do not line up. They are no longer shown (the files stay in the
+-- library); results from now on get a transparent layer, named *-layer.png.
+UPDATE images SET overlay_path = NULL WHERE overlay_path IS NOT NULL AND overlay_path NOT LIKE '%-layer.png';
+`,
+  },
 ];
 
 export function checksum(m: Migration): string {

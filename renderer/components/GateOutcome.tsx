@@ -4,7 +4,10 @@ import { formatPercent } from '../format.ts';
 import { labelName } from '../labels.ts';
 
 interface Props {
-  record: Pick<RecordSummary, 'status' | 'gate' | 'gateReason' | 'failure' | 'effectiveLabel' | 'modelLabel'>;
+  record: Pick<
+    RecordSummary,
+    'status' | 'gate' | 'gateReason' | 'failure' | 'effectiveLabel' | 'modelLabel' | 'reviewedLabel'
+  >;
   eardrumProbability?: number | null;
   card?: readonly LabelInfo[];
   /** Large headline (Live) or compact (Detail header). */
@@ -44,7 +47,7 @@ export function GateOutcome({ record, eardrumProbability, card, size = 'normal' 
     headline = labelName(t, lang, record.effectiveLabel ?? record.modelLabel, card);
     // No number here: the eardrum check's score can be low (2.6%) and still pass its threshold, and
     // "Eardrum found (likelihood 2.6%)" would contradict itself.
-    hint = t('gate.eardrumHint');
+    hint = record.reviewedLabel ? t('gate.reviewedHint') : t('gate.eardrumHint');
   }
   const Heading = size === 'large' ? 'h2' : 'h3';
   return (

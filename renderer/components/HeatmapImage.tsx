@@ -1,33 +1,62 @@
-import { useId } from 'react';
+import { useId, type CSSProperties } from 'react';
 import { useTranslation } from 'react-i18next';
 
 interface ImageProps {
-  src: string;
+  /** The photo, or null when the library holds no copy of it. */
+  src: string | null;
+  /** The heatmap layer (same geometry as the photo, mostly transparent), or null when there is none. */
   overlaySrc: string | null;
   alt: string;
+  /** The upright photo's size, when known: its box is reserved at that aspect ratio before it loads. */
+  width?: number | null;
+  height?: number | null;
   showHeatmap: boolean;
   opacity: number;
 }
 
 /**
- * The photo with the model's heatmap overlay faded in on top. The overlay is drawn on the model's
- * own framing of the picture, so at full opacity the clinician sees exactly what the model saw.
+ * The photo at its own aspect ratio, and over it, only when asked for, the model's heatmap: a separate,
+ * mostly transparent layer made in the photo's geometry, so stretching it to the photo's box lines it up
+ * with the photo, and wherever the model did not look the eardrum shows in its own colours.
  */
-export function HeatmapImage({ src, overlaySrc, alt, showHeatmap, opacity }: ImageProps) {
+export function HeatmapImage({ src, overlaySrc, alt, width, height, showHeatmap, opacity }: ImageProps) {
   const { t } = useTranslation();
+  const known = !!width && !!height;
+  const frame: CSSProperties | undefined = known
+    ? {
+        aspectRatio: `${width} / ${height}`,
+        width: `min(100%, calc(var(--photo-max-height) * ${width! / height!}))`,
+      }
+    : undefined;
   return (
-    <div className="heatmap-image">
-      <img src={src} alt={alt} className="heatmap-base" draggable={false} />
-      {overlaySrc && showHeatmap && (
-        <img
-          src={overlaySrc}
-          alt={t('detail.heatmapAlt')}
-          className="heatmap-overlay"
-          style={{ opacity }}
-          draggable={false}
-          data-testid="heatmap-overlay"
-        />
-      )}
+    <div className="photo-stage">
+      <div className={known ? 'photo-frame sized' : 'photo-frame'} style={frame} data-testid="photo-frame">
+        {src ? (
+          <img
+            src={src}
+            alt={alt}
+            className="photo"
+            width={width ?? undefined}
+            height={height ?? undefined}
+            draggable={false}
+            data-testid="photo"
+          />
+        ) : (
+          <p className="photo-missing" role="img" aria-label={t('common.noPicture')}>
+            {t('common.noPicture')}
+          </p>
+        )}
+        {src && overlaySrc && showHeatmap && (
+          <img
+            src={overlaySrc}
+            alt={t('detail.heatmapAlt')}
+            className="heatmap-layer"
+            style={{ opacity }}
+            draggable={false}
+            data-testid="heatmap-overlay"
+          />
+        )}
+      </div>
     </div>
   );
 }

@@ -11,6 +11,7 @@ import { RecordFacts } from '../components/RecordFacts.tsx';
 import { ReviewForm } from '../components/ReviewForm.tsx';
 import { ZoomPan } from '../components/ZoomPan.tsx';
 import { errorText } from '../errors.ts';
+import { useHeatmapPreference } from '../hooks/useHeatmapPreference.ts';
 import { formatPercent } from '../format.ts';
 import { labelName } from '../labels.ts';
 
@@ -27,8 +28,7 @@ export function DetailView({ api, id, card, reviewerName, onBack }: Props) {
   const lang = i18n.language;
   const [detail, setDetail] = useState<RecordDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [showHeatmap, setShowHeatmap] = useState(false);
-  const [opacity, setOpacity] = useState(0.8);
+  const [heatmap, setHeatmap] = useHeatmapPreference();
 
   const load = useCallback(async () => {
     const result = await api.call('records.get', { id });
@@ -114,19 +114,21 @@ export function DetailView({ api, id, card, reviewerName, onBack }: Props) {
         <section className="detail-image" aria-label={t('detail.imageAlt', { name: record.fileName })}>
           <ZoomPan label={t('detail.imageAlt', { name: record.fileName })}>
             <HeatmapImage
-              src={api.fileUrl('original', record.id)}
+              src={record.hasOriginal ? api.fileUrl('original', record.id) : null}
               overlaySrc={record.hasOverlay ? api.fileUrl('overlay', record.id) : null}
               alt={t('detail.imageAlt', { name: record.fileName })}
-              showHeatmap={showHeatmap}
-              opacity={opacity}
+              width={record.width}
+              height={record.height}
+              showHeatmap={heatmap.show}
+              opacity={heatmap.opacity}
             />
           </ZoomPan>
           <HeatmapControls
             available={record.hasOverlay}
-            show={showHeatmap}
-            opacity={opacity}
-            onShow={setShowHeatmap}
-            onOpacity={setOpacity}
+            show={heatmap.show}
+            opacity={heatmap.opacity}
+            onShow={(show) => setHeatmap({ show })}
+            onOpacity={(opacity) => setHeatmap({ opacity })}
           />
         </section>
         <section className="detail-info">

@@ -10,6 +10,7 @@ import { QueueProgress, burstFrom, type Burst } from '../components/QueueProgres
 import { RecordFacts } from '../components/RecordFacts.tsx';
 import { Thumbnail } from '../components/Thumbnail.tsx';
 import { errorText } from '../errors.ts';
+import { useHeatmapPreference } from '../hooks/useHeatmapPreference.ts';
 import { formatDateTime, formatPercent } from '../format.ts';
 import { labelName } from '../labels.ts';
 
@@ -43,8 +44,7 @@ export function LiveView({ api, card, onOpen, settleMs = 1500 }: Props) {
   const [status, setStatus] = useState<EngineStatus | null>(null);
   const [watchDir, setWatchDir] = useState<string | null>(null);
   const [burst, setBurst] = useState<Burst | null>(null);
-  const [showHeatmap, setShowHeatmap] = useState(true);
-  const [opacity, setOpacity] = useState(0.8);
+  const [heatmap, setHeatmap] = useHeatmapPreference();
   const [notice, setNotice] = useState<{ tone: 'info' | 'error'; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const requestSeq = useRef(0);
@@ -187,18 +187,20 @@ export function LiveView({ api, card, onOpen, settleMs = 1500 }: Props) {
         >
           <div className="result-image">
             <HeatmapImage
-              src={api.fileUrl('original', record.id)}
+              src={record.hasOriginal ? api.fileUrl('original', record.id) : null}
               overlaySrc={record.hasOverlay ? api.fileUrl('overlay', record.id) : null}
               alt={t('detail.imageAlt', { name: record.fileName })}
-              showHeatmap={showHeatmap}
-              opacity={opacity}
+              width={record.width}
+              height={record.height}
+              showHeatmap={heatmap.show}
+              opacity={heatmap.opacity}
             />
             <HeatmapControls
               available={record.hasOverlay}
-              show={showHeatmap}
-              opacity={opacity}
-              onShow={setShowHeatmap}
-              onOpacity={setOpacity}
+              show={heatmap.show}
+              opacity={heatmap.opacity}
+              onShow={(show) => setHeatmap({ show })}
+              onOpacity={(opacity) => setHeatmap({ opacity })}
             />
           </div>
           <div className="result-info" id="live-result">

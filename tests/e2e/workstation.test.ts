@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordSummary } from '../../common/contract.ts';
 import { en, ko } from '../../renderer/i18n/resources.ts';
@@ -177,10 +178,9 @@ describe('the workstation in a browser', () => {
     expect(label).toBeTruthy();
     const card = page.getByTestId('live-result');
     await expect(card.locator('h2').textContent()).resolves.toBe(label);
-    await page.waitForFunction(() => {
-      const img = document.querySelector<HTMLImageElement>('[data-testid="heatmap-overlay"]');
-      return img !== null && img.complete && img.naturalWidth > 0;
-    });
+    // The photo first: no heatmap until the clinician asks for it.
+    await expect(card.getByTestId('heatmap-overlay').count()).resolves.toBe(0);
+    await expect(card.getByRole('checkbox', { name: en.live.heatmap }).isChecked()).resolves.toBe(false);
     const modelCard = await api<{ labels: unknown[] }>('model.card', {});
     await expect(card.getByRole('meter').count()).resolves.toBe(modelCard.body.value!.labels.length);
     await expect(card.getByTestId('fact-ear').textContent()).resolves.toBe(en.ear.left);
@@ -344,6 +344,76 @@ describe('the workstation in a browser', () => {
     stepsDone++;
   }, 30_000);
 
+  it('shows a 4:3 photo at 4:3, and the heatmap (choice remembered) as a layer lined up with the eardrum', async () => {
+    await page.goto(`${serve.openUrl}#/live`);
+    await page.getByTestId('live-result').waitFor();
+    const before = await liveRecordId();
+    // An otoscope-style 4:3 frame: black, the eardrum's lit circle left of centre (x 40…480, y 80…520 of 800 × 600).
+    const drum = await sharp(EARDRUM_PHOTO).resize(440, 440).toBuffer();
+    const photo = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#000' } })
+      .composite([{ input: drum, left: 40, top: 80 }])
+      .jpeg({ quality: 92 })
+      .toBuffer();
+    await writeFile(path.join(watchDir, 'E2E003_R_20261125_104000.jpg'), photo);
+    await waitForLiveRecord(before, 30_000);
+    const card = page.getByTestId('live-result');
+    // Turned on in Detail earlier: remembered for this user. Off shows the photo alone.
+    const toggle = card.getByRole('checkbox', { name: ko.live.heatmap });
+    await expect(toggle.isChecked()).resolves.toBe(true);
+    await toggle.uncheck();
+    await expect(card.getByTestId('heatmap-overlay').count()).resolves.toBe(0);
+    await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>(
+        '[data-testid="live-result"] [data-testid="photo"]',
+      );
+      return img !== null && img.complete && img.naturalWidth === 800;
+    });
+    const photoBox = (await card.getByTestId('photo').boundingBox())!;
+    expect(photoBox.width / photoBox.height).toBeCloseTo(4 / 3, 2);
+
+    await toggle.check();
+    await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>('[data-testid="heatmap-overlay"]');
+      return img !== null && img.complete && img.naturalWidth > 0;
+    });
+    const layerBox = (await card.getByTestId('heatmap-overlay').boundingBox())!;
+    for (const k of ['x', 'y', 'width', 'height'] as const)
+      expect(Math.abs(layerBox[k] - photoBox[k])).toBeLessThan(1);
+    // Where the layer is not transparent, in fractions of the photo: inside the eardrum's square, nowhere else.
+    const drawn = await card.getByTestId('heatmap-overlay').evaluate((img: HTMLImageElement) => {
+      const canvas = document.createElement('canvas');
+      canvas.width = img.naturalWidth;
+      canvas.height = img.naturalHeight;
+      const ctx = canvas.getContext('2d')!;
+      ctx.drawImage(img, 0, 0);
+      const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+      let x0 = 1;
+      let y0 = 1;
+      let x1 = 0;
+      let y1 = 0;
+      let n = 0;
+      for (let y = 0; y < canvas.height; y++)
+        for (let x = 0; x < canvas.width; x++)
+          if (data[(y * canvas.width + x) * 4 + 3]! > 0) {
+            n++;
+            x0 = Math.min(x0, x / canvas.width);
+            y0 = Math.min(y0, y / canvas.height);
+            x1 = Math.max(x1, (x + 1) / canvas.width);
+            y1 = Math.max(y1, (y + 1) / canvas.height);
+          }
+      return { n, x0, y0, x1, y1, natural: [img.naturalWidth, img.naturalHeight] };
+    });
+    expect(drawn.natural[0]! / drawn.natural[1]!).toBeCloseTo(4 / 3, 2);
+    expect(drawn.n).toBeGreaterThan(500);
+    expect(drawn.x0).toBeGreaterThanOrEqual(40 / 800 - 0.01);
+    expect(drawn.x1).toBeLessThanOrEqual(480 / 800 + 0.01);
+    expect(drawn.y0).toBeGreaterThanOrEqual(80 / 600 - 0.01);
+    expect(drawn.y1).toBeLessThanOrEqual(520 / 600 + 0.01);
+    await shot('live-heatmap');
+    await toggle.uncheck();
+    stepsDone++;
+  }, 60_000);
+
   it('diagnoses a picture chosen by hand with the file picker', async () => {
     await page.goto(`${serve.openUrl}#/live`);
     await page.getByTestId('live-result').waitFor();
@@ -358,7 +428,7 @@ describe('the workstation in a browser', () => {
   }, 60_000);
 
   it('ran every step without script errors or CSP violations', async () => {
-    expect(stepsDone).toBe(9);
+    expect(stepsDone).toBe(10);
     expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
     expect(consoleLines.filter((line) => line.includes(serve.token))).toEqual([]);
     await mkdir(path.dirname(E2E_MARKER), { recursive: true });

@@ -97,6 +97,31 @@ describe('database', () => {
     db.close();
   });
 
+  it('stops showing overlays made before heatmaps became layers in the photo geometry', async () => {
+    const file = path.join(dir, 'overlays.sqlite');
+    const raw = new Database(file);
+    for (const m of migrations.filter((m) => m.version < 5)) {
+      raw.exec(m.sql);
+      raw
+        .prepare('INSERT INTO schema_migrations VALUES (?, ?, ?, ?)')
+        .run(m.version, m.name, checksum(m), new Date().toISOString());
+    }
+    raw.pragma('user_version = 4');
+    const insert = raw.prepare(
+      `INSERT INTO images (sha256, file_name, original_path, source, size_bytes, captured_at, capture_source,
+         ingested_at, status, overlay_path) VALUES (?, 'a.jpg', '/a.jpg', 'watch', 1, '2026-11-01', 'mtime', 'x', 'done', ?)`,
+    );
+    insert.run('a'.repeat(64), 'overlays/aa/aaa-m-1.png');
+    insert.run('b'.repeat(64), 'overlays/bb/bbb-m-1-layer.png');
+    raw.close();
+    const { db } = await openDatabase(file, { backupDir: path.join(dir, 'backups-overlays') });
+    expect(db.prepare('SELECT overlay_path FROM images ORDER BY id').pluck().all()).toEqual([
+      null,
+      'overlays/bb/bbb-m-1-layer.png',
+    ]);
+    db.close();
+  });
+
   it('refuses a damaged file with a clear error and leaves it untouched', async () => {
     const file = path.join(dir, 'bad.sqlite');
     writeFileSync(file, Buffer.alloc(8192, 7));

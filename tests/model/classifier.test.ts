@@ -44,11 +44,44 @@ describe('EardrumClassifier', () => {
     expect(d.heatmap!.values).toHaveLength(d.heatmap!.rows * d.heatmap!.cols);
     expect(Math.max(...d.heatmap!.values)).toBeCloseTo(1, 2);
     const overlay = await sharp(d.heatmap!.overlayPng).metadata();
-    const side = classifier.card.preprocessing.size;
-    expect(overlay).toMatchObject({ format: 'png', width: side, height: side });
+    // A layer in the photo's geometry (this photo is square), with transparency.
+    expect(overlay).toMatchObject({
+      format: 'png',
+      width: d.image.width,
+      height: d.image.height,
+      channels: 4,
+    });
     expect(d.timings.decodeMs).toBeGreaterThan(0);
     expect(d.timings.inferenceMs).toBeGreaterThan(0);
     expect(d.model.id).toBe(classifier.card.id);
+  });
+
+  it('draws the heatmap as a transparent layer over a 4:3 photo, where the eardrum is and nowhere else', async () => {
+    // An otoscope-style 4:3 frame: black, with the eardrum's lit circle left of centre.
+    const drum = await sharp(firstImage('normal')).resize(440, 440).toBuffer();
+    const photo = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#000' } })
+      .composite([{ input: drum, left: 40, top: 80 }])
+      .jpeg()
+      .toBuffer();
+    const d = await classifier.diagnose(photo);
+    expect(d.gate).toBe('eardrum');
+    const { data, info } = await sharp(d.heatmap!.overlayPng).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height, info.channels]).toEqual([512, 384, 4]);
+    let drawn = 0;
+    let outside = 0;
+    const scale = 512 / 800;
+    for (let y = 0; y < info.height; y++)
+      for (let x = 0; x < info.width; x++) {
+        if (data[(y * info.width + x) * 4 + 3] === 0) continue;
+        drawn++;
+        const px = (x + 0.5) / scale;
+        const py = (y + 0.5) / scale;
+        if (px < 40 - 4 || px > 480 + 4 || py < 80 - 4 || py > 520 + 4) outside++;
+      }
+    expect(drawn).toBeGreaterThan(500);
+    expect(outside).toBe(0);
+    // No photo pixels: where nothing is drawn the layer is fully transparent black.
+    expect([...data.subarray(0, 4)]).toEqual([0, 0, 0, 0]);
   });
 
   it('rejects a photo that is not an eardrum and a blank frame', async () => {

@@ -27,7 +27,7 @@ describe('Detail view', () => {
     expect(screen.getAllByRole('meter')).toHaveLength(LABELS.length);
     expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('Middle-ear effusion');
     expect(
-      screen.getByText('Eardrum found; the condition above is the model’s reading.'),
+      screen.getByText('Eardrum found. This is the model’s reading, for a clinician to check.'),
     ).toBeInTheDocument();
     expect(screen.getByTestId('detail-view')).not.toHaveTextContent('likelihood');
     expect(screen.getByText('Not reviewed yet.')).toBeInTheDocument();
@@ -67,6 +67,9 @@ describe('Detail view', () => {
     expect(trail).toHaveTextContent('Fluid level behind the drum');
     expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('Middle-ear effusion');
     expect(screen.getByText(/Model answer: Acute otitis media/)).toBeInTheDocument();
+    expect(
+      screen.getByText('Label set by a clinician’s review; the model’s answer is shown below.'),
+    ).toBeVisible();
     expect(api.callsTo('reviews.add')).toEqual([
       {
         recordId: 13,

@@ -25,26 +25,60 @@ describe('Live view', () => {
     expect(bars).toHaveLength(LABELS.length);
     expect(bars[0]).toHaveAccessibleName('Acute otitis media');
     expect(bars[0]).toHaveAttribute('aria-valuetext', '87.0%');
-    expect(within(card).getByTestId('heatmap-overlay')).toHaveAttribute('src', 'http://fake/files/overlay/7');
+    // The photo first: the heatmap is off until asked for.
+    expect(within(card).queryByTestId('heatmap-overlay')).toBeNull();
+    expect(within(card).getByTestId('photo')).toHaveAttribute('src', 'http://fake/files/original/7');
     expect(within(card).getByTestId('fact-patient')).toHaveTextContent('P0007');
     expect(within(card).getByTestId('fact-ear')).toHaveTextContent('Right');
     expect(card).toHaveTextContent('eardrum-mnv2 v1.2.0');
-    expect(card).toHaveTextContent('Eardrum found; the condition above is the model’s reading.');
+    expect(card).toHaveTextContent('Eardrum found. This is the model’s reading, for a clinician to check.');
     expect(card).not.toHaveTextContent(/likelihood/);
     expect(screen.getByText('Watching /inbox')).toBeInTheDocument();
   });
 
-  it('toggles the heatmap and changes its opacity', async () => {
+  it('toggles the heatmap and its opacity, and remembers both for this user', async () => {
     const api = new FakeApi([makeRecord({ id: 3 })]);
-    setup(api);
-    const overlay = await screen.findByTestId('heatmap-overlay');
+    const first = setup(api);
+    await screen.findByTestId('live-result');
     const slider = screen.getByRole('slider', { name: 'Heatmap opacity' });
-    expect(overlay.style.opacity).toBe('0.8');
+    expect(slider).toBeDisabled();
+    await userEvent.click(screen.getByRole('checkbox', { name: 'Show where the model looked' }));
+    const overlay = await screen.findByTestId('heatmap-overlay');
+    expect(overlay).toHaveAttribute('src', 'http://fake/files/overlay/3');
+    expect(overlay.style.opacity).toBe('0.7');
     fireEvent.change(slider, { target: { value: '30' } });
     expect(overlay.style.opacity).toBe('0.3');
+    // Next time (Live or Detail), the same choice.
+    first.unmount();
+    setup(api);
+    expect((await screen.findByTestId('heatmap-overlay')).style.opacity).toBe('0.3');
     await userEvent.click(screen.getByRole('checkbox', { name: 'Show where the model looked' }));
     expect(screen.queryByTestId('heatmap-overlay')).toBeNull();
-    expect(slider).toBeDisabled();
+    expect(screen.getByRole('slider', { name: 'Heatmap opacity' })).toBeDisabled();
+  });
+
+  it('shows the photo at its own aspect ratio, with the heatmap layer in the same box', async () => {
+    const api = new FakeApi([makeRecord({ id: 21, width: 1280, height: 960 })]);
+    setup(api);
+    const frame = await screen.findByTestId('photo-frame');
+    expect(frame.style.aspectRatio).toBe('1280 / 960');
+    expect(screen.getByTestId('photo')).toHaveAttribute('width', '1280');
+    await userEvent.click(screen.getByRole('checkbox', { name: 'Show where the model looked' }));
+    // The layer is a sibling of the photo inside the frame, stretched over it (CSS: inset 0, 100%).
+    expect(screen.getByTestId('heatmap-overlay').parentElement).toBe(frame);
+    expect(screen.getByTestId('heatmap-overlay')).toHaveClass('heatmap-layer');
+  });
+
+  it('says so, and requests nothing, when the library holds no copy of the photo', async () => {
+    const api = new FakeApi([
+      makeRecord({ id: 22, status: 'failed', gate: null, hasOriginal: false, hasOverlay: false }),
+    ]);
+    setup(api);
+    await screen.findByTestId('live-result');
+    expect(screen.queryByTestId('photo')).toBeNull();
+    expect(
+      screen.getAllByRole('img', { name: 'No picture: the file could not be read' }).length,
+    ).toBeGreaterThan(0);
   });
 
   it('replaces the result when the engine reports a new one, and says plainly when there is no eardrum', async () => {

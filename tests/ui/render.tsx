@@ -25,6 +25,7 @@ export function fakeLayout(): void {
 afterEach(() => {
   cleanup();
   window.location.hash = '';
+  if (typeof localStorage !== 'undefined') localStorage.clear();
 });
 
 export function renderWithI18n(ui: ReactElement, language: UiLanguage = 'en') {
