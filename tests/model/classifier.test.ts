@@ -45,12 +45,8 @@ describe('EardrumClassifier', () => {
     expect(Math.max(...d.heatmap!.values)).toBeCloseTo(1, 2);
     const overlay = await sharp(d.heatmap!.overlayPng).metadata();
     // A layer in the photo's geometry (this photo is square), with transparency.
-    expect(overlay).toMatchObject({
-      format: 'png',
-      width: d.image.width,
-      height: d.image.height,
-      channels: 4,
-    });
+    expect(overlay).toMatchObject({ format: 'png', channels: 4 });
+    expect(overlay.width! / overlay.height!).toBeCloseTo(d.image.width / d.image.height, 2);
     expect(d.timings.decodeMs).toBeGreaterThan(0);
     expect(d.timings.inferenceMs).toBeGreaterThan(0);
     expect(d.model.id).toBe(classifier.card.id);
@@ -66,10 +62,10 @@ describe('EardrumClassifier', () => {
     const d = await classifier.diagnose(photo);
     expect(d.gate).toBe('eardrum');
     const { data, info } = await sharp(d.heatmap!.overlayPng).raw().toBuffer({ resolveWithObject: true });
-    expect([info.width, info.height, info.channels]).toEqual([512, 384, 4]);
+    expect([info.width, info.height, info.channels]).toEqual([384, 288, 4]);
     let drawn = 0;
     let outside = 0;
-    const scale = 512 / 800;
+    const scale = 384 / 800;
     for (let y = 0; y < info.height; y++)
       for (let x = 0; x < info.width; x++) {
         if (data[(y * info.width + x) * 4 + 3] === 0) continue;
