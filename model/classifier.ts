@@ -21,6 +21,7 @@ import { decide } from './not-sure.ts';
 import { readReferenceFeatures } from './reference-features.ts';
 import type { DecodedImage } from './image-decode.ts';
 import type { QualityStats } from './quality.ts';
+import type { Box } from './field-of-view.ts';
 
 /** What the network makes of one photo, before any decision: `eardrum adapt` and the trainer use it. */
 export interface Embedding {
@@ -33,7 +34,8 @@ export interface Embedding {
 
 interface ForwardResult extends Embedding {
   img: DecodedImage;
-  view: Uint8Array;
+  /** Where the network's crop lies in `img` (the heatmap layer maps it back onto the photo). */
+  box: Box;
   featureMaps: tf.Tensor3D[];
   t0: number;
   t1: number;
@@ -193,7 +195,7 @@ export class EardrumClassifier {
     const t2 = performance.now();
     return {
       img,
-      view,
+      box,
       featureMaps,
       features: features as Float32Array,
       classLogits: logits as Float32Array,
@@ -214,7 +216,7 @@ export class EardrumClassifier {
 
   /** Diagnoses one picture (file path or bytes). Throws ImageInputError for unreadable input. */
   async diagnose(input: Buffer | string): Promise<Diagnosis> {
-    const { img, view, featureMaps, features, classLogits, gateLogit, quality, t0, t1, t2 } =
+    const { img, box, featureMaps, features, classLogits, gateLogit, quality, t0, t1, t2 } =
       await this.forwardOnce(input);
     const cfg = this.preprocessing;
     const eardrumProbability = 1 / (1 + Math.exp(-gateLogit));
