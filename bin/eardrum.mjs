@@ -8,7 +8,7 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const commands = {
-  train: 'model/cli/train.ts',
+  train: 'model/cli/train-finetune.ts',
   eval: 'model/cli/eval.ts',
   diagnose: 'model/cli/diagnose.ts',
   calibrate: 'model/cli/calibrate.ts',

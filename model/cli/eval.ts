@@ -6,15 +6,18 @@ import { readDataset } from '../data/dataset.ts';
 import { confusionMatrixPng, reliabilityDiagramPng } from '../eval/charts.ts';
 import { diagnoseAll, summarise } from '../eval/evaluate.ts';
 import { reportMarkdown } from '../eval/report-markdown.ts';
+import { stressMarkdown, stressTest, type StressReport } from '../eval/stress.ts';
 import { progressLine } from '../train/progress.ts';
 
 const HELP = `usage: eardrum eval --data DIR [--data DIR2 ...] [--split test] [--json FILE] [--out DIR]
-                    [--negatives LABEL,...] [--model DIR]
+                    [--negatives LABEL,...] [--model DIR] [--stress]
 
 Evaluates the model on folders laid out as <label>/<image> (with an optional manifest.csv
 "file,label,...,split[,source_dataset]"). A folder none of whose labels the model knows is taken as
 negatives (not eardrums); --negatives names negative labels explicitly. Writes report.md,
-confusion-matrix.png and reliability.png into --out, and the JSON report to --json.`;
+confusion-matrix.png and reliability.png into --out, and the JSON report to --json.
+--stress also re-renders every eardrum photo through the fixed simulated otoscopes of the camera-shift
+stress test and reports how many answers change and towards which labels (stress.md in --out).`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -26,6 +29,7 @@ export async function run(argv: string[]): Promise<number> {
       out: { type: 'string' },
       negatives: { type: 'string' },
       model: { type: 'string' },
+      stress: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -73,12 +77,24 @@ export async function run(argv: string[]): Promise<number> {
       );
     }
   }
+  let stress: StressReport | undefined;
+  if (values.stress) {
+    const stressStarted = Date.now();
+    stress = await stressTest(classifier, samples, (done, total) => {
+      if (done % 50 === 0 || done === total)
+        process.stderr.write(`\r${progressLine('stress test', done, total, stressStarted)}`);
+    });
+    process.stderr.write('\n');
+    const smd = stressMarkdown(stress, `Camera-shift stress test of ${classifier.card.id}`);
+    console.log(smd);
+    if (values.out) await writeFile(path.join(values.out, 'stress.md'), smd);
+  }
   if (values.json) {
     await mkdir(path.dirname(path.resolve(values.json)), { recursive: true });
     await writeFile(
       values.json,
       JSON.stringify(
-        { model: { id: classifier.card.id, version: classifier.card.version }, report, outcomes },
+        { model: { id: classifier.card.id, version: classifier.card.version }, report, stress, outcomes },
         null,
         1,
       ),

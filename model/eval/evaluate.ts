@@ -18,6 +18,7 @@ export interface ImageOutcome {
   label: string | null;
   probabilities: Record<string, number>;
   eardrumProbability: number;
+  decision: 'confident' | 'not_sure' | null;
   decodeMs: number;
   inferenceMs: number;
   error?: string;
@@ -53,6 +54,13 @@ export interface EvaluationReport {
   /** For known-label eardrum images: the share rejected. */
   eardrumRejectionRate: number | null;
   perSource: { source: string; images: number; accuracy: number; macroF1: number; auc: number | null }[];
+  /** 95% bootstrap interval of the macro-F1 (graded images resampled; small labels make it wide). */
+  macroF1Interval: [number, number] | null;
+  /**
+   * Answers the model stood by (`decision` confident): their share of known-label eardrum photos and their
+   * accuracy. Null when the model has no not-sure rule.
+   */
+  confident: { coverage: number; accuracy: number; images: number } | null;
   latency: { decodeP50: number; decodeP95: number; inferenceP50: number; inferenceP95: number };
 }
 
@@ -74,6 +82,7 @@ export async function diagnoseAll(
         label: d.label,
         probabilities: d.probabilities,
         eardrumProbability: d.eardrumProbability,
+        decision: d.decision,
         decodeMs: d.timings.decodeMs,
         inferenceMs: d.timings.inferenceMs,
       });
@@ -87,6 +96,7 @@ export async function diagnoseAll(
         label: null,
         probabilities: {},
         eardrumProbability: 0,
+        decision: null,
         decodeMs: 0,
         inferenceMs: 0,
         error: `${err.code}: ${err.message}`,
@@ -95,6 +105,30 @@ export async function diagnoseAll(
     onProgress?.(out.length, samples.length);
   }
   return out;
+}
+
+/** 95% percentile-bootstrap interval of `stat` over `n` items (seeded, so reports are reproducible). */
+export function bootstrapInterval(
+  n: number,
+  stat: (pick: number[]) => number,
+  rounds = 1000,
+  seed = 12345,
+): [number, number] {
+  let state = seed >>> 0;
+  const rand = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const values: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const pick = Array.from({ length: n }, () => Math.floor(rand() * n));
+    values.push(stat(pick));
+  }
+  values.sort((a, b) => a - b);
+  return [values[Math.floor(0.025 * rounds)]!, values[Math.floor(0.975 * rounds) - 1]!];
 }
 
 function quantile(values: number[], q: number): number {
@@ -179,7 +213,22 @@ export function summarise(
   });
 
   const timed = outcomes.filter((o) => o.gate !== 'error');
+  const decided = graded.filter((o) => o.decision !== null);
+  const confidentRows = decided.filter((o) => o.decision === 'confident');
   return {
+    macroF1Interval: graded.length
+      ? bootstrapInterval(graded.length, (pick) => score(pick.map((i) => graded[i]!)).report.macroF1)
+      : null,
+    confident:
+      decided.length && eardrums.length
+        ? {
+            coverage: confidentRows.length / eardrums.length,
+            accuracy: confidentRows.length
+              ? confidentRows.filter((o) => o.label === o.truth).length / confidentRows.length
+              : 0,
+            images: confidentRows.length,
+          }
+        : null,
     images: outcomes.length,
     modelLabels,
     unknownLabels,

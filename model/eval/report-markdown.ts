@@ -15,11 +15,18 @@ export function reportMarkdown(r: EvaluationReport, title: string): string {
   lines.push('', '## Summary', '', '| metric | value |', '|---|---|');
   if (r.classification) {
     lines.push(`| accuracy (images that passed the gate) | ${pct(r.classification.accuracy)} |`);
-    lines.push(`| macro-F1 | ${num(r.classification.macroF1)} |`);
+    lines.push(
+      `| macro-F1 (95% bootstrap interval) | ${num(r.classification.macroF1)}${r.macroF1Interval ? ` (${num(r.macroF1Interval[0])}–${num(r.macroF1Interval[1])})` : ''} |`,
+    );
   }
   lines.push(`| end-to-end accuracy (gate rejections count as errors) | ${pct(r.endToEndAccuracy)} |`);
   lines.push(`| normal-vs-abnormal ROC AUC | ${num(r.normalVsAbnormalAuc)} |`);
   lines.push(`| expected calibration error | ${num(r.ece)} |`);
+  if (r.confident) {
+    lines.push(
+      `| confident answers: share of eardrum photos / accuracy | ${pct(r.confident.coverage)} / ${pct(r.confident.accuracy)} |`,
+    );
+  }
   lines.push(`| eardrum images rejected by the gate | ${pct(r.eardrumRejectionRate)} |`);
   lines.push(`| negatives rejected by the gate | ${pct(r.negativeRejectionRate)} |`);
   lines.push(

@@ -12,6 +12,8 @@ export function headline(r: EvaluationReport) {
     images: r.images,
     accuracy: r.classification?.accuracy ?? null,
     macroF1: r.classification?.macroF1 ?? null,
+    macroF1Interval: r.macroF1Interval,
+    confident: r.confident,
     endToEndAccuracy: r.endToEndAccuracy,
     normalVsAbnormalAuc: r.normalVsAbnormalAuc,
     ece: r.ece,

@@ -4,6 +4,7 @@ import { softmax } from '../eval/metrics.ts';
 import { FamiliarityIndex } from '../familiarity.ts';
 import { fitNotSureRule } from '../not-sure.ts';
 import type { ReferenceEntry, ReferenceFeatures } from '../reference-features.ts';
+import type { QualityStats } from '../quality.ts';
 import { progressLine } from './progress.ts';
 
 /** Settings of the not-sure rule, chosen on validation (see model/README.md). */
@@ -16,12 +17,16 @@ export const NOT_SURE_CONFIG = {
   targetAccuracy: 0.94,
 };
 
-/** Pooled features of every sample's clean view through `classifier`: the model folder's reference set. */
+/**
+ * Pooled features of every sample's clean view through `classifier`: the model folder's reference set, with
+ * each photo's quality measures (the trainer takes the quality floors from them).
+ */
 export async function buildReferenceFeatures(
   classifier: EardrumClassifier,
   samples: (Sample & { eardrum: boolean })[],
   label = 'reference features',
-): Promise<ReferenceFeatures> {
+): Promise<ReferenceFeatures & { quality: QualityStats[] }> {
+  const quality: QualityStats[] = [];
   const rows: Float32Array[] = [];
   const entries: ReferenceEntry[] = [];
   const started = Date.now();
@@ -29,6 +34,7 @@ export async function buildReferenceFeatures(
   for (const s of samples) {
     const e = await classifier.embed(s.file);
     rows.push(e.features);
+    quality.push(e.quality);
     entries.push({ label: s.label, source: s.source ?? '', eardrum: s.eardrum });
     if (Date.now() - last > 5000 || entries.length === samples.length) {
       last = Date.now();
@@ -39,7 +45,7 @@ export async function buildReferenceFeatures(
   const dim = rows[0]?.length ?? 0;
   const x = new Float32Array(rows.length * dim);
   rows.forEach((r, i) => x.set(r, i * dim));
-  return { dim, rows: rows.length, x, entries };
+  return { dim, rows: rows.length, x, entries, quality };
 }
 
 /**

@@ -330,7 +330,7 @@ def export(net: EardrumNet, val: Views, val_rows: list[int], out: str) -> None:
     parity = {
         "views": "val",
         "rows": rows,
-        "files": ["/".join(val.entries[r]["file"].split("/")[-2:]) for r in rows],
+        "files": ["/".join(val.entries[r]["file"].split("/")[-3:]) for r in rows],
         "class_logits": logits.tolist(),
         "gate_logit": gate[:, 0].tolist(),
         "pooled_first8": fmap.mean(dim=(2, 3))[:, :8].tolist(),
