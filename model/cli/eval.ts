@@ -10,12 +10,14 @@ import { stressMarkdown, stressTest, type StressReport } from '../eval/stress.ts
 import { progressLine } from '../train/progress.ts';
 
 const HELP = `usage: eardrum eval --data DIR [--data DIR2 ...] [--split test] [--json FILE] [--out DIR]
-                    [--negatives LABEL,...] [--model DIR] [--stress]
+                    [--negatives LABEL,...] [--model DIR] [--stress] [--source S] [--labels L1,L2]
 
 Evaluates the model on folders laid out as <label>/<image> (with an optional manifest.csv
 "file,label,...,split[,source_dataset]"). A folder none of whose labels the model knows is taken as
 negatives (not eardrums); --negatives names negative labels explicitly. Writes report.md,
 confusion-matrix.png and reliability.png into --out, and the JSON report to --json.
+--source keeps only photos of one source (manifest column source_dataset) and --labels only those labels
+(e.g. a leave-one-source-out test on the labels both sources have).
 --stress also re-renders every eardrum photo through the fixed simulated otoscopes of the camera-shift
 stress test and reports how many answers change and towards which labels (stress.md in --out).`;
 
@@ -30,6 +32,8 @@ export async function run(argv: string[]): Promise<number> {
       negatives: { type: 'string' },
       model: { type: 'string' },
       stress: { type: 'boolean' },
+      source: { type: 'string' },
+      labels: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -41,7 +45,10 @@ export async function run(argv: string[]): Promise<number> {
   const modelLabels = classifier.labels.map((l) => l.id);
   const negatives = new Set(values.negatives ? values.negatives.split(',').map((s) => s.trim()) : []);
   const samples = values.data.flatMap((dir) => {
-    const rows = readDataset(path.resolve(dir), values.split);
+    const keepLabels = values.labels?.split(',').map((l) => l.trim());
+    const rows = readDataset(path.resolve(dir), values.split).filter(
+      (r) => (!values.source || r.source === values.source) && (!keepLabels || keepLabels.includes(r.label)),
+    );
     if (!values.negatives && rows.length && !rows.some((r) => modelLabels.includes(r.label))) {
       rows.forEach((r) => negatives.add(r.label));
     }

@@ -144,6 +144,12 @@ def main() -> int:
     p.add_argument("--clean-share", type=float, default=0.2, help="share of draws that use the clean view")
     p.add_argument("--negative-share", type=float, default=0.2)
     p.add_argument("--no-source-balance", action="store_true")
+    p.add_argument(
+        "--class-weight",
+        choices=["none", "sqrt"],
+        default="none",
+        help="loss weights per label on top of the sampler's square-root balancing (sqrt: fully balanced)",
+    )
     p.add_argument("--adversary", type=float, default=0.3, help="gradient-reversal weight (0 = off)")
     p.add_argument("--adversary-labels", default="normal,ventilation_tube")
     p.add_argument("--gate-weight", type=float, default=0.5)
@@ -213,7 +219,11 @@ def main() -> int:
     warmup = min(steps_per_epoch, total_steps // 10 + 1)
     base_lrs = [g["lr"] for g in opt.param_groups]
     label_counts = np.bincount([label_index[e["label"]] for e in entries if e["label"] in label_index], minlength=len(labels))
-    class_weight = torch.tensor(np.sqrt(label_counts.sum() / np.maximum(label_counts, 1)) / np.sqrt(len(labels)), dtype=torch.float32)
+    class_weight = (
+        torch.tensor(np.sqrt(label_counts.sum() / np.maximum(label_counts, 1)) / np.sqrt(len(labels)), dtype=torch.float32)
+        if args.class_weight == "sqrt"
+        else None
+    )
     mask = circle_mask(train.size)
     ema = copy.deepcopy(net)
     val_rows = [val.by_sample[s][0] for s in val.samples]
