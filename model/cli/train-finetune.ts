@@ -25,6 +25,7 @@ import { seededRandom } from '../train/softmax-head.ts';
 
 const HELP = `usage: eardrum train [--id ID] [--out DIR] [--sources S1,S2] [--epochs N] [--views N]
                      [--workdir DIR] [--smoke] [--no-eval] [--method finetune|linear]
+                     [--trainer-args "ARGS"]
 
 Fine-tunes MobileNetV2-1.0 (ImageNet, from ../shared/models) on ../shared/datasets/otoscopy and
 ../shared/datasets/not-eardrum: renders every training photo through the app's preprocessing and random
@@ -36,7 +37,8 @@ measures the test split. Writes resources/models/<id>/ and points resources/mode
 
   --sources S1,S2  train on these eardrum sources only (leave-one-source-out experiments)
   --smoke          a few dozen photos and one short epoch: checks the whole chain in a few minutes
-  --method linear  the previous method: linear heads on frozen ImageNet features (no PyTorch)`;
+  --method linear  the previous method: linear heads on frozen ImageNet features (no PyTorch)
+  --trainer-args   extra options for train.py (experiments, e.g. "--adversary 0"); recorded in the card`;
 
 const eardrumOf = (s: Sample) => ({ ...s, eardrum: true });
 const negativeOf = (s: Sample) => ({
@@ -79,6 +81,7 @@ export async function run(argv: string[]): Promise<number> {
       smoke: { type: 'boolean' },
       'no-eval': { type: 'boolean' },
       method: { type: 'string' },
+      'trainer-args': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -160,7 +163,8 @@ export async function run(argv: string[]): Promise<number> {
     log(`reusing the views in ${viewsDir}`);
   }
 
-  const runDir = path.join(workdir, 'run');
+  const extraTrainerArgs = values['trainer-args']?.split(/\s+/).filter(Boolean) ?? [];
+  const runDir = path.join(workdir, values.id ? `run-${values.id}` : 'run');
   const epochs = Number(values.epochs ?? (smoke ? C.smoke.epochs : C.trainer.epochs));
   await runPythonTrainer([
     '--views',
@@ -185,6 +189,7 @@ export async function run(argv: string[]): Promise<number> {
     String(C.seed),
     ...(sources ? ['--sources', sources.join(',')] : []),
     ...(smoke ? ['--steps-per-epoch', String(C.smoke.stepsPerEpoch)] : []),
+    ...extraTrainerArgs,
   ]);
 
   const id =
@@ -231,7 +236,7 @@ export async function run(argv: string[]): Promise<number> {
     },
     calibration: { method: 'temperature scaling on the val split', temperature: 1 },
     thresholds: { eardrum: 0.5, minBrightP95: 0, maxClipped: 1, minSharpness: 0, minSide: 1 },
-    training: { config: C, trainer: training, sources: sources ?? 'all' },
+    training: { config: C, trainerArgs: extraTrainerArgs, trainer: training, sources: sources ?? 'all' },
     metrics: {},
     data: dataSection(otoDir, negDir),
     limitations: COMMON_LIMITATIONS,
