@@ -14,8 +14,10 @@ export interface StressProfileReport {
   /** Answers (label, or gate outcome for rejected photos) that differ from the clean photo's. */
   changed: number;
   accuracy: number;
-  /** Eardrum photos the gate rejected (not an eardrum, or ungradable). */
+  /** Eardrum photos rejected: by the eardrum gate (not an eardrum), or as ungradable (too dark, blurred…). */
   rejected: number;
+  notEardrum: number;
+  ungradable: number;
   /** Per answer (a label, `not_eardrum` or `ungradable`): share of all photos gained (+) or lost (−). */
   shift: Record<string, number>;
   confident: { coverage: number; accuracy: number } | null;
@@ -32,6 +34,8 @@ export interface StressReport {
   worstProfileGain: { profile: string; answer: string; share: number };
   accuracy: number;
   rejected: number;
+  notEardrum: number;
+  ungradable: number;
   confident: { coverage: number; accuracy: number } | null;
 }
 
@@ -94,8 +98,9 @@ export async function stressTest(
   };
   const accuracyOf = (ds: Diagnosis[]) =>
     ds.filter((d, i) => d.gate === 'eardrum' && d.label === photos[i]!.label).length / Math.max(1, ds.length);
-  const rejectedOf = (ds: Diagnosis[]) =>
-    ds.filter((d) => d.gate !== 'eardrum').length / Math.max(1, ds.length);
+  const share = (ds: Diagnosis[], keep: (d: Diagnosis) => boolean) =>
+    ds.filter(keep).length / Math.max(1, ds.length);
+  const rejectedOf = (ds: Diagnosis[]) => share(ds, (d) => d.gate !== 'eardrum');
 
   const profiles = STRESS_OTOSCOPES.map((profile, p) => {
     const ds = under[p]!;
@@ -111,6 +116,8 @@ export async function stressTest(
       changed: ds.filter((d, i) => answerOf(d) !== answerOf(clean[i]!)).length,
       accuracy: accuracyOf(ds),
       rejected: rejectedOf(ds),
+      notEardrum: share(ds, (d) => d.gate === 'not_eardrum'),
+      ungradable: share(ds, (d) => d.gate === 'ungradable'),
       shift,
       confident: confidentOf(ds),
     };
@@ -134,6 +141,8 @@ export async function stressTest(
     worstProfileGain: worst,
     accuracy: profiles.reduce((n, p) => n + p.accuracy, 0) / profiles.length,
     rejected: profiles.reduce((n, p) => n + p.rejected, 0) / profiles.length,
+    notEardrum: profiles.reduce((n, p) => n + p.notEardrum, 0) / profiles.length,
+    ungradable: profiles.reduce((n, p) => n + p.ungradable, 0) / profiles.length,
     confident: mergeConfident(profiles),
   };
 }
@@ -164,12 +173,13 @@ export function stressMarkdown(r: StressReport, title: string): string {
     '',
     `Answers changed: ${pct(r.changedShare)}. Largest gain of one answer over all otoscopes: ${r.largestGain.answer} ` +
       `${signed(r.largestGain.share)}; worst single otoscope: ${r.worstProfileGain.profile} → ${r.worstProfileGain.answer} ` +
-      `${signed(r.worstProfileGain.share)}. Accuracy ${pct(r.accuracy)}, rejected by the gate ${pct(r.rejected)}` +
+      `${signed(r.worstProfileGain.share)}. Accuracy ${pct(r.accuracy)}; rejected as not an eardrum ${pct(r.notEardrum)}, ` +
+      `as ungradable ${pct(r.ungradable)}` +
       (r.confident
         ? `; confident answers ${pct(r.confident.coverage)} of photos, ${pct(r.confident.accuracy)} right.`
         : '.'),
     '',
-    '| otoscope | changed | accuracy | rejected | confident (share / right) | largest gains |',
+    '| otoscope | changed | accuracy | not an eardrum / ungradable | confident (share / right) | largest gains |',
     '|---|---|---|---|---|---|',
   ];
   for (const p of r.profiles) {
@@ -180,7 +190,7 @@ export function stressMarkdown(r: StressReport, title: string): string {
       .map(([a, v]) => `${a} ${signed(v)}`)
       .join(', ');
     lines.push(
-      `| ${p.id}: ${p.description} | ${pct(p.changed / Math.max(1, p.images))} | ${pct(p.accuracy)} | ${pct(p.rejected)} | ` +
+      `| ${p.id}: ${p.description} | ${pct(p.changed / Math.max(1, p.images))} | ${pct(p.accuracy)} | ${pct(p.notEardrum)} / ${pct(p.ungradable)} | ` +
         `${p.confident ? `${pct(p.confident.coverage)} / ${pct(p.confident.accuracy)}` : 'n/a'} | ${gains || '—'} |`,
     );
   }
