@@ -17,7 +17,7 @@ export const FINETUNE_CONFIG = {
   /** Views per training photo through random simulated otoscopes (plus its clean view). */
   simulatedViews: 8,
   trainer: {
-    epochs: 20,
+    epochs: 25,
     batch: 32,
     lr: 5e-4,
     adversary: 0.3,
