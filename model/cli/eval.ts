@@ -66,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`\r${progressLine('evaluating', done, total, started)}`);
   });
   process.stderr.write('\n');
-  const report = summarise(outcomes, modelLabels, [...negatives]);
+  const report = summarise(outcomes, modelLabels, [...negatives], classifier.card.calibration.temperature);
   const title = `Evaluation of ${classifier.card.id} on ${values.data.map((d) => path.basename(path.resolve(d))).join(' + ')}${values.split ? ` (${values.split} split)` : ''}`;
   const md = reportMarkdown(report, title);
   console.log(md);

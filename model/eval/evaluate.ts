@@ -6,6 +6,7 @@ import {
   expectedCalibrationError,
   rocAuc,
   type ClassificationReport,
+  softmax,
   type ReliabilityBin,
 } from './metrics.ts';
 
@@ -47,6 +48,8 @@ export interface EvaluationReport {
   endToEndAccuracy: number | null;
   normalVsAbnormalAuc: number | null;
   ece: number | null;
+  /** ECE of the uncalibrated logits (before temperature scaling); null unless the temperature was given. */
+  eceBeforeTemperature: number | null;
   reliability: ReliabilityBin[];
   gate: GateSummary[];
   /** For negatives (labels in `negativeLabels`): the share rejected. */
@@ -145,6 +148,8 @@ export function summarise(
   outcomes: ImageOutcome[],
   modelLabels: string[],
   negativeLabels: string[] = [],
+  /** The card's temperature: also reports the calibration error the raw logits would have had. */
+  temperature?: number,
 ): EvaluationReport {
   const known = new Set(modelLabels);
   const negatives = new Set(negativeLabels);
@@ -189,6 +194,7 @@ export function summarise(
   let auc: number | null = null;
   let ece: number | null = null;
   let reliability: ReliabilityBin[] = [];
+  let eceBeforeTemperature: number | null = null;
   if (graded.length) {
     ({ report: classification, auc } = score(graded));
     const calib = expectedCalibrationError(
@@ -197,6 +203,20 @@ export function summarise(
     );
     ece = calib.ece;
     reliability = calib.bins;
+    if (temperature) {
+      // softmax(z / T) = p, so softmax(T · log p) is the softmax of the raw logits z.
+      const raw = graded.map((o) => {
+        const p = modelLabels.map((l) => Math.max(1e-12, o.probabilities[l] ?? 0));
+        return softmax(
+          p.map((v) => Math.log(v)),
+          1 / temperature,
+        );
+      });
+      eceBeforeTemperature = expectedCalibrationError(
+        raw.map((p) => Math.max(...p)),
+        graded.map((o) => o.label === o.truth),
+      ).ece;
+    }
   }
 
   const sources = [...new Set(graded.map((o) => o.source).filter((s): s is string => !!s))].sort();
@@ -239,6 +259,7 @@ export function summarise(
       : null,
     normalVsAbnormalAuc: auc,
     ece,
+    eceBeforeTemperature,
     reliability,
     gate,
     negativeRejectionRate: neg.length ? neg.filter(isRejected).length / neg.length : null,

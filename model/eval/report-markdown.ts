@@ -21,7 +21,9 @@ export function reportMarkdown(r: EvaluationReport, title: string): string {
   }
   lines.push(`| end-to-end accuracy (gate rejections count as errors) | ${pct(r.endToEndAccuracy)} |`);
   lines.push(`| normal-vs-abnormal ROC AUC | ${num(r.normalVsAbnormalAuc)} |`);
-  lines.push(`| expected calibration error | ${num(r.ece)} |`);
+  lines.push(
+    `| expected calibration error${r.eceBeforeTemperature !== null ? ' (before temperature scaling)' : ''} | ${num(r.ece)}${r.eceBeforeTemperature !== null ? ` (${num(r.eceBeforeTemperature)})` : ''} |`,
+  );
   if (r.confident) {
     lines.push(
       `| confident answers: share of eardrum photos / accuracy | ${pct(r.confident.coverage)} / ${pct(r.confident.accuracy)} |`,

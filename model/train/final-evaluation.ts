@@ -17,6 +17,7 @@ export function headline(r: EvaluationReport) {
     endToEndAccuracy: r.endToEndAccuracy,
     normalVsAbnormalAuc: r.normalVsAbnormalAuc,
     ece: r.ece,
+    eceBeforeTemperature: r.eceBeforeTemperature,
     eardrumRejectionRate: r.eardrumRejectionRate,
     negativeRejectionRate: r.negativeRejectionRate,
     perLabel: r.classification?.perLabel ?? [],
@@ -39,7 +40,7 @@ export async function evaluateShippedModel(
   const otoOut = await diagnoseAll(classifier, oto);
   const negOut = await diagnoseAll(classifier, neg);
   classifier.dispose();
-  const otoReport = summarise(otoOut, labels);
+  const otoReport = summarise(otoOut, labels, [], classifier.card.calibration.temperature);
   const negReport = summarise(negOut, labels, [...new Set(neg.map((s) => s.label))]);
   const evalDir = path.join(dir, 'evaluation');
   await mkdir(evalDir, { recursive: true });
