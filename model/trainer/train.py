@@ -30,7 +30,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from backbone import imagenet_mobilenet_v2, rebuild_batch_norm  # noqa: E402
 from metrics import evaluate_logits  # noqa: E402
-from views import Views, circle_mask, rotate_flip  # noqa: E402
+from views import Views, circle_mask, colour_jitter, rotate_flip  # noqa: E402
 
 DEFAULT_LABELS = ["normal", "aom", "com", "earwax", "effusion", "otitis_externa", "tympanosclerosis", "ventilation_tube"]
 
@@ -153,6 +153,7 @@ def main() -> int:
     p.add_argument("--adversary", type=float, default=0.3, help="gradient-reversal weight (0 = off)")
     p.add_argument("--adversary-labels", default="normal,ventilation_tube")
     p.add_argument("--gate-weight", type=float, default=0.5)
+    p.add_argument("--colour-jitter", type=float, default=0.0, help="spread of colour changes after white balance (0 = off)")
     p.add_argument("--freeze", type=int, default=0, help="freeze the first N blocks of features")
     p.add_argument("--ema", type=float, default=0.99)
     p.add_argument("--max-samples", type=int, default=0, help="smoke runs: use at most this many samples")
@@ -244,7 +245,10 @@ def main() -> int:
                 use_clean = len(views_of) == 1 or rng.random() < args.clean_share
                 rows.append(views_of[0] if use_clean else views_of[1 + rng.integers(len(views_of) - 1)])
             batch_entries = [entries[k] for k in draw]
-            x = train.normalise(rotate_flip(train.batch_uint8(rows), gen, mask))
+            x255 = rotate_flip(train.batch_uint8(rows), gen, mask)
+            if args.colour_jitter > 0:
+                x255 = colour_jitter(x255, gen, args.colour_jitter, mask)
+            x = train.normalise(x255)
             is_eardrum = torch.tensor([not e["label"].startswith("neg:") for e in batch_entries])
             y = torch.tensor([label_index.get(e["label"], -100) for e in batch_entries])
 

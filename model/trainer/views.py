@@ -66,3 +66,25 @@ def rotate_flip(x255: torch.Tensor, generator: torch.Generator, mask: torch.Tens
     grid = F.affine_grid(theta, list(x255.shape), align_corners=False)
     out = F.grid_sample(x255, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return out * mask
+
+
+def colour_jitter(x255: torch.Tensor, generator: torch.Generator, strength: float, mask: torch.Tensor) -> torch.Tensor:
+    """Colour changes after the app's white balance (which removes most of a camera's cast before the network
+    sees it, but leaves its own signature): per-picture channel gains, brightness, contrast and saturation, all
+    log-normal around 1 with `strength` as their spread. Relations between colours inside one picture (a red
+    bulge against a grey drum) survive; the camera's overall rendering does not."""
+    n = x255.shape[0]
+
+    def spread(*shape):
+        return torch.exp(torch.randn(*shape, generator=generator) * strength)
+
+    gains = spread(n, 3, 1, 1)
+    brightness = spread(n, 1, 1, 1)
+    contrast = spread(n, 1, 1, 1)
+    saturation = spread(n, 1, 1, 1)
+    y = x255 * gains * brightness
+    grey = y.mean(dim=1, keepdim=True)
+    y = grey + (y - grey) * saturation
+    mean = (y * mask).sum(dim=(1, 2, 3), keepdim=True) / (mask.sum() * 3)
+    y = mean + (y - mean) * contrast
+    return y.clamp(0, 255) * mask
