@@ -17,7 +17,11 @@ const q = (v: number[], p: number) => {
 
 async function run(): Promise<void> {
   const t0 = performance.now();
-  const classifier = await EardrumClassifier.load(defaultModelDir());
+  // `npm run bench:model -- --model DIR` measures another model folder (a candidate before it ships).
+  const i = process.argv.indexOf('--model');
+  const classifier = await EardrumClassifier.load(
+    i > 0 ? path.resolve(process.argv[i + 1]!) : defaultModelDir(),
+  );
   console.log(
     `model ${classifier.card.id} on backend ${classifier.backend}, loaded + warmed up in ${(performance.now() - t0).toFixed(0)} ms`,
   );
