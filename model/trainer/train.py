@@ -153,6 +153,8 @@ def main() -> int:
     p.add_argument("--adversary", type=float, default=0.3, help="gradient-reversal weight (0 = off)")
     p.add_argument("--adversary-labels", default="normal,ventilation_tube")
     p.add_argument("--gate-weight", type=float, default=0.5)
+    p.add_argument("--probe-epochs", type=int, default=0, help="linear probe epochs before fine-tuning (LP-FT)")
+    p.add_argument("--probe-lr", type=float, default=3e-3)
     p.add_argument("--colour-jitter", type=float, default=0.0, help="spread of colour changes after white balance (0 = off)")
     p.add_argument("--freeze", type=int, default=0, help="freeze the first N blocks of features")
     p.add_argument("--ema", type=float, default=0.99)
@@ -230,6 +232,46 @@ def main() -> int:
     val_rows = [val.by_sample[s][0] for s in val.samples]
     history = []
 
+    def draw_batch():
+        draw = rng.choice(len(samples), size=args.batch, p=weights)
+        rows = []
+        for k in draw:
+            views_of = train.by_sample[samples[k]]
+            use_clean = len(views_of) == 1 or rng.random() < args.clean_share
+            rows.append(views_of[0] if use_clean else views_of[1 + rng.integers(len(views_of) - 1)])
+        batch_entries = [entries[k] for k in draw]
+        x255 = rotate_flip(train.batch_uint8(rows), gen, mask)
+        if args.colour_jitter > 0:
+            x255 = colour_jitter(x255, gen, args.colour_jitter, mask)
+        is_eardrum = torch.tensor([not e["label"].startswith("neg:") for e in batch_entries])
+        y = torch.tensor([label_index.get(e["label"], -100) for e in batch_entries])
+        return train.normalise(x255), batch_entries, is_eardrum, y
+
+    if args.probe_epochs:
+        # Linear probe first (LP-FT): the heads learn on the ImageNet features before any backbone weight
+        # moves, so fine-tuning starts from a sensible head and distorts the pretrained features less.
+        net.features.eval()
+        probe_params = list(net.class_logits.parameters()) + list(net.gate_logit.parameters())
+        probe_opt = torch.optim.AdamW(probe_params, lr=args.probe_lr, weight_decay=1e-4)
+        for epoch in range(args.probe_epochs):
+            total = 0.0
+            for _ in range(steps_per_epoch):
+                x, _, is_eardrum, y = draw_batch()
+                with torch.no_grad():
+                    pooled = net.features(x).mean(dim=(2, 3))
+                logits = net.class_logits(net.dropout(pooled))
+                gate = net.gate_logit(pooled)
+                loss = F.cross_entropy(logits, y, weight=class_weight, ignore_index=-100, label_smoothing=args.label_smoothing)
+                loss = loss + args.gate_weight * F.binary_cross_entropy_with_logits(gate[:, 0], is_eardrum.float())
+                probe_opt.zero_grad(set_to_none=True)
+                loss.backward()
+                probe_opt.step()
+                total += loss.item()
+            logits, gate, _ = predict(net, val, val_rows)
+            report = evaluate_logits(logits, gate, [val.entries[r] for r in val_rows], labels)
+            log(f"probe epoch {epoch + 1}/{args.probe_epochs}: loss {total / steps_per_epoch:.3f} | val acc {report['accuracy']:.3f} f1 {report['macro_f1']:.3f} auc {report['auc']:.3f}")
+        ema = copy.deepcopy(net)
+
     step = 0
     for epoch in range(args.epochs):
         net.train()
@@ -238,19 +280,7 @@ def main() -> int:
         t_epoch = time.time()
         totals = {"class": 0.0, "gate": 0.0, "adv": 0.0, "adv_acc": 0.0, "n": 0}
         for _ in range(steps_per_epoch):
-            draw = rng.choice(len(samples), size=args.batch, p=weights)
-            rows = []
-            for k in draw:
-                views_of = train.by_sample[samples[k]]
-                use_clean = len(views_of) == 1 or rng.random() < args.clean_share
-                rows.append(views_of[0] if use_clean else views_of[1 + rng.integers(len(views_of) - 1)])
-            batch_entries = [entries[k] for k in draw]
-            x255 = rotate_flip(train.batch_uint8(rows), gen, mask)
-            if args.colour_jitter > 0:
-                x255 = colour_jitter(x255, gen, args.colour_jitter, mask)
-            x = train.normalise(x255)
-            is_eardrum = torch.tensor([not e["label"].startswith("neg:") for e in batch_entries])
-            y = torch.tensor([label_index.get(e["label"], -100) for e in batch_entries])
+            x, batch_entries, is_eardrum, y = draw_batch()
 
             progress = step / total_steps
             scale = min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * progress))
