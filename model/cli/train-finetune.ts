@@ -19,13 +19,18 @@ import { calibrateNetwork } from '../train/finetune-calibrate.ts';
 import { FINETUNE_CONFIG as C } from '../train/finetune-config.ts';
 import { writeNotice } from '../train/notice.ts';
 import { buildReferenceFeatures, fitNotSure } from '../train/not-sure-fit.ts';
-import { checkPythonTrainer, runPythonTrainer } from '../train/python-trainer.ts';
+import {
+  SOUP_SCRIPT,
+  checkPythonTrainer,
+  runPythonScript,
+  runPythonTrainer,
+} from '../train/python-trainer.ts';
 import { renderViews } from '../train/render-views.ts';
 import { seededRandom } from '../train/softmax-head.ts';
 
 const HELP = `usage: eardrum train [--id ID] [--out DIR] [--sources S1,S2] [--epochs N] [--views N]
                      [--workdir DIR] [--smoke] [--no-eval] [--method finetune|linear]
-                     [--trainer-args "ARGS"]
+                     [--seeds N] [--trainer-args "ARGS"]
 
 Fine-tunes MobileNetV2-1.0 (ImageNet, from ../shared/models) on ../shared/datasets/otoscopy and
 ../shared/datasets/not-eardrum: renders every training photo through the app's preprocessing and random
@@ -38,6 +43,7 @@ measures the test split. Writes resources/models/<id>/ and points resources/mode
   --sources S1,S2  train on these eardrum sources only (leave-one-source-out experiments)
   --smoke          a few dozen photos and one short epoch: checks the whole chain in a few minutes
   --method linear  the previous method: linear heads on frozen ImageNet features (no PyTorch)
+  --seeds N        fine-tune N times (seeds differ) and ship the average of their weights
   --trainer-args   extra options for train.py (experiments, e.g. "--adversary 0"); recorded in the card`;
 
 const eardrumOf = (s: Sample) => ({ ...s, eardrum: true });
@@ -82,6 +88,7 @@ export async function run(argv: string[]): Promise<number> {
       'no-eval': { type: 'boolean' },
       method: { type: 'string' },
       'trainer-args': { type: 'string' },
+      seeds: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -166,31 +173,43 @@ export async function run(argv: string[]): Promise<number> {
   const extraTrainerArgs = values['trainer-args']?.split(/\s+/).filter(Boolean) ?? [];
   const runDir = path.join(workdir, values.id ? `run-${values.id}` : 'run');
   const epochs = Number(values.epochs ?? (smoke ? C.smoke.epochs : C.trainer.epochs));
-  await runPythonTrainer([
-    '--views',
-    viewsDir,
-    '--onnx-backbone',
-    DEFAULT_ONNX_PATH,
-    '--out',
-    runDir,
-    '--labels',
-    labels.join(','),
-    '--epochs',
-    String(epochs),
-    '--batch',
-    String(C.trainer.batch),
-    '--lr',
-    String(C.trainer.lr),
-    '--adversary',
-    String(C.trainer.adversary),
-    '--adversary-labels',
-    C.trainer.adversaryLabels.join(','),
-    '--seed',
-    String(C.seed),
-    ...(sources ? ['--sources', sources.join(',')] : []),
-    ...(smoke ? ['--steps-per-epoch', String(C.smoke.stepsPerEpoch)] : []),
-    ...extraTrainerArgs,
-  ]);
+  const seeds = Number(values.seeds ?? (smoke ? 1 : C.seeds));
+  const seedRuns: string[] = [];
+  for (let k = 0; k < seeds; k++) {
+    const out = seeds > 1 ? `${runDir}-seed${k + 1}` : runDir;
+    log(`fine-tuning${seeds > 1 ? ` (seed ${k + 1} of ${seeds})` : ''}`);
+    await runPythonTrainer([
+      '--views',
+      viewsDir,
+      '--onnx-backbone',
+      DEFAULT_ONNX_PATH,
+      '--out',
+      out,
+      '--labels',
+      labels.join(','),
+      '--epochs',
+      String(epochs),
+      '--batch',
+      String(C.trainer.batch),
+      '--lr',
+      String(C.trainer.lr),
+      '--adversary',
+      String(C.trainer.adversary),
+      '--adversary-labels',
+      C.trainer.adversaryLabels.join(','),
+      ...C.trainer.extraArgs,
+      '--seed',
+      String(C.seed + k),
+      ...(sources ? ['--sources', sources.join(',')] : []),
+      ...(smoke ? ['--steps-per-epoch', String(C.smoke.stepsPerEpoch)] : []),
+      ...extraTrainerArgs,
+    ]);
+    seedRuns.push(out);
+  }
+  if (seeds > 1) {
+    log(`averaging the ${seeds} runs' weights (model soup)`);
+    await runPythonScript(SOUP_SCRIPT, ['--views', viewsDir, '--out', runDir, ...seedRuns]);
+  }
 
   const id =
     values.id ??

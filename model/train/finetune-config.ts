@@ -22,7 +22,11 @@ export const FINETUNE_CONFIG = {
     lr: 5e-4,
     adversary: 0.3,
     adversaryLabels: ['normal', 'ventilation_tube'],
+    /** Further train.py options of the shipped recipe. */
+    extraArgs: [] as string[],
   },
+  /** Fine-tuning runs (seeds differ) whose weights are averaged into the shipped network. */
+  seeds: 1,
   /** Share of validation eardrums the gate may reject when its threshold is chosen. */
   maxEardrumRejection: 0.01,
   /** Quality floors: fractions of training eardrum images allowed below each. */

@@ -6,6 +6,7 @@ import { repoRoot } from '../paths.ts';
 export const DEFAULT_PYTHON = process.env.EARDRUM_PYTHON ?? '/usr/bin/python3';
 
 export const TRAINER_SCRIPT = path.join(repoRoot, 'model/trainer/train.py');
+export const SOUP_SCRIPT = path.join(repoRoot, 'model/trainer/soup.py');
 
 /** Says clearly what to install when the trainer's interpreter or packages are missing. */
 export function checkPythonTrainer(python = DEFAULT_PYTHON): string | null {
@@ -25,14 +26,20 @@ export function checkPythonTrainer(python = DEFAULT_PYTHON): string | null {
 
 /** Runs model/trainer/train.py with `args`, passing its output through; rejects on a non-zero exit. */
 export function runPythonTrainer(args: string[], python = DEFAULT_PYTHON): Promise<void> {
+  return runPythonScript(TRAINER_SCRIPT, args, python);
+}
+
+export function runPythonScript(script: string, args: string[], python = DEFAULT_PYTHON): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(python, [TRAINER_SCRIPT, ...args], {
+    const child = spawn(python, [script, ...args], {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, PYTHONUNBUFFERED: '1' },
     });
     child.on('error', reject);
     child.on('exit', (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`train.py exited with ${signal ?? `code ${code}`}`)),
+      code === 0
+        ? resolve()
+        : reject(new Error(`${path.basename(script)} exited with ${signal ?? `code ${code}`}`)),
     );
   });
 }
