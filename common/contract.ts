@@ -105,13 +105,33 @@ export type RecordStatus = z.infer<typeof recordStatusSchema>;
 export const recordSourceSchema = z.enum(['watch', 'upload']);
 export type RecordSource = z.infer<typeof recordSourceSchema>;
 
+const ISO_DATE_OR_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):?(\d{2}))?)?$/;
+
+/**
+ * Whether `value` is a real calendar day (years 1000–9999; no 2026-13-45 or 2026-02-30), optionally with a
+ * real time of day and UTC offset (at most ±14:00).
+ */
+export function isRealIsoDate(value: string): boolean {
+  const m = ISO_DATE_OR_DATE_TIME.exec(value);
+  if (!m) return false;
+  const [y, mo, d, h = 0, mi = 0, s = 0, oh = 0, om = 0] = m
+    .slice(1)
+    .map((v) => (v === undefined ? 0 : Number(v)));
+  if (y! < 1000 || mo! < 1 || mo! > 12 || d! < 1) return false;
+  const daysInMonth = new Date(Date.UTC(2000, mo!, 0)).getUTCDate() - (mo === 2 && !isLeap(y!) ? 1 : 0);
+  return d! <= daysInMonth && h! <= 23 && mi! <= 59 && s! <= 59 && oh! * 60 + om! <= 14 * 60 && om! <= 59;
+}
+
+function isLeap(y: number): boolean {
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+}
+
 /** ISO 8601 date-time with offset (`2026-11-25T09:30:00.000Z`) or a plain calendar day (`2026-11-25`). */
 const isoDateOrDateTime = z
   .string()
-  .regex(
-    /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/,
-    'expected an ISO date',
-  );
+  .max(40)
+  .refine(isRealIsoDate, 'expected a real date such as 2026-11-25 or 2026-11-25T09:30:00Z');
 
 export const labelInfoSchema = z.object({
   id: z.string(),

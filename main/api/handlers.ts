@@ -14,6 +14,7 @@ import {
 import { writeCsv } from '../export/csv-export.ts';
 import type { Services } from '../services.ts';
 import { EngineError, toEngineError } from '../util/errors.ts';
+import { checkWatchDirFromUi } from './watch-dir.ts';
 
 function notFound(id: number): EngineError {
   return new EngineError(ErrorCodes.notFound, `There is no record ${id}.`);
@@ -90,7 +91,8 @@ export function createHandlers(s: Services): Handlers {
       return { record: detail(r.id), duplicate: r.duplicate };
     },
     'settings.get': async () => s.settings.get(),
-    'settings.update': async (a) => s.updateSettings(a),
+    'settings.update': async (a) =>
+      s.updateSettings(a.watchDir === undefined ? a : { ...a, watchDir: checkWatchDirFromUi(a.watchDir) }),
     'settings.changeThreshold': async (a) => {
       if (!(EDITABLE_THRESHOLDS as readonly string[]).includes(a.name)) {
         throw new EngineError(

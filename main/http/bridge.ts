@@ -12,6 +12,7 @@ import {
   HTTP_LOGIN_PATH,
   MAX_REQUEST_BYTES,
   fileKindSchema,
+  loginArgsSchema,
   parseArgs,
 } from '../../common/contract.ts';
 import { suggestedCsvName } from '../api/handlers.ts';
@@ -22,12 +23,18 @@ import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
 import { LoginThrottle, isLoopbackHost, newToken, presentedToken, secretEquals } from './auth.ts';
 import { serveStatic } from './static-files.ts';
+import { buildWhere } from '../store/filters.ts';
 
 const MAX_URL_LENGTH = 16 * 1024;
 const MAX_SSE_CLIENTS = 32;
 const HEARTBEAT_MS = 15_000;
 /** Passwords shorter than this are refused: the bridge would expose patient data to the network. */
 export const MIN_PASSWORD_LENGTH = 8;
+
+/** At least MIN_PASSWORD_LENGTH characters once blanks at either end are set aside (8 spaces is no password). */
+export function passwordStrongEnough(password: string | undefined): password is string {
+  return password !== undefined && password.trim().length >= MIN_PASSWORD_LENGTH;
+}
 
 export interface BridgeOptions {
   services: Services;
@@ -59,7 +66,8 @@ const STATUS_OF: Record<string, number> = {
   [ErrorCodes.notFound]: 404,
   [ErrorCodes.unknownChannel]: 404,
   [ErrorCodes.tooLarge]: 413,
-  [ErrorCodes.unsupported]: 501,
+  // Understood but not possible here (a folder dialog over HTTP, a record without a stored copy).
+  [ErrorCodes.unsupported]: 422,
   [ErrorCodes.modelUnavailable]: 503,
   [ErrorCodes.databaseLocked]: 503,
   [ErrorCodes.diskFull]: 507,
@@ -135,11 +143,12 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const host = opts.host ?? '127.0.0.1';
   const logger = opts.logger ?? silentLogger;
   const loopback = isLoopbackHost(host);
-  if (!loopback && (!opts.password || opts.password.length < MIN_PASSWORD_LENGTH)) {
+  if (!loopback && !passwordStrongEnough(opts.password)) {
     throw new EngineError(
       ErrorCodes.forbidden,
       `Listening on ${host} makes patient data reachable from the network: configure a password of at least ` +
-        `${MIN_PASSWORD_LENGTH} characters (EARDRUM_PASSWORD or --password-file) or use 127.0.0.1.`,
+        `${MIN_PASSWORD_LENGTH} characters, not counting blanks at either end (EARDRUM_PASSWORD or --password-file), ` +
+        'or use 127.0.0.1.',
     );
   }
   const token = opts.token ?? newToken();
@@ -221,10 +230,24 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
         404,
       );
     const addr = req.socket.remoteAddress ?? '?';
-    if (throttle.blocked(addr))
+    if (throttle.blocked(addr)) {
+      res.setHeader('Retry-After', '60');
       return sendError(res, ErrorCodes.forbidden, 'Too many wrong passwords; wait a minute.', 429);
-    const body = (await readJson(req, 4096)) as { password?: unknown };
-    if (typeof body.password !== 'string' || !secretEquals(body.password, opts.password)) {
+    }
+    // Every attempt counts against the limit, malformed ones too (they are guesses as much as wrong ones).
+    let body: unknown;
+    try {
+      body = await readJson(req, 4096);
+    } catch (err) {
+      throttle.fail(addr);
+      throw err;
+    }
+    const args = loginArgsSchema.safeParse(body);
+    if (!args.success) {
+      throttle.fail(addr);
+      return sendError(res, ErrorCodes.invalidArgs, 'Send {"password": "..."} as JSON.', 400);
+    }
+    if (!secretEquals(args.data.password, opts.password)) {
       throttle.fail(addr);
       return sendError(res, ErrorCodes.unauthorized, 'Wrong password.');
     }
@@ -301,6 +324,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     } else return sendError(res, ErrorCodes.invalidArgs, 'Use GET or POST.', 405);
     const args = parseArgs('export.csv', raw);
     if (!args.ok) return sendError(res, args.error.code, args.error.message);
+    // Anything wrong with the filter must be answered before the 200 and the headers go out.
+    buildWhere(args.value.filter);
     res.writeHead(200, {
       'Content-Type': 'text/csv; charset=utf-8',
       'Content-Disposition': `attachment; filename="${suggestedCsvName()}"`,

@@ -1,4 +1,6 @@
 import type { RecordFilter, RecordSort, SortField } from '../../common/contract.ts';
+import { ErrorCodes } from '../../common/contract.ts';
+import { EngineError } from '../util/errors.ts';
 
 /** A WHERE clause with its named parameters, built only from validated filter fields (never raw SQL). */
 export interface Where {
@@ -7,20 +9,25 @@ export interface Where {
 }
 
 const ZONED = /(?:Z|[+-]\d{2}:?\d{2})$/;
+/** Stored times are ISO strings with four-digit years, which sort as text only up to the end of 9999. */
+const LAST_MS = Date.parse('9999-12-31T23:59:59.999Z');
 
 /**
  * Turns a filter date into the stored UTC ISO form. A plain day is the start of that day (or, for the upper
- * bound, the start of the next day) in the caller's UTC offset.
+ * bound, the start of the next day) in the caller's UTC offset. Null: the bound lies after year 9999, past
+ * every stored time (an upper bound there limits nothing; a lower bound there matches nothing).
  */
-export function boundToUtc(value: string, offsetMinutes: number, upper: boolean): string {
+export function boundToUtc(value: string, offsetMinutes: number, upper: boolean): string | null {
+  let ms: number;
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
-    const ms = Date.parse(`${value}T00:00:00Z`) - offsetMinutes * 60_000 + (upper ? 86_400_000 : 0);
-    return new Date(ms).toISOString();
+    ms = Date.parse(`${value}T00:00:00Z`) - offsetMinutes * 60_000 + (upper ? 86_400_000 : 0);
+  } else {
+    const normal = value.replace(' ', 'T');
+    ms = ZONED.test(normal) ? Date.parse(normal) : Date.parse(`${normal}Z`) - offsetMinutes * 60_000;
   }
-  const normal = value.replace(' ', 'T');
-  const ms = ZONED.test(normal) ? Date.parse(normal) : Date.parse(`${normal}Z`) - offsetMinutes * 60_000;
-  if (Number.isNaN(ms)) throw new RangeError(`invalid date ${value}`);
-  return new Date(ms).toISOString();
+  // The contract lets only real dates through; this guards callers that skip it (a 500 is never the answer).
+  if (Number.isNaN(ms)) throw new EngineError(ErrorCodes.invalidArgs, `"${value}" is not a date.`);
+  return ms > LAST_MS ? null : new Date(ms).toISOString();
 }
 
 /** `prefix` qualifies columns (e.g. `i.`) when the query joins other tables. */
@@ -30,12 +37,19 @@ export function buildWhere(filter: RecordFilter, prefix = ''): Where {
   const params: Record<string, string | number> = {};
   const offset = filter.utcOffsetMinutes ?? 0;
   if (filter.from) {
-    clauses.push(`${c('captured_at')} >= @from`);
-    params.from = boundToUtc(filter.from, offset, false);
+    const from = boundToUtc(filter.from, offset, false);
+    if (from === null) clauses.push('0');
+    else {
+      clauses.push(`${c('captured_at')} >= @from`);
+      params.from = from;
+    }
   }
   if (filter.to) {
-    clauses.push(`${c('captured_at')} < @to`);
-    params.to = boundToUtc(filter.to, offset, true);
+    const to = boundToUtc(filter.to, offset, true);
+    if (to !== null) {
+      clauses.push(`${c('captured_at')} < @to`);
+      params.to = to;
+    }
   }
   const inList = (column: string, name: string, values: readonly string[] | undefined) => {
     if (!values || values.length === 0) return;
