@@ -236,6 +236,22 @@ export const recordDetailSchema = z.object({
   diagnosis: diagnosisViewSchema.nullable(),
   /** Append-only audit trail, oldest first. */
   reviews: z.array(reviewSchema),
+  /**
+   * Other records of the same photo: the same bytes saved under another file name (another patient, ear or
+   * capture time). Each is its own record with its own reviews; all share one stored copy and one diagnosis.
+   * Always sent by the engine (empty when the photo came once); optional for older senders.
+   */
+  samePhoto: z
+    .array(
+      z.object({
+        id: z.number().int(),
+        fileName: z.string(),
+        patientId: z.string().nullable(),
+        ear: earSchema,
+        capturedAt: z.string(),
+      }),
+    )
+    .optional(),
 });
 export type RecordDetail = z.infer<typeof recordDetailSchema>;
 

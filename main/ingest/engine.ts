@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type {
@@ -16,6 +16,8 @@ import type { Diagnosis } from '../../model/types.ts';
 import {
   EXTENSION_OF,
   IMAGE_EXTENSIONS,
+  UNSUPPORTED_EXTENSIONS,
+  admissionFailure,
   looksComplete,
   probeImage,
   sniffFormat,
@@ -23,7 +25,7 @@ import {
 import { ImageLibrary } from '../library/library.ts';
 import type { Diagnoser } from '../model/diagnoser.ts';
 import { ImageRejectedError } from '../model/diagnoser.ts';
-import type { RecordStore } from '../store/records.ts';
+import type { NewSource, RecordStore } from '../store/records.ts';
 import { EngineError, toEngineError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
@@ -66,6 +68,25 @@ interface ModelJob {
   /** When the file was judged complete (performance.now()), for timings. */
   readyAt: number;
   stable?: StableFile;
+}
+
+/** One file (watched or uploaded) on its way into the store. */
+interface IngestItem {
+  fileName: string;
+  originalPath: string;
+  /** Path relative to the watched folder (what the file-name pattern reads). */
+  relative: string;
+  source: 'watch' | 'upload';
+  mtimeMs: number;
+  format: ReturnType<typeof sniffFormat>;
+  /** Why it cannot be diagnosed, found before storing anything; nothing is stored then. */
+  failure: ErrorInfo | undefined;
+  stable?: StableFile;
+  readyAt: number;
+  patientId?: string | null;
+  ear?: Ear;
+  /** Ahead of the watched-folder queue (hand uploads). */
+  front?: boolean;
 }
 
 type Listener = (e: EngineEvent) => void;
@@ -369,8 +390,10 @@ export class Engine {
     const ext = path.extname(f.path).toLowerCase();
     try {
       if (this.store.knownSource(f.path, f.size, f.mtimeMs) !== null) return;
+      const namedLikeImage = IMAGE_EXTENSIONS.has(ext) || UNSUPPORTED_EXTENSIONS.has(ext);
       if (f.size > MAX_IMAGE_BYTES) {
-        await this.recordTooLarge(f);
+        // Only what is named like an image, or starts like one: a large video or archive is not ours.
+        if (namedLikeImage || (await this.startsLikeImage(f.path))) await this.recordTooLarge(f);
         return;
       }
       let bytes: Buffer;
@@ -381,8 +404,7 @@ export class Engine {
         throw err;
       }
       const format = sniffFormat(bytes.subarray(0, 32));
-      const imageExt = IMAGE_EXTENSIONS.has(ext);
-      if (!imageExt && format === null) return; // not an image and not named like one: not ours
+      if (!namedLikeImage && format === null) return; // not an image and not named like one: not ours
       if (
         format !== null &&
         !looksComplete(bytes, format) &&
@@ -392,18 +414,6 @@ export class Engine {
         this.stabilizer.touch(f.path, f.size, f.mtimeMs, this.stabilityMs);
         return;
       }
-      let failure: ErrorInfo | undefined;
-      if (bytes.length === 0) failure = { code: 'image.empty', message: 'The file is empty (0 bytes).' };
-      else if (!imageExt && format !== null)
-        failure = {
-          code: 'image.wrong_extension',
-          message: `The file holds a ${format.toUpperCase()} image but is named "${ext || '(no extension)'}"; rename it to ${EXTENSION_OF[format]} to have it diagnosed.`,
-        };
-      else if (format === null)
-        failure = {
-          code: 'image.not_image',
-          message: `The file is named "${ext}" but its content is not an image this app reads (JPEG, PNG, BMP, TIFF, WebP).`,
-        };
       await this.storeAndQueue(bytes, {
         fileName: path.basename(f.path),
         originalPath: f.path,
@@ -411,7 +421,7 @@ export class Engine {
         source: 'watch',
         mtimeMs: f.mtimeMs,
         format,
-        failure,
+        failure: admissionFailure(bytes, ext, format, 'watch') ?? undefined,
         stable: f,
         readyAt,
       });
@@ -433,6 +443,17 @@ export class Engine {
       this.retries.set(f.path, n);
       if (n <= this.maxIngestRetries && this.running)
         this.stabilizer.touch(f.path, f.size, f.mtimeMs, 1000 * 2 ** n);
+    }
+  }
+
+  private async startsLikeImage(file: string): Promise<boolean> {
+    const fh = await open(file, 'r');
+    try {
+      const head = Buffer.alloc(32);
+      const { bytesRead } = await fh.read(head, 0, 32, 0);
+      return sniffFormat(head.subarray(0, bytesRead)) !== null;
+    } finally {
+      await fh.close();
     }
   }
 
@@ -469,7 +490,7 @@ export class Engine {
       message: `The file is ${mb(f.size)}; images up to ${mb(MAX_IMAGE_BYTES)} are accepted.`,
     };
     const parsed = await this.parseName(this.relativeToWatch(f.path));
-    const { id, created } = this.store.insertImage({
+    const { id } = this.store.insertImage({
       sha256,
       fileName: path.basename(f.path),
       originalPath: f.path,
@@ -488,15 +509,10 @@ export class Engine {
       sourceFile: { path: f.path, size: f.size, mtimeMs: f.mtimeMs },
       failure,
     });
-    this.finishFailed(id, created, f.path, failure);
+    this.finishFailed(id, f.path, failure);
   }
 
-  private finishFailed(id: number, created: boolean, file: string, failure: ErrorInfo): void {
-    if (!created) {
-      this.counts.duplicates++;
-      this.emit({ type: 'duplicate', path: file, recordId: id, status: this.status() });
-      return;
-    }
+  private finishFailed(id: number, file: string, failure: ErrorInfo): void {
     this.counts.failed++;
     const record = this.store.summary(id);
     this.logger.info(`failed ${path.basename(file)}: ${failure.message}`);
@@ -505,56 +521,14 @@ export class Engine {
   }
 
   /**
-   * Shared by watched files and uploads: dedupe by SHA-256, copy into the library, insert the record and queue
-   * it for the model. Returns the record id and whether it already existed.
+   * Patient, ear and capture time of one file that brought a photo: from the name (pattern) or the upload's
+   * fields; the time from EXIF, else a dated name, else the file's mtime.
    */
-  private async storeAndQueue(
-    bytes: Buffer,
-    o: {
-      fileName: string;
-      originalPath: string;
-      relative: string;
-      source: 'watch' | 'upload';
-      mtimeMs: number;
-      format: ReturnType<typeof sniffFormat>;
-      failure: ErrorInfo | undefined;
-      stable?: StableFile;
-      readyAt: number;
-      patientId?: string | null;
-      ear?: Ear;
-      front?: boolean;
-    },
-  ): Promise<{ id: number; duplicate: boolean }> {
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const sourceFile = o.stable
-      ? { path: o.stable.path, size: o.stable.size, mtimeMs: o.stable.mtimeMs }
-      : undefined;
-    const existing = this.store.findBySha(sha256);
-    if (existing) {
-      if (sourceFile)
-        this.store.rememberSource(sourceFile.path, sourceFile.size, sourceFile.mtimeMs, existing.id);
-      this.counts.duplicates++;
-      this.logger.info(`duplicate ${o.fileName} (same image as record ${existing.id})`);
-      this.emit({ type: 'duplicate', path: o.originalPath, recordId: existing.id, status: this.status() });
-      return { id: existing.id, duplicate: true };
-    }
-    let storedPath: string | null = null;
-    let thumbPath: string | null = null;
-    if (bytes.length > 0) {
-      storedPath = ImageLibrary.originalPath(sha256, o.format ? EXTENSION_OF[o.format] : '.bin');
-      await this.library.put(storedPath, bytes);
-    }
-    if (!o.failure) {
-      const thumb = await this.library.makeThumbnail(bytes);
-      if (thumb) {
-        thumbPath = ImageLibrary.thumbPath(sha256);
-        await this.library.put(thumbPath, thumb);
-      }
-    }
+  private async describeSource(
+    o: IngestItem,
+    exifTakenAt: string | null,
+  ): Promise<Omit<NewSource, 'fileName' | 'originalPath' | 'source' | 'sourceFile'>> {
     const offset = -new Date().getTimezoneOffset();
-    const facts = o.failure
-      ? { width: null, height: null, exifTakenAt: null }
-      : await probeImage(bytes, o.format, offset);
     const parsed = await this.parseName(o.relative);
     // A name with only a date gives local midnight; the file's mtime on that same day is more precise.
     let fromName = parsed.capturedAt;
@@ -565,9 +539,9 @@ export class Engine {
     }
     const capturedAt =
       o.source === 'upload'
-        ? (facts.exifTakenAt ?? new Date().toISOString())
-        : (facts.exifTakenAt ?? fromName ?? new Date(o.mtimeMs).toISOString());
-    const captureSource = facts.exifTakenAt
+        ? (exifTakenAt ?? new Date().toISOString())
+        : (exifTakenAt ?? fromName ?? new Date(o.mtimeMs).toISOString());
+    const captureSource = exifTakenAt
       ? 'exif'
       : o.source === 'upload'
         ? 'upload'
@@ -575,6 +549,45 @@ export class Engine {
           ? 'name'
           : 'mtime';
     const manual = o.patientId !== undefined || o.ear !== undefined;
+    return {
+      capturedAt,
+      captureSource,
+      patientId: manual ? (o.patientId ?? null) : parsed.patientId,
+      ear: manual ? (o.ear ?? 'unknown') : parsed.ear,
+      patientSource: manual ? 'upload' : parsed.matched ? 'pattern' : 'none',
+    };
+  }
+
+  /**
+   * Shared by watched files and uploads. A new photo is copied into the library and queued for the model;
+   * the same bytes under another name become another record of that photo (one diagnosis, several
+   * sources); a file that fails before that (empty, not an image, unsupported format) gets a record of its
+   * own with the reason and nothing stored. Returns the record id, and whether the photo was known.
+   */
+  private async storeAndQueue(bytes: Buffer, o: IngestItem): Promise<{ id: number; duplicate: boolean }> {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const sourceFile = o.stable
+      ? { path: o.stable.path, size: o.stable.size, mtimeMs: o.stable.mtimeMs }
+      : undefined;
+    if (!o.failure) {
+      const existing = this.store.findBySha(sha256);
+      if (existing) return this.addSourceOfPhoto(existing.id, sha256, bytes, o);
+    }
+    let storedPath: string | null = null;
+    let thumbPath: string | null = null;
+    if (!o.failure) {
+      storedPath = ImageLibrary.originalPath(sha256, o.format ? EXTENSION_OF[o.format] : '.bin');
+      await this.library.put(storedPath, bytes);
+      const thumb = await this.library.makeThumbnail(bytes);
+      if (thumb) {
+        thumbPath = ImageLibrary.thumbPath(sha256);
+        await this.library.put(thumbPath, thumb);
+      }
+    }
+    const facts = o.failure
+      ? { width: null, height: null, exifTakenAt: null }
+      : await probeImage(bytes, o.format, -new Date().getTimezoneOffset());
+    const src = await this.describeSource(o, facts.exifTakenAt);
     const { id, created } = this.store.insertImage({
       sha256,
       fileName: o.fileName,
@@ -586,28 +599,90 @@ export class Engine {
       width: facts.width,
       height: facts.height,
       format: o.format,
-      capturedAt,
-      captureSource,
-      patientId: manual ? (o.patientId ?? null) : parsed.patientId,
-      ear: manual ? (o.ear ?? 'unknown') : parsed.ear,
-      patientSource: manual ? 'upload' : parsed.matched ? 'pattern' : 'none',
+      ...src,
       ...(sourceFile ? { sourceFile } : {}),
       ...(o.failure ? { failure: o.failure } : {}),
     });
+    // The same bytes were stored meanwhile (an upload beside the watcher): this file is another source.
+    if (!created) return this.addSourceOfPhoto(id, sha256, bytes, o);
     if (o.failure) {
-      this.finishFailed(id, created, o.originalPath, o.failure);
-      return { id, duplicate: !created };
-    }
-    if (!created) {
-      this.counts.duplicates++;
-      this.emit({ type: 'duplicate', path: o.originalPath, recordId: id, status: this.status() });
-      return { id, duplicate: true };
+      this.finishFailed(id, o.originalPath, o.failure);
+      return { id, duplicate: false };
     }
     this.enqueueModel(
       { imageId: id, path: o.originalPath, readyAt: o.readyAt, ...(o.stable ? { stable: o.stable } : {}) },
       o.front ?? false,
     );
     return { id, duplicate: false };
+  }
+
+  /** A photo already stored, brought again: the same file, a renamed one, or another source of it. */
+  private async addSourceOfPhoto(
+    primaryId: number,
+    sha256: string,
+    bytes: Buffer,
+    o: IngestItem,
+  ): Promise<{ id: number; duplicate: boolean }> {
+    this.counts.duplicates++;
+    const seen = (id: number) => {
+      this.emit({ type: 'duplicate', path: o.originalPath, recordId: id, status: this.status() });
+      return { id, duplicate: true };
+    };
+    const records = this.store.photoRecords(primaryId);
+    const f = o.stable;
+    if (f) {
+      // The same file again (re-saved, touched): remember its new size and mtime, nothing more.
+      const same = records.find((r) => r.source === 'watch' && r.original_path === f.path);
+      if (same) {
+        this.store.rememberSource(f.path, f.size, f.mtimeMs, same.id);
+        return seen(same.id);
+      }
+      // Renamed or moved: a file with these bytes, size and mtime that is no longer where it was.
+      const moved = this.store
+        .sourcesWithSameFile(sha256, f.size, f.mtimeMs)
+        .find((c) => c.path !== f.path && !existsSync(c.path));
+      if (moved) {
+        const parsed = await this.parseName(o.relative);
+        this.store.moveSource(moved.recordId, moved.path, { ...f, fileName: o.fileName }, parsed);
+        this.logger.info(`moved ${path.basename(moved.path)} → ${o.fileName} (record ${moved.recordId})`);
+        const result = seen(moved.recordId);
+        this.recordUpdated(moved.recordId);
+        return result;
+      }
+    }
+    const facts = await probeImage(bytes, o.format, -new Date().getTimezoneOffset());
+    const src = await this.describeSource(o, facts.exifTakenAt);
+    if (o.source === 'upload') {
+      const again = records.find(
+        (r) =>
+          r.source === 'upload' &&
+          r.file_name === o.fileName &&
+          r.patient_id === src.patientId &&
+          r.ear === src.ear,
+      );
+      if (again) return seen(again.id);
+    }
+    const id = this.store.addSource(primaryId, {
+      fileName: o.fileName,
+      originalPath: o.originalPath,
+      source: o.source,
+      ...src,
+      ...(f ? { sourceFile: { path: f.path, size: f.size, mtimeMs: f.mtimeMs } } : {}),
+    });
+    this.logger.info(`duplicate ${o.fileName}: the photo of record ${primaryId}, kept as record ${id}`);
+    const result = seen(id);
+    // A new row for the board at once when the photo's answer is known; otherwise when it is.
+    const record = this.store.summary(id)!;
+    if (record.status === 'done') this.emit({ type: 'done', record, status: this.status() });
+    else if (record.status === 'failed' && record.failure)
+      this.emit({
+        type: 'failed',
+        path: o.originalPath,
+        error: record.failure,
+        record,
+        status: this.status(),
+      });
+    return result;
   }
 
   private async runModel(job: ModelJob): Promise<void> {
@@ -661,6 +736,7 @@ export class Engine {
         );
         this.emit({ type: 'done', record, status: this.status() });
         this.settle(job.imageId, record);
+        this.settleOtherSources(job.imageId);
       }
       this.trackTiming(job, t0);
     } catch (err) {
@@ -702,6 +778,16 @@ export class Engine {
     this.logger.info(`failed ${path.basename(file)}: ${failure.message}`);
     this.emit({ type: 'failed', path: file, error: failure, record, status: this.status() });
     this.settle(id, record);
+    this.settleOtherSources(id);
+  }
+
+  /** The photo's other records (sources added while it waited for the model) now show its answer too. */
+  private settleOtherSources(primaryId: number): void {
+    for (const r of this.store.photoRecords(primaryId)) {
+      if (r.id === primaryId) continue;
+      this.recordUpdated(r.id);
+      this.settle(r.id, this.store.summary(r.id));
+    }
   }
 
   private settle(id: number, record: RecordSummary | null): void {
@@ -743,13 +829,9 @@ export class Engine {
     }
     if (!this.running) throw new EngineError(ErrorCodes.modelUnavailable, 'The engine is not running.');
     const format = sniffFormat(bytes.subarray(0, 32));
-    let failure: ErrorInfo | undefined;
-    if (bytes.length === 0) failure = { code: 'image.empty', message: 'The file is empty (0 bytes).' };
-    else if (format === null)
-      failure = {
-        code: 'image.not_image',
-        message: 'The file is not an image this app reads (JPEG, PNG, BMP, TIFF, WebP).',
-      };
+    // A file that is no image this app reads is refused with the reason, and nothing of it is kept.
+    const failure = admissionFailure(bytes, '', format, 'upload');
+    if (failure) throw new EngineError(failure.code, failure.message);
     const fileName = path.basename(o.fileName.replace(/\\/g, '/')) || 'upload';
     const r = await this.storeAndQueue(bytes, {
       fileName,
@@ -758,7 +840,7 @@ export class Engine {
       source: 'upload',
       mtimeMs: Date.now(),
       format,
-      failure,
+      failure: undefined,
       readyAt: performance.now(),
       ...(o.patientId !== undefined ? { patientId: o.patientId } : {}),
       ...(o.ear !== undefined ? { ear: o.ear } : {}),
@@ -773,10 +855,12 @@ export class Engine {
     return r;
   }
 
-  /** Re-queues a failed record from its stored copy. */
+  /** Re-queues a failed record's photo from its stored copy (with every record of that photo). */
   retry(id: number): RecordSummary {
-    const row = this.store.row(id);
-    if (!row) throw new EngineError(ErrorCodes.notFound, `There is no record ${id}.`);
+    const asked = this.store.row(id);
+    if (!asked) throw new EngineError(ErrorCodes.notFound, `There is no record ${id}.`);
+    const row = asked.primary_id === null ? asked : this.store.row(asked.primary_id);
+    if (!row) throw new EngineError(ErrorCodes.notFound, `There is no record ${asked.primary_id}.`);
     if (row.status !== 'failed')
       throw new EngineError(ErrorCodes.invalidArgs, `Record ${id} has not failed.`);
     if (!row.stored_path) {
@@ -785,9 +869,9 @@ export class Engine {
         `Record ${id} has no stored copy to diagnose (${row.failure_message ?? 'failed'}).`,
       );
     }
-    this.store.markPending(id);
+    this.store.markPending(row.id);
     this.counts.failed = Math.max(0, this.counts.failed - 1);
-    this.enqueueModel({ imageId: id, path: row.original_path, readyAt: performance.now() });
+    this.enqueueModel({ imageId: row.id, path: row.original_path, readyAt: performance.now() });
     this.pump();
     return this.store.summary(id)!;
   }

@@ -38,7 +38,9 @@ export class FolderWatcher {
     const watcher = watch(root, {
       ignoreInitial: false,
       persistent: true,
-      depth: recursive ? 32 : 0,
+      // No depth limit when recursive: a file 40 folders down is a capture like any other (a limit once left
+      // such files silently unseen). chokidar follows each symlinked folder once, so loops end.
+      ...(recursive ? {} : { depth: 0 }),
       usePolling,
       interval: pollIntervalMs,
       binaryInterval: pollIntervalMs,

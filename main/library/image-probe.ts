@@ -1,7 +1,9 @@
 import sharp from 'sharp';
 import exifReader from 'exif-reader';
 
-export type SniffedFormat = 'jpeg' | 'png' | 'gif' | 'webp' | 'tiff' | 'bmp' | 'heif' | null;
+import type { ErrorInfo } from '../../common/contract.ts';
+
+export type SniffedFormat = 'jpeg' | 'png' | 'gif' | 'webp' | 'tiff' | 'bmp' | 'heif' | 'avif' | null;
 
 /** Extensions the watcher treats as images (lower case, with the dot). */
 export const IMAGE_EXTENSIONS = new Set([
@@ -17,6 +19,51 @@ export const IMAGE_EXTENSIONS = new Set([
   '.webp',
 ]);
 
+/** Image formats recognised by their first bytes that the model does not read: told apart, never diagnosed. */
+export const UNSUPPORTED_FORMATS = new Set<SniffedFormat>(['gif', 'heif', 'avif']);
+/** Extensions of those formats: files so named are looked at (to be told why they are refused). */
+export const UNSUPPORTED_EXTENSIONS = new Set(['.gif', '.heic', '.heif', '.hif', '.avif']);
+
+const FORMAT_NAME: Record<'gif' | 'heif' | 'avif', string> = {
+  gif: 'a GIF image',
+  heif: 'a HEIC/HEIF photo (the format of iPhones and some cameras)',
+  avif: 'an AVIF image',
+};
+
+/**
+ * Why a file cannot be diagnosed before any decoding, judged from its size, name and first bytes; null when
+ * it may go on to the model. Files neither named like an image nor holding one are not ours (never asked).
+ */
+export function admissionFailure(
+  bytes: Uint8Array,
+  ext: string,
+  format: SniffedFormat,
+  source: 'watch' | 'upload',
+): ErrorInfo | null {
+  const readable = 'JPEG, PNG, BMP, TIFF or WebP';
+  if (bytes.length === 0) return { code: 'image.empty', message: 'The file is empty (0 bytes).' };
+  if (format !== null && UNSUPPORTED_FORMATS.has(format)) {
+    return {
+      code: 'image.unsupported',
+      message: `The file is ${FORMAT_NAME[format as 'gif' | 'heif' | 'avif']}, which this app does not read; save or export the photo as ${readable}.`,
+    };
+  }
+  if (format === null) {
+    const named = source === 'watch' && ext ? `named "${ext}" but ` : '';
+    return {
+      code: 'image.not_image',
+      message: `The file is ${named}not an image this app reads (${readable}).`,
+    };
+  }
+  if (source === 'watch' && !IMAGE_EXTENSIONS.has(ext)) {
+    return {
+      code: 'image.wrong_extension',
+      message: `The file holds a ${format.toUpperCase()} image but is named "${ext || '(no extension)'}"; rename it to ${EXTENSION_OF[format]} to have it diagnosed.`,
+    };
+  }
+  return null;
+}
+
 export const EXTENSION_OF: Record<Exclude<SniffedFormat, null>, string> = {
   jpeg: '.jpg',
   png: '.png',
@@ -25,7 +72,12 @@ export const EXTENSION_OF: Record<Exclude<SniffedFormat, null>, string> = {
   tiff: '.tif',
   bmp: '.bmp',
   heif: '.heic',
+  avif: '.avif',
 };
+
+/** ISO-BMFF brands of still images; other `ftyp` files (MP4, MOV videos) are not images. */
+const HEIF_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1']);
+const AVIF_BRANDS = new Set(['avif', 'avis']);
 
 /** The format the first bytes announce, whatever the file is called. */
 export function sniffFormat(head: Uint8Array): SniffedFormat {
@@ -41,7 +93,11 @@ export function sniffFormat(head: Uint8Array): SniffedFormat {
   )
     return 'tiff';
   if (b(0) === 0x42 && b(1) === 0x4d && head.length > 26) return 'bmp';
-  if (b(4) === 0x66 && b(5) === 0x74 && b(6) === 0x79 && b(7) === 0x70) return 'heif';
+  if (b(4) === 0x66 && b(5) === 0x74 && b(6) === 0x79 && b(7) === 0x70) {
+    const brand = String.fromCharCode(b(8), b(9), b(10), b(11));
+    if (AVIF_BRANDS.has(brand)) return 'avif';
+    if (HEIF_BRANDS.has(brand)) return 'heif';
+  }
   return null;
 }
 

@@ -98,13 +98,21 @@ export async function openDatabase(file: string, opts: OpenDatabaseOptions): Pro
     }
     for (const m of migrations) {
       if (m.version <= from) continue;
-      db.transaction(() => {
-        db.exec(m.sql);
-        db.prepare(
-          'INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)',
-        ).run(m.version, m.name, checksum(m), new Date().toISOString());
-        db.pragma(`user_version = ${m.version}`);
-      })();
+      // Foreign keys can only be switched outside a transaction; a rebuild is checked by hand before commit.
+      if (m.rebuildsTables) db.pragma('foreign_keys = OFF');
+      try {
+        db.transaction(() => {
+          db.exec(m.sql);
+          if (m.rebuildsTables && (db.pragma('foreign_key_check') as unknown[]).length > 0)
+            throw new EngineError(ErrorCodes.databaseCorrupt, `Migration ${m.version} broke references.`);
+          db.prepare(
+            'INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)',
+          ).run(m.version, m.name, checksum(m), new Date().toISOString());
+          db.pragma(`user_version = ${m.version}`);
+        })();
+      } finally {
+        if (m.rebuildsTables) db.pragma('foreign_keys = ON');
+      }
     }
     const fkProblems = db.pragma('foreign_key_check') as unknown[];
     if (fkProblems.length > 0) {

@@ -8,6 +8,11 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /**
+   * Rebuilds a table that others reference (SQLite cannot drop a column constraint in place): run with
+   * foreign keys off, then `foreign_key_check` must come back empty before the transaction commits.
+   */
+  rebuildsTables?: boolean;
 }
 
 export const migrations: Migration[] = [
@@ -206,6 +211,88 @@ CREATE TRIGGER settings_changes_append_only_d BEFORE DELETE ON settings_changes
 -- colours: laid over the photo they do not line up. They are no longer shown (the files stay in the
 -- library); results from now on get a transparent layer, named *-layer.png.
 UPDATE images SET overlay_path = NULL WHERE overlay_path IS NOT NULL AND overlay_path NOT LIKE '%-layer.png';
+`,
+  },
+  {
+    version: 6,
+    name: 'one photo, several sources: records share a photo and its diagnosis',
+    rebuildsTables: true,
+    sql: `
+-- The same bytes saved under another name (another patient, another ear) become a record of their own that
+-- shares the first record's stored copy and diagnosis: sha256 is no longer unique per record, only per photo
+-- (the record holding the copy, primary_id NULL). Files that failed before being stored (empty, not an image,
+-- too large) hold no copy and never share: each keeps its own failure.
+CREATE TABLE images_v4 (
+  id INTEGER PRIMARY KEY,
+  sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+  primary_id INTEGER REFERENCES images(id),
+  file_name TEXT NOT NULL,
+  original_path TEXT NOT NULL,
+  source TEXT NOT NULL CHECK (source IN ('watch', 'upload')),
+  stored_path TEXT,
+  size_bytes INTEGER NOT NULL,
+  width INTEGER,
+  height INTEGER,
+  format TEXT,
+  captured_at TEXT NOT NULL,
+  captured_ms INTEGER,
+  capture_source TEXT NOT NULL CHECK (capture_source IN ('exif', 'name', 'mtime', 'upload')),
+  ingested_at TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
+  failure_code TEXT,
+  failure_message TEXT,
+  patient_id TEXT REFERENCES patients(id) ON UPDATE CASCADE,
+  ear TEXT NOT NULL DEFAULT 'unknown' CHECK (ear IN ('left', 'right', 'unknown')),
+  patient_source TEXT NOT NULL DEFAULT 'none' CHECK (patient_source IN ('pattern', 'manual', 'upload', 'none')),
+  thumb_path TEXT,
+  overlay_path TEXT,
+  diagnosis_id INTEGER REFERENCES diagnoses(id),
+  gate TEXT CHECK (gate IN ('eardrum', 'not_eardrum', 'ungradable')),
+  gate_reason TEXT,
+  model_label TEXT,
+  confidence REAL,
+  reviewed_label TEXT,
+  review_count INTEGER NOT NULL DEFAULT 0,
+  last_reviewer TEXT,
+  last_reviewed_at TEXT,
+  effective_label TEXT,
+  abnormal INTEGER CHECK (abnormal IN (0, 1)),
+  search_text TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO images_v4 (id, sha256, primary_id, file_name, original_path, source, stored_path, size_bytes, width,
+  height, format, captured_at, captured_ms, capture_source, ingested_at, status, failure_code, failure_message,
+  patient_id, ear, patient_source, thumb_path, overlay_path, diagnosis_id, gate, gate_reason, model_label,
+  confidence, reviewed_label, review_count, last_reviewer, last_reviewed_at, effective_label, abnormal,
+  search_text)
+SELECT id, sha256, NULL, file_name, original_path, source, stored_path, size_bytes, width, height, format,
+  captured_at, captured_ms, capture_source, ingested_at, status, failure_code, failure_message, patient_id, ear,
+  patient_source, thumb_path, overlay_path, diagnosis_id, gate, gate_reason, model_label, confidence,
+  reviewed_label, review_count, last_reviewer, last_reviewed_at, effective_label, abnormal, search_text
+FROM images;
+DROP TABLE images;
+ALTER TABLE images_v4 RENAME TO images;
+
+CREATE INDEX images_captured ON images (captured_at);
+CREATE INDEX images_ingested ON images (ingested_at);
+CREATE INDEX images_label_captured ON images (effective_label, captured_at);
+CREATE INDEX images_patient ON images (patient_id, captured_at);
+CREATE INDEX images_status ON images (status);
+CREATE INDEX images_day_buckets ON images (captured_ms, effective_label, status, gate);
+CREATE INDEX images_review_abnormal ON images (review_count, abnormal, confidence);
+CREATE INDEX images_sha ON images (sha256);
+CREATE INDEX images_primary ON images (primary_id) WHERE primary_id IS NOT NULL;
+CREATE UNIQUE INDEX images_one_copy_per_photo ON images (sha256) WHERE primary_id IS NULL AND stored_path IS NOT NULL;
+
+CREATE TRIGGER images_fts_ai AFTER INSERT ON images BEGIN
+  INSERT INTO images_fts (rowid, search_text) VALUES (new.id, new.search_text);
+END;
+CREATE TRIGGER images_fts_ad AFTER DELETE ON images BEGIN
+  INSERT INTO images_fts (images_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
+END;
+CREATE TRIGGER images_fts_au AFTER UPDATE OF search_text ON images BEGIN
+  INSERT INTO images_fts (images_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
+  INSERT INTO images_fts (rowid, search_text) VALUES (new.id, new.search_text);
+END;
 `,
   },
 ];

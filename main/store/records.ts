@@ -21,6 +21,8 @@ import { buildOrder, buildWhere } from './filters.ts';
 export interface ImageRow {
   id: number;
   sha256: string;
+  /** The record holding this photo's stored copy and diagnosis; null when this record is it. */
+  primary_id: number | null;
   file_name: string;
   original_path: string;
   source: 'watch' | 'upload';
@@ -104,6 +106,19 @@ export interface NewImage {
   failure?: ErrorInfo;
 }
 
+/** A further file name (another patient, ear, capture time) that brought a photo already stored. */
+export interface NewSource {
+  fileName: string;
+  originalPath: string;
+  source: 'watch' | 'upload';
+  capturedAt: string;
+  captureSource: 'exif' | 'name' | 'mtime' | 'upload';
+  patientId: string | null;
+  ear: Ear;
+  patientSource: 'pattern' | 'manual' | 'upload' | 'none';
+  sourceFile?: { path: string; size: number; mtimeMs: number };
+}
+
 /** Labels a reviewer may choose besides the model card's: the two gate outcomes that are not eardrums. */
 export const GATE_LABELS = ['not_eardrum', 'ungradable'] as const;
 
@@ -121,8 +136,27 @@ export class RecordStore {
 
   constructor(readonly db: Database.Database) {
     this.stmts = {
+      // The record that holds a photo's stored copy (and so its diagnosis).
       bySha: db.prepare<[string], { id: number; status: string }>(
-        'SELECT id, status FROM images WHERE sha256 = ?',
+        'SELECT id, status FROM images WHERE sha256 = ? AND primary_id IS NULL AND stored_path IS NOT NULL',
+      ),
+      photoGroup: db.prepare<[number, number], ImageRow>(
+        'SELECT * FROM images WHERE id = ? OR primary_id = ? ORDER BY id',
+      ),
+      addSource: db.prepare(
+        `INSERT INTO images (sha256, primary_id, file_name, original_path, source, stored_path, thumb_path,
+           overlay_path, size_bytes, width, height, format, captured_at, captured_ms, capture_source, ingested_at,
+           status, failure_code, failure_message, patient_id, ear, patient_source, diagnosis_id, gate,
+           gate_reason, model_label, confidence, search_text)
+         SELECT sha256, id, @fileName, @originalPath, @source, stored_path, thumb_path, overlay_path, size_bytes,
+           width, height, format, @capturedAt, @capturedMs, @captureSource, @ingestedAt, status, failure_code,
+           failure_message, @patientId, @ear, @patientSource, diagnosis_id, gate, gate_reason, model_label,
+           confidence, ''
+         FROM images WHERE id = @primaryId`,
+      ),
+      sourcesBySizeMtime: db.prepare<[string, number, number], { path: string; image_id: number }>(
+        `SELECT sf.path, sf.image_id FROM source_files sf JOIN images i ON i.id = sf.image_id
+         WHERE i.sha256 = ? AND i.source = 'watch' AND sf.size = ? AND sf.mtime_ms = ? ORDER BY sf.image_id`,
       ),
       byId: db.prepare<[number], ImageRow>('SELECT * FROM images WHERE id = ?'),
       source: db.prepare<[string], { size: number; mtime_ms: number; image_id: number | null }>(
@@ -154,7 +188,9 @@ export class RecordStore {
         `INSERT INTO reviews (image_id, action, label, note, reviewer, created_at)
          VALUES (@imageId, @action, @label, @note, @reviewer, @createdAt)`,
       ),
-      pending: db.prepare<[], ImageRow>("SELECT * FROM images WHERE status = 'pending' ORDER BY id"),
+      pending: db.prepare<[], ImageRow>(
+        "SELECT * FROM images WHERE status = 'pending' AND primary_id IS NULL ORDER BY id",
+      ),
       insertEdit: db.prepare(
         'INSERT INTO image_edits (image_id, field, old_value, new_value, created_at) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -218,15 +254,16 @@ export class RecordStore {
     });
   }
 
-  /** Inserts a new image (pending, or failed when `failure` is set). Returns the id, or the existing id for the same bytes. */
+  /**
+   * Inserts a new record: a stored photo (pending), or a file that failed before anything was stored
+   * (`failure` set, no stored copy: every such file keeps its own record and failure). For a photo whose
+   * bytes are already stored, nothing is inserted: the id of the record holding them comes back with
+   * `created: false`, and the caller adds the file as a further source (`addSource`).
+   */
   insertImage(img: NewImage): { id: number; created: boolean } {
     return this.db.transaction(() => {
-      const existing = this.stmts.bySha.get(img.sha256);
-      if (existing) {
-        if (img.sourceFile)
-          this.rememberSource(img.sourceFile.path, img.sourceFile.size, img.sourceFile.mtimeMs, existing.id);
-        return { id: existing.id, created: false };
-      }
+      const existing = img.storedPath !== null ? this.stmts.bySha.get(img.sha256) : undefined;
+      if (existing) return { id: existing.id, created: false };
       if (img.patientId) this.stmts.ensurePatient.run(img.patientId, now());
       const info = this.stmts.insertImage.run({
         ...img,
@@ -244,10 +281,89 @@ export class RecordStore {
     })();
   }
 
-  /** Commits the model's answer and the overlay file name in one transaction; marks the image done. */
+  /**
+   * A further source of a stored photo: its own record (file name, patient, ear, capture time, reviews)
+   * sharing the photo's copy, status and diagnosis. Returns the new record's id.
+   */
+  addSource(primaryId: number, src: NewSource): number {
+    return this.db.transaction(() => {
+      if (src.patientId) this.stmts.ensurePatient.run(src.patientId, now());
+      const info = this.stmts.addSource.run({
+        primaryId,
+        fileName: src.fileName,
+        originalPath: src.originalPath,
+        source: src.source,
+        capturedAt: src.capturedAt,
+        capturedMs: Date.parse(src.capturedAt),
+        captureSource: src.captureSource,
+        ingestedAt: now(),
+        patientId: src.patientId,
+        ear: src.ear,
+        patientSource: src.patientSource,
+      });
+      if (info.changes !== 1) throw new EngineError(ErrorCodes.notFound, `There is no record ${primaryId}.`);
+      const id = Number(info.lastInsertRowid);
+      if (src.sourceFile)
+        this.rememberSource(src.sourceFile.path, src.sourceFile.size, src.sourceFile.mtimeMs, id);
+      this.refreshDerived(this.requireRow(id));
+      return id;
+    })();
+  }
+
+  /** Every record of one photo (the one holding the copy first), given any of them. */
+  photoRecords(id: number): ImageRow[] {
+    const row = this.stmts.byId.get(id);
+    if (!row) return [];
+    const primary = row.primary_id ?? row.id;
+    return this.stmts.photoGroup.all(primary, primary);
+  }
+
+  /** Watched files with these bytes, size and mtime: a renamed file keeps its size and mtime, a copy rarely. */
+  sourcesWithSameFile(sha256: string, size: number, mtimeMs: number): { path: string; recordId: number }[] {
+    return this.stmts.sourcesBySizeMtime
+      .all(sha256, size, Math.trunc(mtimeMs))
+      .map((r) => ({ path: r.path, recordId: r.image_id }));
+  }
+
+  /**
+   * A watched file was renamed or moved: its record follows it. Patient and ear are read again from the new
+   * name unless a person set them; changes go into the audit trail of edits.
+   */
+  moveSource(
+    id: number,
+    from: string,
+    to: { path: string; fileName: string; size: number; mtimeMs: number },
+    parsed: { patientId: string | null; ear: Ear; matched: boolean },
+  ): void {
+    this.db.transaction(() => {
+      const row = this.requireRow(id);
+      const at = now();
+      let { patient_id: pid, ear } = row;
+      let patientSource = row.patient_source;
+      if (row.patient_source === 'pattern' || row.patient_source === 'none') {
+        pid = parsed.patientId;
+        ear = parsed.ear;
+        patientSource = parsed.matched ? 'pattern' : 'none';
+        if (pid) this.stmts.ensurePatient.run(pid, at);
+        if (row.patient_id !== pid) this.stmts.insertEdit.run(id, 'patient_id', row.patient_id, pid, at);
+        if (row.ear !== ear) this.stmts.insertEdit.run(id, 'ear', row.ear, ear, at);
+      }
+      this.stmts.insertEdit.run(id, 'original_path', row.original_path, to.path, at);
+      this.db
+        .prepare(
+          'UPDATE images SET original_path = ?, file_name = ?, patient_id = ?, ear = ?, patient_source = ? WHERE id = ?',
+        )
+        .run(to.path, to.fileName, pid, ear, patientSource, id);
+      this.db.prepare('DELETE FROM source_files WHERE path = ? AND image_id = ?').run(from, id);
+      this.rememberSource(to.path, to.size, to.mtimeMs, id);
+      this.refreshDerived({ ...row, file_name: to.fileName, patient_id: pid, ear });
+    })();
+  }
+
+  /** Commits the model's answer and the overlay file name in one transaction; marks the photo's records done. */
   commitDiagnosis(imageId: number, d: Diagnosis, overlayPath: string | null): void {
     this.db.transaction(() => {
-      const row = this.requireRow(imageId);
+      this.requireRow(imageId);
       const info = this.stmts.insertDiagnosis.run({
         imageId,
         modelId: d.model.id,
@@ -273,7 +389,7 @@ export class RecordStore {
              gate = @gate, gate_reason = @gateReason, model_label = @label, confidence = @confidence,
              overlay_path = @overlayPath, width = coalesce(width, @width), height = coalesce(height, @height),
              format = coalesce(format, @format)
-           WHERE id = @id`,
+           WHERE id = @id OR primary_id = @id`,
         )
         .run({
           id: imageId,
@@ -287,23 +403,26 @@ export class RecordStore {
           height: d.image.height,
           format: d.image.format,
         });
-      this.refreshDerived({ ...row, model_label: d.label });
+      for (const r of this.stmts.photoGroup.all(imageId, imageId)) this.refreshDerived(r);
     })();
   }
 
+  /** Marks a photo failed, with every record that shares it. */
   markFailed(imageId: number, error: ErrorInfo): void {
     this.db
-      .prepare("UPDATE images SET status = 'failed', failure_code = ?, failure_message = ? WHERE id = ?")
-      .run(error.code, error.message, imageId);
+      .prepare(
+        "UPDATE images SET status = 'failed', failure_code = ?, failure_message = ? WHERE id = ? OR primary_id = ?",
+      )
+      .run(error.code, error.message, imageId, imageId);
   }
 
-  /** Puts a failed image back in the queue (its stored copy is diagnosed again). */
+  /** Puts a failed photo back in the queue (its stored copy is diagnosed again), with its other records. */
   markPending(imageId: number): void {
     this.db
       .prepare(
-        "UPDATE images SET status = 'pending', failure_code = NULL, failure_message = NULL WHERE id = ?",
+        "UPDATE images SET status = 'pending', failure_code = NULL, failure_message = NULL WHERE id = ? OR primary_id = ?",
       )
-      .run(imageId);
+      .run(imageId, imageId);
   }
 
   setThumbnail(imageId: number, thumbPath: string): void {
@@ -415,11 +534,22 @@ export class RecordStore {
     const row = this.stmts.byId.get(id);
     if (!row) return null;
     const d = row.diagnosis_id !== null ? this.stmts.diagnosisById.get(row.diagnosis_id) : undefined;
+    const primary = row.primary_id ?? row.id;
     return {
       record: toSummary(row),
       image: { sizeBytes: row.size_bytes, width: row.width, height: row.height, format: row.format },
       diagnosis: d ? toDiagnosisView(d) : null,
       reviews: this.stmts.reviewsOf.all(id).map(toReview),
+      samePhoto: this.stmts.photoGroup
+        .all(primary, primary)
+        .filter((r) => r.id !== id)
+        .map((r) => ({
+          id: r.id,
+          fileName: r.file_name,
+          patientId: r.patient_id,
+          ear: r.ear,
+          capturedAt: r.captured_at,
+        })),
     };
   }
 

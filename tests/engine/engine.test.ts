@@ -69,7 +69,7 @@ describe('engine with a deterministic diagnoser', () => {
     await h.settled(1);
   });
 
-  it('never diagnoses the same bytes twice: copies, renames and rename storms', async () => {
+  it('never diagnoses the same bytes twice: a copy is a second source of the photo, a renamed file keeps its record', async () => {
     const diagnoser = new FakeDiagnoser();
     h = await startHarness({ diagnoser });
     const bytes = await syntheticJpeg(7);
@@ -86,8 +86,13 @@ describe('engine with a deterministic diagnoser', () => {
     await new Promise((r) => setTimeout(r, 500));
     await h.services.engine.idle();
     expect(diagnoser.calls).toBe(1);
-    expect(h.services.store.counts().total).toBe(1);
     expect(h.services.db.prepare('SELECT count(*) FROM diagnoses').pluck().get()).toBe(1);
+    const rows = h.services.db
+      .prepare('SELECT file_name, status, diagnosis_id FROM images ORDER BY id')
+      .all() as { file_name: string; status: string; diagnosis_id: number }[];
+    expect(rows.map((r) => r.file_name)).toEqual(['storm-19.jpg', 'copy of a.jpg']);
+    expect(new Set(rows.map((r) => r.diagnosis_id)).size).toBe(1);
+    expect(rows.every((r) => r.status === 'done')).toBe(true);
   });
 
   it('ignores hidden, temporary and non-image files; a writer renaming a temp file is read once, complete', async () => {

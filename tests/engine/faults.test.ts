@@ -168,7 +168,7 @@ describe('watched folder with the shipped model', () => {
     for (const r of Object.values(by)) expect(r.failure?.message ?? 'ok').not.toMatch(/undefined|\[object/);
   }, 120_000);
 
-  it('diagnoses the same image under two names and through a rename storm once', async () => {
+  it('diagnoses the same image under two names and through a rename storm once (two sources, one diagnosis)', async () => {
     h = await start();
     const [img] = distinctDatasetImages(1);
     copyFileSync(img!.file, path.join(h.watchDir, '100_L_20261101.jpg'));
@@ -183,7 +183,12 @@ describe('watched folder with the shipped model', () => {
     }
     await new Promise((r) => setTimeout(r, 1500));
     await h.services.engine.idle();
-    expect(h.services.store.counts().total).toBe(1);
+    // The copy is a record of its own; the renamed file's record followed it to its last name.
+    expect(h.services.store.counts().total).toBe(2);
+    expect(h.services.db.prepare('SELECT file_name FROM images ORDER BY file_name').pluck().all()).toEqual([
+      'copy of 100_L_20261101.jpg',
+      'storm-49.jpg',
+    ]);
     expect(h.services.db.prepare('SELECT count(*) FROM diagnoses').pluck().get()).toBe(1);
     expect(h.events.filter((e) => e.type === 'processing')).toHaveLength(1);
     expect(h.events.filter((e) => e.type === 'duplicate').length).toBeGreaterThanOrEqual(1);

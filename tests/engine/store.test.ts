@@ -122,6 +122,78 @@ describe('database', () => {
     db.close();
   });
 
+  it('migrates a version 3 history with diagnoses, reviews and search text to shared photos, losing nothing', async () => {
+    const v3 = path.join(dir, 'v3-rows.sqlite');
+    const r3 = new Database(v3);
+    for (const m of migrations.filter((x) => x.version <= 3)) {
+      r3.exec(m.sql);
+      r3.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?, ?)').run(
+        m.version,
+        m.name,
+        checksum(m),
+        'x',
+      );
+    }
+    r3.pragma('user_version = 3');
+    r3.exec(`
+      INSERT INTO patients VALUES ('P1', 'x');
+      INSERT INTO images (id, sha256, file_name, original_path, source, stored_path, size_bytes, captured_at,
+        captured_ms, capture_source, ingested_at, status, patient_id, ear, search_text)
+        VALUES (1, '${'a'.repeat(64)}', 'P1_L.jpg', '/in/P1_L.jpg', 'watch', 'originals/aa/a.jpg', 10,
+        '2026-11-01T00:00:00.000Z', 1793491200000, 'mtime', 'x', 'done', 'P1', 'left', 'p1_l.jpg'),
+        (2, '${'b'.repeat(64)}', 'x.jpg', '/in/x.jpg', 'watch', NULL, 0, '2026-11-02T00:00:00.000Z',
+        1793577600000, 'mtime', 'x', 'failed', NULL, 'unknown', 'x.jpg');
+      INSERT INTO diagnoses (id, image_id, model_id, model_version, backend, gate, eardrum_probability, label,
+        probabilities, decode_ms, inference_ms, total_ms, created_at)
+        VALUES (1, 1, 'm', '1', 'cpu', 'eardrum', 0.9, 'aom', '{}', 1, 1, 2, 'x');
+      UPDATE images SET diagnosis_id = 1, gate = 'eardrum', model_label = 'aom', effective_label = 'aom' WHERE id = 1;
+      INSERT INTO reviews (image_id, action, label, note, reviewer, created_at) VALUES (1, 'confirm', 'aom', 'ok', 'Dr', 'x');
+      INSERT INTO source_files VALUES ('/in/P1_L.jpg', 10, 5, 1, 'x');
+    `);
+    r3.close();
+    const opened = await openDatabase(v3, { backupDir: path.join(dir, 'backups') });
+    expect(opened.migratedFrom).toBe(3);
+    expect(opened.preMigrationBackup).not.toBeNull();
+    const s = new RecordStore(opened.db);
+    expect(s.detail(1)).toMatchObject({
+      record: { fileName: 'P1_L.jpg', patientId: 'P1', status: 'done', modelLabel: 'aom' },
+      diagnosis: { id: 1, label: 'aom' },
+      reviews: [{ label: 'aom', note: 'ok' }],
+      samePhoto: [],
+    });
+    expect(
+      s.list({
+        filter: { text: 'p1_l' },
+        sort: { field: 'capturedAt', direction: 'asc' },
+        offset: 0,
+        limit: 5,
+      }).total,
+    ).toBe(1);
+    expect(opened.db.pragma('foreign_key_check')).toEqual([]);
+    expect(opened.db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(() => opened.db.prepare('DELETE FROM images WHERE id = 1').run()).toThrow(/FOREIGN KEY/);
+    // Still append-only, and the photo can now gain a second source.
+    expect(() => opened.db.prepare('DELETE FROM reviews').run()).toThrow(/append-only/);
+    const second = s.addSource(1, {
+      fileName: 'P2_R.jpg',
+      originalPath: '/in/P2_R.jpg',
+      source: 'watch',
+      capturedAt: '2026-11-03T00:00:00.000Z',
+      captureSource: 'mtime',
+      patientId: 'P2',
+      ear: 'right',
+      patientSource: 'pattern',
+    });
+    expect(s.summary(second)).toMatchObject({
+      patientId: 'P2',
+      status: 'done',
+      modelLabel: 'aom',
+      reviewed: false,
+    });
+    expect(integrityCheck(opened.db)).toEqual(['ok']);
+    opened.db.close();
+  });
+
   it('refuses a damaged file with a clear error and leaves it untouched', async () => {
     const file = path.join(dir, 'bad.sqlite');
     writeFileSync(file, Buffer.alloc(8192, 7));
@@ -191,6 +263,11 @@ describe('records', () => {
     const a = store.insertImage(image(1));
     expect(a.created).toBe(true);
     expect(store.insertImage(image(1, { fileName: 'other.jpg' }))).toEqual({ id: a.id, created: false });
+    // A file that failed before anything was stored never dedupes: it keeps a record and a reason of its own.
+    const failure = { code: 'image.empty', message: 'The file is empty (0 bytes).' };
+    const e1 = store.insertImage(image(9, { storedPath: null, failure }));
+    const e2 = store.insertImage(image(9, { storedPath: null, failure, fileName: 'again.jpg' }));
+    expect(e1.created && e2.created && e1.id !== e2.id).toBe(true);
     store.commitDiagnosis(a.id, diagnosis('aom'), 'overlays/x.png');
     store.addReview({
       recordId: a.id,
