@@ -46,7 +46,8 @@ describe('file-name patterns cannot stall the engine', () => {
     } finally {
       clearInterval(poll);
     }
-    expect(slowest.ms).toBeLessThan(100);
+    // Nothing waits on the pattern (it held a backtracking engine 9–20 s); the bound allows a busy machine.
+    expect(slowest.ms).toBeLessThan(1000);
     const rows = h.services.store.list({
       filter: {},
       sort: { field: 'fileName', direction: 'asc' },
@@ -65,17 +66,25 @@ describe('file-name patterns cannot stall the engine', () => {
     }
   });
 
-  it('stops a pattern that runs past its time limit and answers the next request from a fresh worker', async () => {
-    const m = new WorkerPatternMatcher({ timeoutMs: 30, utcOffsetMinutes: () => 0 });
-    try {
-      expect(await m.parse('{patient}_{ear}', 'P1_L.jpg')).toMatchObject({ patientId: 'P1' });
-      const huge = `${'ab1_'.repeat(1_000_000)}x`;
-      await expect(m.parse('re:(?<patient>(\\w+_)*\\w*_[lr])$', huge)).rejects.toThrow(/longer than 30 ms/);
-      expect(await m.parse('{patient}_{ear}', 'P2_R.jpg')).toMatchObject({ patientId: 'P2', ear: 'right' });
-      const preview = await m.preview('re:(?<patient>(\\w+_)*\\w*_[lr])$', huge);
-      expect(preview.error?.message).toMatch(/longer than 30 ms/);
-    } finally {
-      await m.close();
-    }
-  });
+  it(
+    'stops a pattern that runs past its time limit and answers the next request from a fresh worker',
+    { timeout: 30_000 },
+    async () => {
+      // A limit far above what an ordinary name takes even on a busy machine, far below what this one does
+      // (about 6 s for 12 MB on an idle 2-core VM: RE2 is linear, but a long text still takes time).
+      const m = new WorkerPatternMatcher({ timeoutMs: 1000, utcOffsetMinutes: () => 0 });
+      try {
+        expect(await m.parse('{patient}_{ear}', 'P1_L.jpg')).toMatchObject({ patientId: 'P1' });
+        const huge = `${'ab1_'.repeat(3_000_000)}x`;
+        await expect(m.parse('re:(?<patient>(\\w+_)*\\w*_[lr])$', huge)).rejects.toThrow(
+          /longer than 1000 ms/,
+        );
+        expect(await m.parse('{patient}_{ear}', 'P2_R.jpg')).toMatchObject({ patientId: 'P2', ear: 'right' });
+        const preview = await m.preview('re:(?<patient>(\\w+_)*\\w*_[lr])$', huge);
+        expect(preview.error?.message).toMatch(/longer than 1000 ms/);
+      } finally {
+        await m.close();
+      }
+    },
+  );
 });
