@@ -53,6 +53,8 @@ export const ErrorCodes = {
   unauthorized: 'unauthorized',
   forbidden: 'forbidden',
   tooLarge: 'too_large',
+  /** Too many at once (uploads): try again shortly; HTTP answers 429 with `Retry-After`. */
+  tooManyRequests: 'too_many_requests',
   unsupported: 'unsupported',
   unknownChannel: 'unknown_channel',
   modelUnavailable: 'model_unavailable',
@@ -664,7 +666,12 @@ export const HTTP_EXPORT_PATH = '/api/export.csv';
 export const HTTP_LOGIN_PATH = '/api/auth.login';
 export const loginArgsSchema = z.object({ password: z.string().max(1024) });
 export const loginResultSchema = z.object({ token: z.string() });
-/** Query parameter carrying the token where a header cannot be set (<img>, EventSource, downloads). */
+/**
+ * Query parameter of the URL `eardrum serve` prints. Opening it trades the token for an HttpOnly,
+ * SameSite=Strict session cookie and redirects to the same page without it; after that the page, its
+ * images, events and downloads authenticate with the cookie. Scripts send `Authorization: Bearer <token>`.
+ * `/api` and `/files` do not read the token from the query (it would stay in URLs, history and logs).
+ */
 export const TOKEN_QUERY = 'token';
 
 /** `/files/<kind>/<id>`: the path both transports understand. */

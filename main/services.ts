@@ -12,6 +12,7 @@ import type {
 } from '../common/contract.ts';
 import { ErrorCodes } from '../common/contract.ts';
 import { createHandlers, dispatch } from './api/handlers.ts';
+import { UploadSlots } from './api/upload-slots.ts';
 import { DataDirLock } from './data-lock.ts';
 import { Engine } from './ingest/engine.ts';
 import { WorkerPatternMatcher, type PatternMatcher } from './ingest/pattern-matcher.ts';
@@ -70,6 +71,8 @@ export interface Services {
   readonly library: ImageLibrary;
   readonly diagnoser: Diagnoser;
   readonly patterns: PatternMatcher;
+  /** Hand uploads received at once (at most two). */
+  readonly uploads: UploadSlots;
   readonly engine: Engine;
   readonly handlers: Handlers;
   readonly dialogs: Dialogs | undefined;
@@ -193,6 +196,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       library,
       diagnoser,
       patterns,
+      uploads: new UploadSlots(2),
       engine,
       handlers: undefined as unknown as Handlers,
       dialogs: opts.dialogs,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { ChannelName, Handlers, ParsedArgsOf, Result } from '../../common/contract.ts';
+import type { ChannelName, Handlers, ParsedArgsOf, Result, ResultOf } from '../../common/contract.ts';
 import {
   CONTRACT_VERSION,
   EDITABLE_THRESHOLDS,
@@ -72,23 +72,23 @@ export function createHandlers(s: Services): Handlers {
       return detail(a.recordId);
     },
     'diagnose.upload': async (a) => {
-      const clean = a.dataBase64.replace(/^data:[^,]*,/, '');
-      if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(clean)) {
-        throw new EngineError(ErrorCodes.invalidArgs, 'dataBase64 is not valid base64.');
+      const release = s.uploads.acquire();
+      try {
+        const clean = a.dataBase64.replace(/^data:[^,]*,/, '');
+        if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(clean)) {
+          throw new EngineError(ErrorCodes.invalidArgs, 'dataBase64 is not valid base64.');
+        }
+        const bytes = Buffer.from(clean, 'base64');
+        if (bytes.length > MAX_IMAGE_BYTES) {
+          throw new EngineError(
+            ErrorCodes.tooLarge,
+            `The image is larger than ${MAX_IMAGE_BYTES / 1048576} MB.`,
+          );
+        }
+        return await finishUpload(s, bytes, a);
+      } finally {
+        release();
       }
-      const bytes = Buffer.from(clean, 'base64');
-      if (bytes.length > MAX_IMAGE_BYTES) {
-        throw new EngineError(
-          ErrorCodes.tooLarge,
-          `The image is larger than ${MAX_IMAGE_BYTES / 1048576} MB.`,
-        );
-      }
-      const r = await s.engine.ingestUpload(bytes, {
-        fileName: a.fileName,
-        ...(a.patientId !== undefined ? { patientId: a.patientId } : {}),
-        ...(a.ear !== undefined ? { ear: a.ear } : {}),
-      });
-      return { record: detail(r.id), duplicate: r.duplicate };
     },
     'settings.get': async () => s.settings.get(),
     'settings.update': async (a) =>
@@ -126,6 +126,22 @@ export function createHandlers(s: Services): Handlers {
     },
     'records.retry': async (a) => s.engine.retry(a.id),
   };
+}
+
+/** Ingests an uploaded image (ahead of the watched folder) and answers as `diagnose.upload` does. */
+export async function finishUpload(
+  s: Pick<Services, 'engine' | 'store'>,
+  bytes: Buffer,
+  a: Omit<ParsedArgsOf<'diagnose.upload'>, 'dataBase64'>,
+): Promise<ResultOf<'diagnose.upload'>> {
+  const r = await s.engine.ingestUpload(bytes, {
+    fileName: a.fileName,
+    ...(a.patientId !== undefined ? { patientId: a.patientId } : {}),
+    ...(a.ear !== undefined ? { ear: a.ear } : {}),
+  });
+  const d = s.store.detail(r.id);
+  if (!d) throw notFound(r.id);
+  return { record: d, duplicate: r.duplicate };
 }
 
 export function suggestedCsvName(d = new Date()): string {

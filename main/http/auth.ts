@@ -13,11 +13,37 @@ export function secretEquals(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
-/** The token from `Authorization: Bearer <token>`, or `?token=` (for <img>, EventSource and downloads). */
-export function presentedToken(req: IncomingMessage, url: URL): string | null {
+/**
+ * The session cookie's name. Cookies ignore ports, so each bridge names its own: two `serve` instances on
+ * one machine do not overwrite each other's session.
+ */
+export function sessionCookieName(port: number): string {
+  return `eardrum_session_${port}`;
+}
+
+/** `Set-Cookie` for the session: HttpOnly (no script reads it), SameSite=Strict, for this server only. */
+export function sessionCookie(port: number, token: string): string {
+  return `${sessionCookieName(port)}=${token}; Path=/; HttpOnly; SameSite=Strict`;
+}
+
+/** The token from `Authorization: Bearer <token>` (scripts), else from the session cookie (the browser). */
+export function presentedTokens(req: IncomingMessage, port: number): string[] {
+  const out: string[] = [];
   const auth = req.headers.authorization;
-  if (auth && /^Bearer\s+/i.test(auth)) return auth.replace(/^Bearer\s+/i, '').trim();
-  return url.searchParams.get(TOKEN_QUERY);
+  if (auth && /^Bearer\s+/i.test(auth)) out.push(auth.replace(/^Bearer\s+/i, '').trim());
+  const name = sessionCookieName(port);
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) out.push(part.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+/** The page URL without its `?token=`, for the redirect that takes the token out of the address bar. */
+export function withoutTokenQuery(url: URL): string {
+  const clean = new URL(url.href);
+  clean.searchParams.delete(TOKEN_QUERY);
+  return `${clean.pathname}${clean.search}`;
 }
 
 export function isLoopbackHost(host: string): boolean {

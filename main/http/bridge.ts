@@ -11,6 +11,7 @@ import {
   HTTP_EXPORT_PATH,
   HTTP_LOGIN_PATH,
   MAX_REQUEST_BYTES,
+  TOKEN_QUERY,
   fileKindSchema,
   loginArgsSchema,
   parseArgs,
@@ -21,7 +22,16 @@ import type { Services } from '../services.ts';
 import { EngineError, toEngineError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
-import { LoginThrottle, isLoopbackHost, newToken, presentedToken, secretEquals } from './auth.ts';
+import {
+  LoginThrottle,
+  isLoopbackHost,
+  newToken,
+  presentedTokens,
+  secretEquals,
+  sessionCookie,
+  withoutTokenQuery,
+} from './auth.ts';
+import { receiveUpload } from './upload-route.ts';
 import { serveStatic } from './static-files.ts';
 import { buildWhere } from '../store/filters.ts';
 
@@ -66,6 +76,7 @@ const STATUS_OF: Record<string, number> = {
   [ErrorCodes.notFound]: 404,
   [ErrorCodes.unknownChannel]: 404,
   [ErrorCodes.tooLarge]: 413,
+  [ErrorCodes.tooManyRequests]: 429,
   // Understood but not possible here (a folder dialog over HTTP, a record without a stored copy).
   [ErrorCodes.unsupported]: 422,
   [ErrorCodes.modelUnavailable]: 503,
@@ -98,7 +109,16 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 function sendError(res: ServerResponse, code: string, message: string, status?: number): void {
   const error = { code, message };
+  if (code === ErrorCodes.tooManyRequests) res.setHeader('Retry-After', '2');
   sendJson(res, status ?? statusFor(error), { ok: false, error });
+}
+
+export function sendResult(
+  res: ServerResponse,
+  result: { ok: true; value: unknown } | { ok: false; error: ErrorInfo },
+): void {
+  if (!result.ok && result.error.code === ErrorCodes.tooManyRequests) res.setHeader('Retry-After', '2');
+  sendJson(res, result.ok ? 200 : statusFor(result.error), result);
 }
 
 function hasDotSegment(rawPath: string): boolean {
@@ -156,10 +176,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const sseClients = new Set<ServerResponse>();
   let port = opts.port ?? 0;
 
-  const authorized = (req: IncomingMessage, url: URL) => {
-    const t = presentedToken(req, url);
-    return t !== null && secretEquals(t, token);
-  };
+  const authorized = (req: IncomingMessage) => presentedTokens(req, port).some((t) => secretEquals(t, token));
 
   /** Rejects requests whose Host header names another site (DNS rebinding) when bound to loopback. */
   const hostAllowed = (req: IncomingMessage) => {
@@ -195,8 +212,17 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     if (p === HTTP_LOGIN_PATH) return login(req, res);
     const isApi = p.startsWith(HTTP_API_PREFIX) || p === '/api';
     const isFile = p.startsWith('/files/');
-    if (!isApi && !isFile) return serveStatic(req, res, p, opts.rendererDir ?? null);
-    if (!authorized(req, url)) {
+    if (!isApi && !isFile) {
+      // The printed URL's token becomes the session cookie, and leaves the address bar and history.
+      const offered = url.searchParams.get(TOKEN_QUERY);
+      if (offered !== null && (req.method === 'GET' || req.method === 'HEAD')) {
+        if (secretEquals(offered, token)) res.setHeader('Set-Cookie', sessionCookie(port, token));
+        res.writeHead(303, { Location: withoutTokenQuery(url), 'Cache-Control': 'no-store' });
+        return void res.end();
+      }
+      return serveStatic(req, res, p, opts.rendererDir ?? null);
+    }
+    if (!authorized(req)) {
       return sendError(
         res,
         ErrorCodes.unauthorized,
@@ -215,9 +241,10 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       return sendError(res, ErrorCodes.invalidArgs, 'Send the arguments as application/json.', 415);
     }
     const channel = p.slice(HTTP_API_PREFIX.length);
+    // Uploads are streamed to disk, at most two at a time, rather than read into memory as JSON.
+    if (channel === 'diagnose.upload') return sendResult(res, await receiveUpload(s, req));
     const body = await readJson(req, MAX_REQUEST_BYTES);
-    const result = await s.call(channel, body);
-    sendJson(res, result.ok ? 200 : statusFor(result.error), result);
+    sendResult(res, await s.call(channel, body));
   }
 
   async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -251,6 +278,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       throttle.fail(addr);
       return sendError(res, ErrorCodes.unauthorized, 'Wrong password.');
     }
+    res.setHeader('Set-Cookie', sessionCookie(port, token));
     sendJson(res, 200, { ok: true, value: { token } });
   }
 
@@ -275,8 +303,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     res.writeHead(200, {
       'Content-Type': type,
       'Content-Length': st.size,
-      // Content-addressed: a path never changes content.
-      'Cache-Control': 'private, max-age=31536000, immutable',
+      // Patient photos never rest in a browser's or proxy's cache.
+      'Cache-Control': 'no-store',
       'Content-Security-Policy': "default-src 'none'",
     });
     if (req.method === 'HEAD') return void res.end();

@@ -30,7 +30,8 @@ const THUMB_SIZE = 256;
  */
 export class ImageLibrary {
   readonly root: string;
-  private readonly tmpDir: string;
+  /** Writes in progress (library files, uploads being received); emptied at start. */
+  readonly tmpDir: string;
   private realRoot: string | null = null;
 
   constructor(

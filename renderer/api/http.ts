@@ -28,7 +28,10 @@ export interface HttpTransportOptions {
   download?: (url: string) => void;
 }
 
-/** Reads the per-launch token from the page URL (`?token=`), where `eardrum serve` put it. */
+/**
+ * The token in the page URL, if any. `eardrum serve` trades the printed URL's token for a session cookie and
+ * redirects to the page without it, so this is normally empty and the cookie does the work.
+ */
 export function tokenFromLocation(location: { search: string; hash: string }): string {
   const fromSearch = new URLSearchParams(location.search).get(TOKEN_QUERY);
   if (fromSearch) return fromSearch;
@@ -56,7 +59,11 @@ export function createHttpClient(options: HttpTransportOptions): ApiClient {
     try {
       response = await doFetch(`${base}${HTTP_API_PREFIX}${channel}`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${options.token}` },
+        // The page authenticates with the session cookie `serve` set; a token is sent only when one was given.
+        headers: {
+          'Content-Type': 'application/json',
+          ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
+        },
         body: JSON.stringify(args ?? {}),
       });
     } catch (error) {

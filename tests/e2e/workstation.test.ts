@@ -181,6 +181,12 @@ describe('the workstation in a browser', () => {
     // The photo first: no heatmap until the clinician asks for it.
     await expect(card.getByTestId('heatmap-overlay').count()).resolves.toBe(0);
     await expect(card.getByRole('checkbox', { name: en.live.heatmap }).isChecked()).resolves.toBe(false);
+    // The printed URL's token became an HttpOnly cookie: it is gone from the address bar and image URLs.
+    expect(page.url()).not.toContain('token');
+    await page.waitForFunction(() => [...document.images].some((i) => i.complete && i.naturalWidth > 0));
+    const srcs = await page.evaluate(() => [...document.images].map((i) => i.src));
+    for (const src of srcs) expect(src).not.toContain('token');
+    await expect(page.evaluate(() => document.cookie)).resolves.toBe('');
     const modelCard = await api<{ labels: unknown[] }>('model.card', {});
     await expect(card.getByRole('meter').count()).resolves.toBe(modelCard.body.value!.labels.length);
     await expect(card.getByTestId('fact-ear').textContent()).resolves.toBe(en.ear.left);
@@ -333,8 +339,10 @@ describe('the workstation in a browser', () => {
     expect((await api('records.list', {}, 'not-the-token')).status).toBe(401);
     const file = `${serve.origin}/files/original/${state.eardrum!.id}`;
     expect((await fetch(file)).status).toBe(401);
-    const allowed = await fetch(`${file}?token=${encodeURIComponent(serve.token)}`);
+    expect((await fetch(`${file}?token=${encodeURIComponent(serve.token)}`)).status).toBe(401);
+    const allowed = await fetch(file, { headers: { Authorization: `Bearer ${serve.token}` } });
     expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('cache-control')).toBe('no-store');
     expect(allowed.headers.get('content-type')).toBe('image/jpeg');
 
     const stranger = await browser.newPage();

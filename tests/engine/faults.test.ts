@@ -337,10 +337,16 @@ describe('watched folder with the shipped model', () => {
         `/files/original/..%2f..%2f..%2fetc%2fpasswd`,
         `/files/original/${id}/..%2f..%2feardrum.sqlite`,
       ]) {
-        const r = await fetch(`${bridge.url}${p}?token=${bridge.token}`);
+        const r = await fetch(`${bridge.url}${p}`, { headers: { Authorization: `Bearer ${bridge.token}` } });
         expect([400, 404]).toContain(r.status);
       }
-      expect((await fetch(`${bridge.url}/files/original/${id}?token=${bridge.token}`)).status).toBe(200);
+      expect(
+        (
+          await fetch(`${bridge.url}/files/original/${id}`, {
+            headers: { Authorization: `Bearer ${bridge.token}` },
+          })
+        ).status,
+      ).toBe(200);
     } finally {
       await bridge.close();
     }

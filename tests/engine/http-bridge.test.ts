@@ -89,6 +89,10 @@ describe('HTTP bridge', () => {
     expect((await fetch(`${bridge.url}/files/original/1`)).status).toBe(401);
     expect((await fetch(`${bridge.url}/api/events`)).status).toBe(401);
     expect((await fetch(`${bridge.url}/api/export.csv?token=nope`)).status).toBe(401);
+    // The token in a query is not read on /api and /files (it would sit in URLs, history and logs).
+    expect((await fetch(`${bridge.url}/api/export.csv?token=${TOKEN}`)).status).toBe(401);
+    expect((await fetch(`${bridge.url}/files/thumbnail/1?token=${TOKEN}`)).status).toBe(401);
+    expect((await fetch(`${bridge.url}/api/events?token=${TOKEN}`)).status).toBe(401);
   });
 
   it('answers channels with the Result envelope, validated by the contract', async () => {
@@ -148,6 +152,8 @@ describe('HTTP bridge', () => {
       req.on('error', (e) => (sent > MAX_REQUEST_BYTES ? undefined : reject(e)));
       const piece = Buffer.alloc(1024 * 1024, 65);
       let sent = 0;
+      // Uploads are parsed as they arrive: a well-formed start, then base64 that never ends.
+      req.write('{"fileName":"x.jpg","dataBase64":"');
       const pump = () => {
         while (sent <= MAX_REQUEST_BYTES + piece.length && !req.destroyed) {
           sent += piece.length;
@@ -173,13 +179,14 @@ describe('HTTP bridge', () => {
     }).items[0]!.id;
     for (const kind of ['original', 'thumbnail', 'overlay'] as const) {
       const row = h.services.store.row(id)!;
-      const r = await fetch(fileUrl(kind, id, { base: bridge.url, token: TOKEN }));
+      const r = await fetch(fileUrl(kind, id, { base: bridge.url }), { headers: auth });
       if (kind === 'overlay' && !row.overlay_path) {
         expect(r.status).toBe(404);
         continue;
       }
       expect(r.status).toBe(200);
       expect(r.headers.get('content-type')).toMatch(/^image\//);
+      expect(r.headers.get('cache-control')).toBe('no-store');
     }
     const attempts = [
       '/files/original/../../../../etc/passwd',
@@ -191,7 +198,7 @@ describe('HTTP bridge', () => {
       '/files/original/1e3',
     ];
     for (const p of attempts) {
-      const r = await raw('GET', `${p}${p.includes('?') ? '&' : '?'}token=${TOKEN}`);
+      const r = await raw('GET', p, { headers: auth });
       expect([400, 404], p).toContain(r.status);
       expect(r.body.toString()).not.toMatch(/root:/);
     }
@@ -236,7 +243,7 @@ describe('HTTP bridge', () => {
 
   it('streams live events over SSE: status first, then each new record', async () => {
     const ctrl = new AbortController();
-    const res = await fetch(`${bridge.url}/api/events?token=${TOKEN}`, { signal: ctrl.signal });
+    const res = await fetch(`${bridge.url}/api/events`, { signal: ctrl.signal, headers: auth });
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     const reader = res.body!.getReader();
     const events: unknown[] = [];
@@ -268,7 +275,7 @@ describe('HTTP bridge', () => {
 
   it('downloads the CSV export with the filters of the board', async () => {
     const args = encodeURIComponent(JSON.stringify({ filter: { patientId: 'B1' } }));
-    const r = await fetch(`${bridge.url}/api/export.csv?args=${args}&token=${TOKEN}`);
+    const r = await fetch(`${bridge.url}/api/export.csv?args=${args}`, { headers: auth });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-disposition')).toMatch(
       /^attachment; filename="eardrum-export-\d{8}-\d{4}\.csv"$/,
@@ -278,7 +285,7 @@ describe('HTTP bridge', () => {
     const lines = bytes.toString('utf8').slice(1).trimEnd().split('\r\n');
     expect(lines).toHaveLength(2);
     expect(lines[1]).toContain('B1_R_20261120.jpg');
-    const bad = await fetch(`${bridge.url}/api/export.csv?args=%7Bnope&token=${TOKEN}`);
+    const bad = await fetch(`${bridge.url}/api/export.csv?args=%7Bnope`, { headers: auth });
     expect(bad.status).toBe(400);
   });
 
