@@ -51,6 +51,35 @@ describe('electron-builder.yml', () => {
     );
   });
 
+  it('flips the Electron fuses that keep the packaged binary from running anything but this app', async () => {
+    const c = (await load()) as unknown as { electronFuses?: Record<string, boolean> };
+    expect(c.electronFuses).toEqual({
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+      enableCookieEncryption: true,
+      grantFileProtocolExtraPrivileges: false,
+      loadBrowserProcessSpecificV8Snapshot: false,
+      resetAdHocDarwinSignature: true,
+    });
+    // electron-builder's schema knows every one of them (a misspelt fuse fails validation, above).
+    await expect(
+      validateConfiguration(
+        { ...(await load()), electronFuses: { runAsNod: false } },
+        new DebugLogger(false),
+      ),
+    ).rejects.toThrow();
+    // runAsNode off breaks child_process.fork of the app itself: nothing in the main process may rely on it.
+    const mainSources = await Promise.all(
+      ['main/electron/main.ts', 'main/model/worker-diagnoser.ts', 'main/ingest/pattern-matcher.ts'].map((f) =>
+        readFile(path.join(root, f), 'utf8'),
+      ),
+    );
+    for (const src of mainSources) expect(src).not.toMatch(/\bfork\(|ELECTRON_RUN_AS_NODE/);
+  });
+
   it('points Electron at the bundled main', async () => {
     const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as {
       main: string;
