@@ -80,8 +80,17 @@ it('completes the backlog after SIGKILL mid-burst, with no duplicates and a soun
   try {
     expect(integrityCheck(db)).toEqual(['ok']);
     expect(db.pragma('foreign_key_check')).toEqual([]);
+    // 350 photos, plus the copy under another name as a second record of burst-0's photo.
     const statuses = db.prepare('SELECT status, count(*) AS n FROM images GROUP BY status').all();
-    expect(statuses).toEqual([{ status: 'done', n: 350 }]);
+    expect(statuses).toEqual([{ status: 'done', n: 351 }]);
+    expect(
+      db
+        .prepare(
+          "SELECT count(*) FROM images WHERE file_name = 'same-as-burst-0.jpg' AND primary_id IS NOT NULL",
+        )
+        .pluck()
+        .get(),
+    ).toBe(1);
     expect(new Set(db.prepare('SELECT sha256 FROM images').pluck().all())).toEqual(
       new Set(images.map((i) => i.sha256)),
     );
