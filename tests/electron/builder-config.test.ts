@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,26 +52,55 @@ describe('electron-builder.yml', () => {
     );
   });
 
-  it('flips the Electron fuses that keep the packaged binary from running anything but this app', async () => {
-    const c = (await load()) as unknown as { electronFuses?: Record<string, boolean> };
-    expect(c.electronFuses).toEqual({
-      runAsNode: false,
-      enableNodeOptionsEnvironmentVariable: false,
-      enableNodeCliInspectArguments: false,
-      enableEmbeddedAsarIntegrityValidation: true,
-      onlyLoadAppFromAsar: true,
-      enableCookieEncryption: true,
-      grantFileProtocolExtraPrivileges: false,
-      loadBrowserProcessSpecificV8Snapshot: false,
-      resetAdHocDarwinSignature: true,
+  it('flips the Electron fuses in the packaged binary (afterPack), as checked on a binary with a fuse wire', async () => {
+    const c = (await load()) as unknown as { afterPack?: string };
+    expect(c.afterPack).toBe('main/electron/after-pack-fuses.cjs');
+    const hook = require(path.join(root, c.afterPack!)) as {
+      default: (context: unknown) => Promise<void>;
+      fusesFor(platform: string): Record<string, unknown>;
+    };
+    // A stand-in for Electron's binary: the fuse sentinel, wire version 1, 8 fuses in Electron's default state.
+    const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
+    const defaults = '10110001'; // RunAsNode, cookies, NODE_OPTIONS, inspect, integrity, asar-only, snapshot, file://
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'eardrum-fuses-'));
+    try {
+      const binary = path.join(dir, 'eardrum-workstation');
+      await writeFile(
+        binary,
+        Buffer.concat([
+          Buffer.alloc(100, 7),
+          Buffer.from(SENTINEL),
+          Buffer.from([1, 8]),
+          Buffer.from(defaults),
+          Buffer.alloc(50, 7),
+        ]),
+      );
+      await hook.default({
+        electronPlatformName: 'linux',
+        appOutDir: dir,
+        packager: {
+          executableName: 'eardrum-workstation',
+          appInfo: { productFilename: 'Eardrum Workstation' },
+        },
+      });
+      const after = await readFile(binary);
+      const at = after.indexOf(SENTINEL) + SENTINEL.length + 2;
+      // Off: run as Node, NODE_OPTIONS, --inspect, snapshot, file:// privileges. On: cookie encryption and
+      // asar only. The integrity check stays off on Linux (Electron has none there).
+      expect(after.subarray(at, at + 8).toString()).toBe('01000100');
+      expect(after.length).toBe(100 + SENTINEL.length + 2 + 8 + 50);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const mac = hook.fusesFor('darwin');
+    expect(mac).toMatchObject({ '4': true, '5': true, '0': false, resetAdHocDarwinSignature: true });
+    expect(hook.fusesFor('win32')).toMatchObject({
+      '0': false,
+      '2': false,
+      '3': false,
+      '4': false,
+      '5': true,
     });
-    // electron-builder's schema knows every one of them (a misspelt fuse fails validation, above).
-    await expect(
-      validateConfiguration(
-        { ...(await load()), electronFuses: { runAsNod: false } },
-        new DebugLogger(false),
-      ),
-    ).rejects.toThrow();
     // runAsNode off breaks child_process.fork of the app itself: nothing in the main process may rely on it.
     const mainSources = await Promise.all(
       ['main/electron/main.ts', 'main/model/worker-diagnoser.ts', 'main/ingest/pattern-matcher.ts'].map((f) =>
