@@ -25,6 +25,9 @@ export interface WorkerPatternMatcherOptions {
   utcOffsetMinutes?: () => number;
 }
 
+/** A pattern that ran past its time limit (its worker was stopped). */
+class PatternTimeout extends EngineError {}
+
 type Request = { msg: ToPatternWorker; resolve: (v: FromPatternWorker) => void; reject: (e: Error) => void };
 
 function workerEntry(): URL {
@@ -48,11 +51,23 @@ export class WorkerPatternMatcher implements PatternMatcher {
   private readonly offset: () => number;
 
   constructor(opts: WorkerPatternMatcherOptions = {}) {
-    this.timeoutMs = opts.timeoutMs ?? 2000;
+    // RE2 takes milliseconds on any name a folder can hold; the limit is for a stuck worker, and is generous
+    // because a busy machine (a training run beside the app) can starve a thread for a second or two.
+    this.timeoutMs = opts.timeoutMs ?? 5000;
     this.offset = opts.utcOffsetMinutes ?? (() => -new Date().getTimezoneOffset());
   }
 
   async parse(pattern: string, relativePath: string): Promise<ParsedName> {
+    try {
+      return await this.parseOnce(pattern, relativePath);
+    } catch (err) {
+      // Once more on the fresh worker: a starved thread should not cost a file its patient id.
+      if (!(err instanceof PatternTimeout)) throw err;
+      return this.parseOnce(pattern, relativePath);
+    }
+  }
+
+  private async parseOnce(pattern: string, relativePath: string): Promise<ParsedName> {
     const r = await this.request({
       type: 'parse',
       id: 0,
@@ -132,7 +147,7 @@ export class WorkerPatternMatcher implements PatternMatcher {
     if (!this.pending.delete(req.msg.id)) return;
     const name = 'path' in req.msg ? ` on "${req.msg.path.slice(0, 120)}"` : '';
     req.reject(
-      new EngineError(
+      new PatternTimeout(
         ErrorCodes.invalidArgs,
         `The file-name pattern took longer than ${this.timeoutMs} ms${name} and was stopped; simplify it.`,
       ),
