@@ -30,7 +30,7 @@ import { seededRandom } from '../train/softmax-head.ts';
 
 const HELP = `usage: eardrum train [--id ID] [--out DIR] [--sources S1,S2] [--epochs N] [--views N]
                      [--workdir DIR] [--smoke] [--no-eval] [--method finetune|linear]
-                     [--seeds N] [--trainer-args "ARGS"]
+                     [--seeds N] [--trainer-args "ARGS"] [--from-run DIR]
 
 Fine-tunes MobileNetV2-1.0 (ImageNet, from ../shared/models) on ../shared/datasets/otoscopy and
 ../shared/datasets/not-eardrum: renders every training photo through the app's preprocessing and random
@@ -43,6 +43,7 @@ measures the test split. Writes resources/models/<id>/ and points resources/mode
   --sources S1,S2  train on these eardrum sources only (leave-one-source-out experiments)
   --smoke          a few dozen photos and one short epoch: checks the whole chain in a few minutes
   --method linear  the previous method: linear heads on frozen ImageNet features (no PyTorch)
+  --from-run DIR   skip rendering and fine-tuning: import the network that train.py/soup.py wrote to DIR
   --seeds N        fine-tune N times (seeds differ) and ship the average of their weights
   --trainer-args   extra options for train.py (experiments, e.g. "--adversary 0"); recorded in the card`;
 
@@ -89,6 +90,7 @@ export async function run(argv: string[]): Promise<number> {
       method: { type: 'string' },
       'trainer-args': { type: 'string' },
       seeds: { type: 'string' },
+      'from-run': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -153,7 +155,10 @@ export async function run(argv: string[]): Promise<number> {
     smoke,
   });
   const keyFile = path.join(viewsDir, 'key.json');
-  if (!existsSync(keyFile) || (await readFile(keyFile, 'utf8')) !== viewsKey) {
+  const fromRun = values['from-run'] ? path.resolve(values['from-run']) : null;
+  if (fromRun) {
+    log(`using the network trained in ${fromRun}`);
+  } else if (!existsSync(keyFile) || (await readFile(keyFile, 'utf8')) !== viewsKey) {
     log(`rendering views (${simulated} simulated otoscopes per training photo) into ${viewsDir}`);
     await rm(viewsDir, { recursive: true, force: true });
     const viewRand = seededRandom(C.seed + 7);
@@ -171,9 +176,9 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const extraTrainerArgs = values['trainer-args']?.split(/\s+/).filter(Boolean) ?? [];
-  const runDir = path.join(workdir, values.id ? `run-${values.id}` : 'run');
+  const runDir = fromRun ?? path.join(workdir, values.id ? `run-${values.id}` : 'run');
   const epochs = Number(values.epochs ?? (smoke ? C.smoke.epochs : C.trainer.epochs));
-  const seeds = Number(values.seeds ?? (smoke ? 1 : C.seeds));
+  const seeds = fromRun ? 0 : Number(values.seeds ?? (smoke ? 1 : C.seeds));
   const seedRuns: string[] = [];
   for (let k = 0; k < seeds; k++) {
     const out = seeds > 1 ? `${runDir}-seed${k + 1}` : runDir;

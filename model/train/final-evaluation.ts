@@ -5,6 +5,7 @@ import { readDataset } from '../data/dataset.ts';
 import { confusionMatrixPng, reliabilityDiagramPng } from '../eval/charts.ts';
 import { diagnoseAll, summarise, type EvaluationReport } from '../eval/evaluate.ts';
 import { reportMarkdown } from '../eval/report-markdown.ts';
+import { stressMarkdown, stressTest } from '../eval/stress.ts';
 
 /** The headline figures of a report, as stored in the model card. */
 export function headline(r: EvaluationReport) {
@@ -39,6 +40,8 @@ export async function evaluateShippedModel(
   const neg = readDataset(negDir, 'test');
   const otoOut = await diagnoseAll(classifier, oto);
   const negOut = await diagnoseAll(classifier, neg);
+  log('stress test: the test split through the simulated otoscopes');
+  const stress = await stressTest(classifier, oto);
   classifier.dispose();
   const otoReport = summarise(otoOut, labels, [], classifier.card.calibration.temperature);
   const negReport = summarise(negOut, labels, [...new Set(neg.map((s) => s.label))]);
@@ -62,14 +65,39 @@ export async function evaluateShippedModel(
       await reliabilityDiagramPng(otoReport.reliability, otoReport.ece ?? 0),
     );
   }
+  await writeFile(
+    path.join(evalDir, 'stress-test.md'),
+    stressMarkdown(stress, `${path.basename(dir)}: camera-shift stress test (otoscopy test split)`),
+  );
   const h = headline(otoReport);
   log(
     `test: accuracy ${h.accuracy?.toFixed(3)}, macro-F1 ${h.macroF1?.toFixed(3)}, AUC ${h.normalVsAbnormalAuc?.toFixed(3)}, ECE ${h.ece?.toFixed(3)}, ` +
       `eardrums rejected ${(100 * (h.eardrumRejectionRate ?? 0)).toFixed(1)}%, negatives rejected ${(100 * (negReport.negativeRejectionRate ?? 0)).toFixed(1)}%`,
   );
   for (const s of h.perSource) log(`  ${s.source}: accuracy ${s.accuracy.toFixed(3)} (${s.images} images)`);
+  log(
+    `stress test: ${(100 * stress.changedShare).toFixed(1)}% of answers changed; largest gain ${stress.largestGain.answer} ` +
+      `${(100 * stress.largestGain.share).toFixed(1)}%; ${(100 * stress.notEardrum).toFixed(1)}% rejected as not an eardrum`,
+  );
   return {
     otoscopyTest: h,
+    stressTest: {
+      changedShare: stress.changedShare,
+      largestGain: stress.largestGain,
+      worstProfileGain: stress.worstProfileGain,
+      accuracy: stress.accuracy,
+      notEardrum: stress.notEardrum,
+      ungradable: stress.ungradable,
+      confident: stress.confident,
+      profiles: stress.profiles.map((p) => ({
+        id: p.id,
+        changed: p.changed / Math.max(1, p.images),
+        accuracy: p.accuracy,
+        notEardrum: p.notEardrum,
+        ungradable: p.ungradable,
+        confident: p.confident,
+      })),
+    },
     notEardrumTest: {
       images: negReport.images,
       rejectionRate: negReport.negativeRejectionRate,

@@ -11,10 +11,16 @@ import { progressLine } from './progress.ts';
 export const NOT_SURE_CONFIG = {
   /** Neighbours averaged by the familiarity index. */
   k: 10,
-  /** Validation eardrums at or below this quantile of unfamiliarity count as familiar. */
-  familiarQuantile: 0.95,
-  /** Confident answers must reach this accuracy on validation (the target on test is 0.92). */
-  targetAccuracy: 0.94,
+  /**
+   * Validation eardrums at or below this quantile of unfamiliarity count as familiar: photos like the
+   * training ones are almost never flagged, photos from elsewhere in feature space are.
+   */
+  familiarQuantile: 0.98,
+  /**
+   * Confident answers must reach this accuracy on validation. On the fine-tuned model's val split 0.92 kept
+   * 59% of answers (0.93: 46%, 0.94: 28%); the accuracy of the remaining answers barely rose past 0.92.
+   */
+  targetAccuracy: 0.92,
 };
 
 /**
