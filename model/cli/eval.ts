@@ -9,7 +9,7 @@ import { reportMarkdown } from '../eval/report-markdown.ts';
 import { stressMarkdown, stressTest, type StressReport } from '../eval/stress.ts';
 import { progressLine } from '../train/progress.ts';
 
-const HELP = `usage: eardrum eval --data DIR [--data DIR2 ...] [--split test] [--json FILE] [--out DIR]
+const HELP = `usage: eardrum eval --data DIR [--data DIR2 ...] [--split test[,val,...]] [--json FILE] [--out DIR]
                     [--negatives LABEL,...] [--model DIR] [--stress] [--source S] [--labels L1,L2]
 
 Evaluates the model on folders laid out as <label>/<image> (with an optional manifest.csv
@@ -46,8 +46,12 @@ export async function run(argv: string[]): Promise<number> {
   const negatives = new Set(values.negatives ? values.negatives.split(',').map((s) => s.trim()) : []);
   const samples = values.data.flatMap((dir) => {
     const keepLabels = values.labels?.split(',').map((l) => l.trim());
-    const rows = readDataset(path.resolve(dir), values.split).filter(
-      (r) => (!values.source || r.source === values.source) && (!keepLabels || keepLabels.includes(r.label)),
+    const splits = values.split?.split(',');
+    const rows = readDataset(path.resolve(dir)).filter(
+      (r) =>
+        (!splits || !r.split || splits.includes(r.split)) &&
+        (!values.source || r.source === values.source) &&
+        (!keepLabels || keepLabels.includes(r.label)),
     );
     if (!values.negatives && rows.length && !rows.some((r) => modelLabels.includes(r.label))) {
       rows.forEach((r) => negatives.add(r.label));

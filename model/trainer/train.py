@@ -30,7 +30,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from backbone import imagenet_mobilenet_v2, rebuild_batch_norm  # noqa: E402
 from metrics import evaluate_logits  # noqa: E402
-from views import Views, circle_mask, colour_jitter, rotate_flip  # noqa: E402
+from views import Views, add_mixstyle, circle_mask, colour_jitter, rotate_flip  # noqa: E402
 
 DEFAULT_LABELS = ["normal", "aom", "com", "earwax", "effusion", "otitis_externa", "tympanosclerosis", "ventilation_tube"]
 
@@ -153,6 +153,8 @@ def main() -> int:
     p.add_argument("--adversary", type=float, default=0.3, help="gradient-reversal weight (0 = off)")
     p.add_argument("--adversary-labels", default="normal,ventilation_tube")
     p.add_argument("--gate-weight", type=float, default=0.5)
+    p.add_argument("--mixstyle", type=float, default=0.0, help="MixStyle probability after early blocks (0 = off)")
+    p.add_argument("--mixstyle-blocks", default="1,3,6", help="features[] indices MixStyle follows")
     p.add_argument("--probe-epochs", type=int, default=0, help="linear probe epochs before fine-tuning (LP-FT)")
     p.add_argument("--probe-lr", type=float, default=3e-3)
     p.add_argument("--colour-jitter", type=float, default=0.0, help="spread of colour changes after white balance (0 = off)")
@@ -229,6 +231,10 @@ def main() -> int:
     )
     mask = circle_mask(train.size)
     ema = copy.deepcopy(net)
+    mixstyle_hooks = []
+    if args.mixstyle > 0:
+        blocks = [net.features[int(i)] for i in args.mixstyle_blocks.split(",")]
+        mixstyle_hooks = add_mixstyle(blocks, args.mixstyle, 0.1, gen)
     val_rows = [val.by_sample[s][0] for s in val.samples]
     history = []
 
@@ -335,6 +341,8 @@ def main() -> int:
             f"auc {report['auc']:.3f} " + " ".join(f"{k} {v:.3f}" for k, v in report["per_source"].items())
         )
 
+    for h in mixstyle_hooks:
+        h.remove()
     ema.eval()
     torch.save({"state_dict": ema.state_dict(), "labels": labels}, os.path.join(args.out, "network.pt"))
     export(ema, val, val_rows, args.out)

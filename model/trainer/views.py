@@ -88,3 +88,25 @@ def colour_jitter(x255: torch.Tensor, generator: torch.Generator, strength: floa
     mean = (y * mask).sum(dim=(1, 2, 3), keepdim=True) / (mask.sum() * 3)
     y = mean + (y - mean) * contrast
     return y.clamp(0, 255) * mask
+
+
+def add_mixstyle(blocks, probability: float, alpha: float, generator: torch.Generator) -> list:
+    """MixStyle (Zhou et al., ICLR 2021) after the given blocks while training: each picture's feature
+    statistics (per-channel mean and spread, which carry a camera's colour, contrast and noise) are mixed
+    with another picture's, so the later layers cannot rely on them. Inference is untouched (the hooks do
+    nothing in eval mode), so the exported network has no trace of it. Returns the hook handles."""
+    beta = torch.distributions.Beta(torch.tensor(alpha), torch.tensor(alpha))
+
+    def hook(module, _inputs, out):
+        if not module.training or torch.rand(1, generator=generator).item() > probability:
+            return out
+        n = out.shape[0]
+        mu = out.mean(dim=(2, 3), keepdim=True).detach()
+        sigma = (out.var(dim=(2, 3), keepdim=True) + 1e-6).sqrt().detach()
+        lam = beta.sample((n, 1, 1, 1))
+        perm = torch.randperm(n, generator=generator)
+        mixed_mu = mu * lam + mu[perm] * (1 - lam)
+        mixed_sigma = sigma * lam + sigma[perm] * (1 - lam)
+        return (out - mu) / sigma * mixed_sigma + mixed_mu
+
+    return [b.register_forward_hook(hook) for b in blocks]
