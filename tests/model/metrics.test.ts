@@ -7,6 +7,7 @@ import {
   softmax,
 } from '../../model/eval/metrics.ts';
 import { chooseGateThreshold, fitTemperature } from '../../model/train/calibration.ts';
+import { bootstrapInterval, summarise } from '../../model/eval/evaluate.ts';
 
 describe('metrics against hand-computed values', () => {
   it('accuracy, per-label precision/recall/F1, macro-F1 and the confusion matrix', () => {
@@ -85,5 +86,52 @@ describe('metrics against hand-computed values', () => {
     const probs = Array.from({ length: 100 }, (_, i) => (i + 1) / 100);
     const t = chooseGateThreshold(probs, 0.03);
     expect(probs.filter((p) => p < t).length).toBe(3);
+  });
+});
+
+describe('evaluation summary extras', () => {
+  const outcome = (
+    truth: string,
+    probabilities: Record<string, number>,
+    decision: 'confident' | 'not_sure',
+  ) => {
+    const label = Object.entries(probabilities).sort((a, b) => b[1] - a[1])[0]![0];
+    return {
+      file: `${truth}.jpg`,
+      truth,
+      gate: 'eardrum' as const,
+      label,
+      probabilities,
+      eardrumProbability: 0.9,
+      decision,
+      decodeMs: 1,
+      inferenceMs: 1,
+    };
+  };
+
+  it('recovers the calibration error of the raw logits from the calibrated probabilities', () => {
+    // Raw logits [2, 0] at temperature 2 give softmax([1, 0]); the raw softmax is softmax([2, 0]).
+    const calibrated = softmax([2, 0], 2);
+    const raw = softmax([2, 0]);
+    const outcomes = [outcome('a', { a: calibrated[0]!, b: calibrated[1]! }, 'confident')];
+    const r = summarise(outcomes, ['a', 'b'], [], 2);
+    expect(r.ece).toBeCloseTo(1 - calibrated[0]!, 6);
+    expect(r.eceBeforeTemperature).toBeCloseTo(1 - raw[0]!, 6);
+    expect(summarise(outcomes, ['a', 'b']).eceBeforeTemperature).toBeNull();
+  });
+
+  it('counts confident answers against all known-label eardrums, and bootstraps macro-F1', () => {
+    const outcomes = [
+      outcome('a', { a: 0.9, b: 0.1 }, 'confident'),
+      outcome('a', { a: 0.6, b: 0.4 }, 'not_sure'),
+      outcome('b', { a: 0.7, b: 0.3 }, 'confident'),
+      outcome('b', { a: 0.2, b: 0.8 }, 'confident'),
+    ];
+    const r = summarise(outcomes, ['a', 'b']);
+    expect(r.confident).toEqual({ coverage: 0.75, accuracy: 2 / 3, images: 3 });
+    const [lo, hi] = r.macroF1Interval!;
+    expect(lo).toBeLessThanOrEqual(r.classification!.macroF1);
+    expect(hi).toBeGreaterThanOrEqual(r.classification!.macroF1);
+    expect(bootstrapInterval(10, () => 0.5)).toEqual([0.5, 0.5]);
   });
 });
