@@ -35,7 +35,7 @@ async function embedAll(classifier: EardrumClassifier, samples: Sample[], what: 
 export async function calibrateNetwork(
   classifier: EardrumClassifier,
   data: { val: Sample[]; valNegatives: Sample[]; trainEardrumQuality: QualityStats[] },
-  opts: { maxEardrumRejection: number; qualityQuantile: number },
+  opts: { maxEardrumRejection: number; negativeRejection: number; qualityQuantile: number },
 ): Promise<CalibrationResult> {
   const labels = classifier.labels.map((l) => l.id);
   const valKnown = data.val.filter((s) => labels.includes(s.label));
@@ -51,10 +51,19 @@ export async function calibrateNetwork(
     valKnown.map((s) => labels.indexOf(s.label)),
   );
   const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
-  const eardrumThreshold = chooseGateThreshold(
+  // As strict as the val eardrums allow, but no stricter than rejecting `negativeRejection` of the val
+  // negatives needs: a photo from another otoscope scores lower than the training cameras' photos, and
+  // every step above what the negatives need rejects more of them.
+  const strictest = chooseGateThreshold(
     val.map((e) => sigmoid(e.gateLogit)),
     opts.maxEardrumRejection,
   );
+  const negatives = valNeg.map((e) => sigmoid(e.gateLogit)).sort((a, b) => a - b);
+  const needed = negatives.length
+    ? negatives[Math.min(negatives.length - 1, Math.ceil(opts.negativeRejection * negatives.length) - 1)]! +
+      1e-6
+    : strictest;
+  const eardrumThreshold = Math.max(0.01, Math.min(strictest, needed));
   const valNegativesRejected =
     valNeg.filter((e) => sigmoid(e.gateLogit) < eardrumThreshold).length / Math.max(1, valNeg.length);
   return {

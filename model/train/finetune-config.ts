@@ -29,6 +29,11 @@ export const FINETUNE_CONFIG = {
   seeds: 1,
   /** Share of validation eardrums the gate may reject when its threshold is chosen. */
   maxEardrumRejection: 0.01,
+  /**
+   * …but the threshold goes no higher than rejecting this share of the val negatives needs (the target on
+   * test is 95%): a laxer gate lets more photos of an unfamiliar otoscope through.
+   */
+  negativeRejection: 0.98,
   /** Quality floors: fractions of training eardrum images allowed below each. */
   qualityQuantile: 0.003,
   /** `--smoke`: a few dozen photos, one short epoch — checks the whole chain, not the model. */
