@@ -26,7 +26,7 @@ export const FINETUNE_CONFIG = {
     extraArgs: [] as string[],
   },
   /** Fine-tuning runs (seeds differ) whose weights are averaged into the shipped network. */
-  seeds: 1,
+  seeds: 2,
   /** Share of validation eardrums the gate may reject when its threshold is chosen. */
   maxEardrumRejection: 0.01,
   /**
