@@ -1,7 +1,6 @@
 import Database from 'better-sqlite3';
 import type {
   CountsPerDay,
-  DiagnosisView,
   Ear,
   ErrorInfo,
   LabelInfo,
@@ -10,114 +9,17 @@ import type {
   RecordPage,
   RecordSort,
   RecordSummary,
-  Review,
   ReviewAction,
 } from '../../common/contract.ts';
 import { ErrorCodes } from '../../common/contract.ts';
 import type { Diagnosis } from '../../model/types.ts';
 import { EngineError } from '../util/errors.ts';
-import { buildOrder, buildWhere } from './filters.ts';
+import { RecordQueries } from './record-queries.ts';
+import type { DiagnosisRow, ExportRow, ImageRow, NewImage, NewSource, ReviewRow } from './record-rows.ts';
+import { searchText, toDiagnosisView, toReview, toSummary } from './record-rows.ts';
 
-export interface ImageRow {
-  id: number;
-  sha256: string;
-  /** The record holding this photo's stored copy and diagnosis; null when this record is it. */
-  primary_id: number | null;
-  file_name: string;
-  original_path: string;
-  source: 'watch' | 'upload';
-  stored_path: string | null;
-  size_bytes: number;
-  width: number | null;
-  height: number | null;
-  format: string | null;
-  captured_at: string;
-  capture_source: string;
-  ingested_at: string;
-  status: 'pending' | 'done' | 'failed';
-  failure_code: string | null;
-  failure_message: string | null;
-  patient_id: string | null;
-  ear: Ear;
-  patient_source: string;
-  thumb_path: string | null;
-  overlay_path: string | null;
-  diagnosis_id: number | null;
-  gate: 'eardrum' | 'not_eardrum' | 'ungradable' | null;
-  gate_reason: string | null;
-  model_label: string | null;
-  confidence: number | null;
-  reviewed_label: string | null;
-  review_count: number;
-  last_reviewer: string | null;
-  last_reviewed_at: string | null;
-  effective_label: string | null;
-  abnormal: 0 | 1 | null;
-  search_text: string;
-}
-
-interface DiagnosisRow {
-  id: number;
-  image_id: number;
-  model_id: string;
-  model_version: string;
-  backend: string;
-  gate: 'eardrum' | 'not_eardrum' | 'ungradable';
-  gate_reason: string | null;
-  eardrum_probability: number;
-  label: string | null;
-  probabilities: string;
-  heatmap: string | null;
-  decode_ms: number;
-  inference_ms: number;
-  total_ms: number;
-  created_at: string;
-}
-
-interface ReviewRow {
-  id: number;
-  image_id: number;
-  action: ReviewAction;
-  label: string | null;
-  note: string;
-  reviewer: string;
-  created_at: string;
-}
-
-export interface NewImage {
-  sha256: string;
-  fileName: string;
-  originalPath: string;
-  source: 'watch' | 'upload';
-  storedPath: string | null;
-  thumbPath: string | null;
-  sizeBytes: number;
-  width: number | null;
-  height: number | null;
-  format: string | null;
-  capturedAt: string;
-  captureSource: 'exif' | 'name' | 'mtime' | 'upload';
-  patientId: string | null;
-  ear: Ear;
-  patientSource: 'pattern' | 'manual' | 'upload' | 'none';
-  /** When given, the watched file is remembered so a restart does not read it again. */
-  sourceFile?: { path: string; size: number; mtimeMs: number };
-  /** Set for images that cannot be diagnosed at all (e.g. too large to store). */
-  failure?: ErrorInfo;
-}
-
-/** A further file name (another patient, ear, capture time) that brought a photo already stored. */
-export interface NewSource {
-  fileName: string;
-  originalPath: string;
-  source: 'watch' | 'upload';
-  capturedAt: string;
-  captureSource: 'exif' | 'name' | 'mtime' | 'upload';
-  patientId: string | null;
-  ear: Ear;
-  patientSource: 'pattern' | 'manual' | 'upload' | 'none';
-  sourceFile?: { path: string; size: number; mtimeMs: number };
-}
+export type { ExportColumn, ExportRow, ImageRow, NewImage, NewSource } from './record-rows.ts';
+export { EXPORT_COLUMNS, EXPORT_INDEX, toSummary } from './record-rows.ts';
 
 /** Labels a reviewer may choose besides the model card's: the two gate outcomes that are not eardrums. */
 export const GATE_LABELS = ['not_eardrum', 'ungradable'] as const;
@@ -133,8 +35,10 @@ export class RecordStore {
   private labels: LabelInfo[] = [];
   private labelById = new Map<string, LabelInfo>();
   private readonly stmts;
+  private readonly queries: RecordQueries;
 
   constructor(readonly db: Database.Database) {
+    this.queries = new RecordQueries(db, () => this.labels);
     this.stmts = {
       // The record that holds a photo's stored copy (and so its diagnosis).
       bySha: db.prepare<[string], { id: number; status: string }>(
@@ -554,200 +458,19 @@ export class RecordStore {
   }
 
   list(args: { filter: RecordFilter; sort: RecordSort; offset: number; limit: number }): RecordPage {
-    const where = buildWhere(args.filter);
-    const total = (
-      this.db.prepare(`SELECT count(*) AS n FROM images ${where.sql}`).get(where.params) as { n: number }
-    ).n;
-    const rows = this.db
-      .prepare(`SELECT * FROM images ${where.sql} ${buildOrder(args.sort)} LIMIT @limit OFFSET @offset`)
-      .all({ ...where.params, limit: args.limit, offset: args.offset }) as ImageRow[];
-    return { items: rows.map(toSummary), total, offset: args.offset, limit: args.limit };
+    return this.queries.list(args);
   }
 
   countsPerDay(filter: RecordFilter): CountsPerDay {
-    const where = buildWhere(filter);
-    // A validated integer, inlined: as a bound parameter SQLite evaluates the day expression far more slowly.
-    const offsetMs = Math.trunc(filter.utcOffsetMinutes ?? 0) * 60_000;
-    const raw = this.db
-      .prepare(
-        `SELECT (captured_ms + ${offsetMs}) / 86400000 AS dayNumber,
-           CASE WHEN effective_label IS NOT NULL THEN effective_label
-                WHEN status <> 'done' THEN status
-                ELSE coalesce(gate, 'unknown') END AS bucket,
-           count(*) AS n
-         FROM images ${where.sql} GROUP BY 1, 2 ORDER BY 1`,
-      )
-      .all(where.params) as { dayNumber: number; bucket: string; n: number }[];
-    const rows = raw.map((r) => ({
-      ...r,
-      day: new Date(r.dayNumber * 86_400_000).toISOString().slice(0, 10),
-    }));
-    const days = new Map<string, { day: string; counts: Record<string, number>; total: number }>();
-    const seen = new Set<string>();
-    for (const r of rows) {
-      let d = days.get(r.day);
-      if (!d) days.set(r.day, (d = { day: r.day, counts: {}, total: 0 }));
-      d.counts[r.bucket] = r.n;
-      d.total += r.n;
-      seen.add(r.bucket);
-    }
-    const order = [...this.labels.map((l) => l.id), 'not_eardrum', 'ungradable', 'pending', 'failed'];
-    const keys = [...order.filter((k) => seen.has(k)), ...[...seen].filter((k) => !order.includes(k)).sort()];
-    return { keys, days: [...days.values()] };
+    return this.queries.countsPerDay(filter);
   }
 
-  /**
-   * Every matching record in board order with its diagnosis and latest review note, as arrays in the order of
-   * EXPORT_COLUMNS, read through a separate read-only connection: it sees one consistent snapshot (WAL) and,
-   * being separate, can stay open across awaits while this connection keeps writing new results.
-   */
-  *exportRows(filter: RecordFilter, sort: RecordSort): Generator<ExportRow> {
-    const reader = new Database(this.db.name, { readonly: true, fileMustExist: true });
-    try {
-      const where = buildWhere(filter, 'i.');
-      // Listed columns (not i.*), the latest note joined once rather than looked up per row, and raw arrays
-      // rather than an object per row: together about a third of the naive query's time on 100,000 rows.
-      const stmt = reader.prepare(
-        `SELECT ${EXPORT_COLUMNS.map((c) => EXPORT_SQL[c]).join(', ')}
-         FROM images i
-         LEFT JOIN diagnoses d ON d.id = i.diagnosis_id
-         LEFT JOIN (SELECT image_id, note, max(id) FROM reviews GROUP BY image_id) n ON n.image_id = i.id
-         ${where.sql} ${buildOrder(sort, 'i.')}`,
-      );
-      yield* stmt.raw().iterate(where.params) as IterableIterator<ExportRow>;
-    } finally {
-      reader.close();
-    }
+  /** See RecordQueries.exportRows. */
+  exportRows(filter: RecordFilter, sort: RecordSort): Generator<ExportRow> {
+    return this.queries.exportRows(filter, sort);
   }
 
   counts(): { total: number; done: number; failed: number; pending: number } {
-    const rows = this.db.prepare('SELECT status, count(*) AS n FROM images GROUP BY status').all() as {
-      status: string;
-      n: number;
-    }[];
-    const c = { total: 0, done: 0, failed: 0, pending: 0 };
-    for (const r of rows) {
-      c.total += r.n;
-      if (r.status === 'done' || r.status === 'failed' || r.status === 'pending') c[r.status] = r.n;
-    }
-    return c;
+    return this.queries.counts();
   }
-}
-
-/** Columns of `exportRows`, in order; `EXPORT_INDEX[name]` is a column's position in each row array. */
-export const EXPORT_COLUMNS = [
-  'id',
-  'captured_at',
-  'ingested_at',
-  'patient_id',
-  'ear',
-  'file_name',
-  'original_path',
-  'sha256',
-  'status',
-  'failure_message',
-  'gate',
-  'gate_reason',
-  'model_label',
-  'confidence',
-  'reviewed_label',
-  'last_reviewer',
-  'last_reviewed_at',
-  'effective_label',
-  'abnormal',
-  'eardrum_probability',
-  'probabilities',
-  'model_id',
-  'model_version',
-  'review_note',
-] as const;
-export type ExportColumn = (typeof EXPORT_COLUMNS)[number];
-export type ExportRow = (string | number | null)[];
-export const EXPORT_INDEX = Object.fromEntries(EXPORT_COLUMNS.map((c, i) => [c, i])) as Record<
-  ExportColumn,
-  number
->;
-const EXPORT_SQL: Record<ExportColumn, string> = {
-  ...(Object.fromEntries(EXPORT_COLUMNS.map((c) => [c, `i.${c}`])) as Record<ExportColumn, string>),
-  eardrum_probability: 'd.eardrum_probability',
-  probabilities: 'd.probabilities',
-  model_id: 'd.model_id',
-  model_version: 'd.model_version',
-  review_note: 'n.note',
-};
-
-function searchText(p: {
-  fileName: string;
-  patientId: string | null;
-  labels?: (LabelInfo | string | null)[];
-  notes?: string[];
-}): string {
-  const parts: string[] = [p.fileName, p.patientId ?? ''];
-  for (const l of p.labels ?? []) {
-    if (!l) continue;
-    if (typeof l === 'string') parts.push(l);
-    else parts.push(l.id, l.en, l.ko);
-  }
-  parts.push(...(p.notes ?? []));
-  return parts.filter(Boolean).join('\u0001').toLowerCase();
-}
-
-export function toSummary(r: ImageRow): RecordSummary {
-  return {
-    id: r.id,
-    sha256: r.sha256,
-    fileName: r.file_name,
-    originalPath: r.original_path,
-    source: r.source,
-    capturedAt: r.captured_at,
-    ingestedAt: r.ingested_at,
-    status: r.status,
-    failure: r.failure_code ? { code: r.failure_code, message: r.failure_message ?? '' } : null,
-    patientId: r.patient_id,
-    ear: r.ear,
-    gate: r.gate,
-    gateReason: r.gate_reason,
-    modelLabel: r.model_label,
-    confidence: r.confidence,
-    reviewedLabel: r.reviewed_label,
-    effectiveLabel: r.effective_label,
-    abnormal: r.abnormal === null ? null : r.abnormal === 1,
-    reviewed: r.review_count > 0,
-    reviewCount: r.review_count,
-    lastReviewer: r.last_reviewer,
-    width: r.width,
-    height: r.height,
-    hasOverlay: r.overlay_path !== null,
-    hasOriginal: r.stored_path !== null,
-    hasThumbnail: r.thumb_path !== null,
-  };
-}
-
-function toDiagnosisView(d: DiagnosisRow): DiagnosisView {
-  return {
-    id: d.id,
-    modelId: d.model_id,
-    modelVersion: d.model_version,
-    backend: d.backend,
-    gate: d.gate,
-    gateReason: d.gate_reason,
-    eardrumProbability: d.eardrum_probability,
-    label: d.label,
-    probabilities: JSON.parse(d.probabilities) as Record<string, number>,
-    heatmap: d.heatmap ? (JSON.parse(d.heatmap) as DiagnosisView['heatmap']) : null,
-    timings: { decodeMs: d.decode_ms, inferenceMs: d.inference_ms, totalMs: d.total_ms },
-    createdAt: d.created_at,
-  };
-}
-
-function toReview(r: ReviewRow): Review {
-  return {
-    id: r.id,
-    recordId: r.image_id,
-    action: r.action,
-    label: r.label,
-    note: r.note,
-    reviewer: r.reviewer,
-    createdAt: r.created_at,
-  };
 }

@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Ear, Settings } from '../../../common/contract.ts';
+import { ErrorCodes, MAX_IMAGE_BYTES } from '../../../common/contract.ts';
+import {
+  IMAGE_EXTENSIONS,
+  UNSUPPORTED_EXTENSIONS,
+  admissionFailure,
+  looksComplete,
+  sniffFormat,
+} from '../../library/image-probe.ts';
+import type { RecordStore } from '../../store/records.ts';
+import { EngineError } from '../../util/errors.ts';
+import type { StableFile } from '../stabilizer.ts';
+import type { PhotoSources, Stored } from './photo-sources.ts';
+
+/** Admitting a watched file: stored (see Stored), not ours or already known, or not finished yet. */
+export type Admitted = Stored | { kind: 'skipped' } | { kind: 'unfinished' };
+
+export interface AdmitStageOptions {
+  store: RecordStore;
+  sources: PhotoSources;
+  settings(): Settings;
+  /** A JPEG/PNG without its end marker is given this long after its last change to be completed (ms). */
+  incompleteGraceMs: number;
+}
+
+/**
+ * Admission: a file whose writer has finished (or a hand upload) is read, judged by its name and first
+ * bytes, and handed to PhotoSources to become a record. Files too large are hashed as a stream and recorded
+ * as such without being loaded; files neither named like an image nor holding one are not ours.
+ */
+export class AdmitStage {
+  constructor(private readonly o: AdmitStageOptions) {}
+
+  async file(f: StableFile): Promise<Admitted> {
+    if (this.o.store.knownSource(f.path, f.size, f.mtimeMs) !== null) return { kind: 'skipped' };
+    const ext = path.extname(f.path).toLowerCase();
+    const namedLikeImage = IMAGE_EXTENSIONS.has(ext) || UNSUPPORTED_EXTENSIONS.has(ext);
+    if (f.size > MAX_IMAGE_BYTES) {
+      // Only what is named like an image, or starts like one: a large video or archive is not ours.
+      if (namedLikeImage || (await startsLikeImage(f.path))) return this.tooLarge(f);
+      return { kind: 'skipped' };
+    }
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(f.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'skipped' }; // moved away meanwhile
+      throw err;
+    }
+    const format = sniffFormat(bytes.subarray(0, 32));
+    if (!namedLikeImage && format === null) return { kind: 'skipped' };
+    // Still being written with pauses longer than the stability window: look again later.
+    if (format !== null && !looksComplete(bytes, format) && Date.now() - f.mtimeMs < this.o.incompleteGraceMs)
+      return { kind: 'unfinished' };
+    return this.o.sources.store(bytes, {
+      fileName: path.basename(f.path),
+      originalPath: f.path,
+      relative: this.relativeToWatch(f.path),
+      source: 'watch',
+      mtimeMs: f.mtimeMs,
+      format,
+      failure: admissionFailure(bytes, ext, format, 'watch') ?? undefined,
+      stable: f,
+    });
+  }
+
+  /** A hand upload: refused with the reason (nothing kept) unless it is an image this app reads. */
+  async upload(
+    bytes: Buffer,
+    o: { fileName: string; patientId?: string | null; ear?: Ear },
+  ): Promise<Stored> {
+    if (bytes.length > MAX_IMAGE_BYTES) {
+      throw new EngineError(
+        ErrorCodes.tooLarge,
+        `The image is ${(bytes.length / 1048576).toFixed(1)} MB; images up to ${MAX_IMAGE_BYTES / 1048576} MB are accepted.`,
+      );
+    }
+    const format = sniffFormat(bytes.subarray(0, 32));
+    const failure = admissionFailure(bytes, '', format, 'upload');
+    if (failure) throw new EngineError(failure.code, failure.message);
+    const fileName = path.basename(o.fileName.replace(/\\/g, '/')) || 'upload';
+    return this.o.sources.store(bytes, {
+      fileName,
+      originalPath: `upload:${fileName}`,
+      relative: fileName,
+      source: 'upload',
+      mtimeMs: Date.now(),
+      format,
+      failure: undefined,
+      ...(o.patientId !== undefined ? { patientId: o.patientId } : {}),
+      ...(o.ear !== undefined ? { ear: o.ear } : {}),
+    });
+  }
+
+  private relativeToWatch(file: string): string {
+    const dir = this.o.settings().watchDir;
+    if (!dir) return path.basename(file);
+    const rel = path.relative(dir, file);
+    return rel.startsWith('..') || path.isAbsolute(rel) ? path.basename(file) : rel;
+  }
+
+  /** Hashes a file too large to accept without reading it into memory, and records the failure. */
+  private async tooLarge(f: StableFile): Promise<Stored> {
+    const hash = createHash('sha256');
+    await new Promise<void>((resolve, reject) => {
+      createReadStream(f.path)
+        .on('data', (c) => hash.update(c))
+        .on('end', () => resolve())
+        .on('error', reject);
+    });
+    const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
+    const failure = {
+      code: 'image.too_large',
+      message: `The file is ${mb(f.size)}; images up to ${mb(MAX_IMAGE_BYTES)} are accepted.`,
+    };
+    const parsed = await this.o.sources.parseName(this.relativeToWatch(f.path));
+    const { id } = this.o.store.insertImage({
+      sha256: hash.digest('hex'),
+      fileName: path.basename(f.path),
+      originalPath: f.path,
+      source: 'watch',
+      storedPath: null,
+      thumbPath: null,
+      sizeBytes: f.size,
+      width: null,
+      height: null,
+      format: null,
+      capturedAt: parsed.capturedAt ?? new Date(f.mtimeMs).toISOString(),
+      captureSource: parsed.capturedAt ? 'name' : 'mtime',
+      patientId: parsed.patientId,
+      ear: parsed.ear,
+      patientSource: parsed.matched ? 'pattern' : 'none',
+      sourceFile: { path: f.path, size: f.size, mtimeMs: f.mtimeMs },
+      failure,
+    });
+    return { kind: 'failed', recordId: id, failure };
+  }
+}
+
+async function startsLikeImage(file: string): Promise<boolean> {
+  const fh = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(32);
+    const { bytesRead } = await fh.read(head, 0, 32, 0);
+    return sniffFormat(head.subarray(0, bytesRead)) !== null;
+  } finally {
+    await fh.close();
+  }
+}

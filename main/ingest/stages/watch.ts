@@ -1,0 +1,113 @@
+import { statSync } from 'node:fs';
+import type { ErrorInfo, Settings } from '../../../common/contract.ts';
+import { ErrorCodes } from '../../../common/contract.ts';
+import type { Logger } from '../../util/logger.ts';
+import { FolderWatcher } from '../folder-watcher.ts';
+
+export interface WatchStageOptions {
+  /** The data folder: never watched even if it sits inside the watched folder. */
+  dataDir: string;
+  logger: Logger;
+  /** A file appeared or changed (size and mtime as seen; -1 when unknown). */
+  onFile(file: string, size: number, mtimeMs: number): void;
+  /** Watching started or stopped, or a problem appeared or went away. */
+  onChange(): void;
+}
+
+/**
+ * The first stage: the watched folder. A folder that is missing (an unplugged share) is reported and looked
+ * for again every 2 s; folder options that change restart the watcher.
+ */
+export class WatchStage {
+  private watcher: FolderWatcher | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private active = false;
+  watching = false;
+  /** Why the folder is not being watched (missing) or last failed; null when fine. */
+  error: ErrorInfo | null = null;
+
+  constructor(private readonly opts: WatchStageOptions) {}
+
+  async start(settings: Settings): Promise<void> {
+    this.active = true;
+    await this.open(settings);
+  }
+
+  async stop(): Promise<void> {
+    this.active = false;
+    await this.close();
+  }
+
+  /** Applies folder options; the watcher restarts only when they changed. */
+  async apply(prev: Settings, next: Settings): Promise<void> {
+    const changed =
+      prev.watchDir !== next.watchDir ||
+      prev.recursive !== next.recursive ||
+      prev.usePolling !== next.usePolling ||
+      prev.pollIntervalMs !== next.pollIntervalMs;
+    if (!changed || !this.active) return;
+    await this.close();
+    await this.open(next);
+  }
+
+  /** A file went in fine: a watcher hiccup reported earlier is over (a missing folder is not). */
+  clearTransientError(): void {
+    if (this.error && this.error.code !== 'watch_dir_missing') this.error = null;
+  }
+
+  private async open(settings: Settings): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (!this.active || this.watcher) return;
+    const dir = settings.watchDir;
+    if (!dir) {
+      this.watching = false;
+      return;
+    }
+    let ok = false;
+    try {
+      ok = statSync(dir).isDirectory();
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      // A network share may be offline or a USB disk unplugged: say so and look again shortly.
+      this.error = {
+        code: 'watch_dir_missing',
+        message: `The watched folder ${dir} does not exist or is not a folder.`,
+      };
+      this.watching = false;
+      this.retryTimer = setTimeout(() => void this.open(settings), 2000);
+      return;
+    }
+    const watcher = new FolderWatcher({
+      dir,
+      recursive: settings.recursive,
+      usePolling: settings.usePolling,
+      pollIntervalMs: settings.pollIntervalMs,
+      excludeDirs: [this.opts.dataDir],
+      onFile: (file, s) => this.opts.onFile(file, s?.size ?? -1, s?.mtimeMs ?? -1),
+      onError: (err) => {
+        this.opts.logger.warn(`watcher: ${err.message}`);
+        this.error = { code: ErrorCodes.ioError, message: `Watching ${dir} failed: ${err.message}` };
+      },
+    });
+    this.watcher = watcher;
+    await watcher.start();
+    this.watching = true;
+    if (this.error?.code === 'watch_dir_missing') this.error = null;
+    this.opts.logger.info(
+      `watching ${dir}${settings.recursive ? ' (recursive)' : ''}${settings.usePolling ? ' (polling)' : ''}`,
+    );
+    this.opts.onChange();
+  }
+
+  private async close(): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const w = this.watcher;
+    this.watcher = null;
+    this.watching = false;
+    if (w) await w.close();
+  }
+}

@@ -1,0 +1,92 @@
+import Database from 'better-sqlite3';
+import type { CountsPerDay, LabelInfo, RecordFilter, RecordPage, RecordSort } from '../../common/contract.ts';
+import { buildOrder, buildWhere } from './filters.ts';
+import { EXPORT_COLUMNS, EXPORT_SQL, toSummary, type ExportRow, type ImageRow } from './record-rows.ts';
+
+/** The board's queries on the SQLite history: pages, counts per day, CSV rows, totals by status. */
+export class RecordQueries {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly labels: () => LabelInfo[],
+  ) {}
+
+  list(args: { filter: RecordFilter; sort: RecordSort; offset: number; limit: number }): RecordPage {
+    const where = buildWhere(args.filter);
+    const total = (
+      this.db.prepare(`SELECT count(*) AS n FROM images ${where.sql}`).get(where.params) as { n: number }
+    ).n;
+    const rows = this.db
+      .prepare(`SELECT * FROM images ${where.sql} ${buildOrder(args.sort)} LIMIT @limit OFFSET @offset`)
+      .all({ ...where.params, limit: args.limit, offset: args.offset }) as ImageRow[];
+    return { items: rows.map(toSummary), total, offset: args.offset, limit: args.limit };
+  }
+
+  countsPerDay(filter: RecordFilter): CountsPerDay {
+    const where = buildWhere(filter);
+    // A validated integer, inlined: as a bound parameter SQLite evaluates the day expression far more slowly.
+    const offsetMs = Math.trunc(filter.utcOffsetMinutes ?? 0) * 60_000;
+    const raw = this.db
+      .prepare(
+        `SELECT (captured_ms + ${offsetMs}) / 86400000 AS dayNumber,
+           CASE WHEN effective_label IS NOT NULL THEN effective_label
+                WHEN status <> 'done' THEN status
+                ELSE coalesce(gate, 'unknown') END AS bucket,
+           count(*) AS n
+         FROM images ${where.sql} GROUP BY 1, 2 ORDER BY 1`,
+      )
+      .all(where.params) as { dayNumber: number; bucket: string; n: number }[];
+    const rows = raw.map((r) => ({
+      ...r,
+      day: new Date(r.dayNumber * 86_400_000).toISOString().slice(0, 10),
+    }));
+    const days = new Map<string, { day: string; counts: Record<string, number>; total: number }>();
+    const seen = new Set<string>();
+    for (const r of rows) {
+      let d = days.get(r.day);
+      if (!d) days.set(r.day, (d = { day: r.day, counts: {}, total: 0 }));
+      d.counts[r.bucket] = r.n;
+      d.total += r.n;
+      seen.add(r.bucket);
+    }
+    const order = [...this.labels().map((l) => l.id), 'not_eardrum', 'ungradable', 'pending', 'failed'];
+    const keys = [...order.filter((k) => seen.has(k)), ...[...seen].filter((k) => !order.includes(k)).sort()];
+    return { keys, days: [...days.values()] };
+  }
+
+  /**
+   * Every matching record in board order with its diagnosis and latest review note, as arrays in the order of
+   * EXPORT_COLUMNS, read through a separate read-only connection: it sees one consistent snapshot (WAL) and,
+   * being separate, can stay open across awaits while this connection keeps writing new results.
+   */
+  *exportRows(filter: RecordFilter, sort: RecordSort): Generator<ExportRow> {
+    const reader = new Database(this.db.name, { readonly: true, fileMustExist: true });
+    try {
+      const where = buildWhere(filter, 'i.');
+      // Listed columns (not i.*), the latest note joined once rather than looked up per row, and raw arrays
+      // rather than an object per row: together about a third of the naive query's time on 100,000 rows.
+      const stmt = reader.prepare(
+        `SELECT ${EXPORT_COLUMNS.map((c) => EXPORT_SQL[c]).join(', ')}
+         FROM images i
+         LEFT JOIN diagnoses d ON d.id = i.diagnosis_id
+         LEFT JOIN (SELECT image_id, note, max(id) FROM reviews GROUP BY image_id) n ON n.image_id = i.id
+         ${where.sql} ${buildOrder(sort, 'i.')}`,
+      );
+      yield* stmt.raw().iterate(where.params) as IterableIterator<ExportRow>;
+    } finally {
+      reader.close();
+    }
+  }
+
+  counts(): { total: number; done: number; failed: number; pending: number } {
+    const rows = this.db.prepare('SELECT status, count(*) AS n FROM images GROUP BY status').all() as {
+      status: string;
+      n: number;
+    }[];
+    const c = { total: 0, done: 0, failed: 0, pending: 0 };
+    for (const r of rows) {
+      c.total += r.n;
+      if (r.status === 'done' || r.status === 'failed' || r.status === 'pending') c[r.status] = r.n;
+    }
+    return c;
+  }
+}
