@@ -21,6 +21,7 @@ import { classify } from './stages/classify.ts';
 import { Notifier } from './stages/notify.ts';
 import { PhotoSources } from './stages/photo-sources.ts';
 import { RecordStage } from './stages/record.ts';
+import { ModelQueue, type ModelJob } from './stages/model-queue.ts';
 import { Timings, type IngestTiming } from './stages/timings.ts';
 import { WatchStage } from './stages/watch.ts';
 
@@ -43,14 +44,6 @@ export interface EngineOptions {
 }
 
 export type { IngestTiming } from './stages/timings.ts';
-
-interface ModelJob {
-  imageId: number;
-  path: string;
-  /** When the file was judged complete (performance.now()), for timings. */
-  readyAt: number;
-  stable?: StableFile;
-}
 
 /**
  * The watched-folder engine, a composition of stages (main/ingest/stages/):
@@ -79,11 +72,9 @@ export class Engine {
   private readonly library: ImageLibrary;
 
   private readonly readyQueue: StableFile[] = [];
-  private readonly modelQueue: ModelJob[] = [];
-  private readonly queuedIds = new Set<number>();
+  private readonly modelQueue = new ModelQueue();
   private readonly retries = new Map<string, number>();
   private ingesting = false;
-  private processingJob: ModelJob | null = null;
   private running = false;
   private state: EngineStatus['state'] = 'stopped';
   private ingestError: ErrorInfo | null = null;
@@ -138,7 +129,7 @@ export class Engine {
     this.running = true;
     // Records left pending by a crash or a stop: their copies are in the library; diagnose them first.
     for (const row of this.store.pendingImages())
-      this.enqueueModel({ imageId: row.id, path: row.original_path, readyAt: performance.now() });
+      this.modelQueue.add({ imageId: row.id, path: row.original_path, readyAt: performance.now() });
     await this.watch.start(this.settings);
     this.state = 'running';
     this.emitStatus();
@@ -154,11 +145,10 @@ export class Engine {
     // Let the image being diagnosed finish and commit; queued ones stay pending for the next start.
     // A hung model must not keep the app from quitting: its record stays pending and resumes at next start.
     const deadline = Date.now() + 30_000;
-    while ((this.processingJob || this.ingesting) && Date.now() < deadline)
+    while ((this.modelQueue.current || this.ingesting) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 10));
     this.readyQueue.length = 0;
-    this.modelQueue.length = 0;
-    this.queuedIds.clear();
+    this.modelQueue.clear();
     this.notifier.rejectAll(new EngineError(ErrorCodes.cancelled, 'The engine stopped.'));
     this.state = 'stopped';
     this.emitStatus();
@@ -205,8 +195,8 @@ export class Engine {
 
   status(): EngineStatus {
     const queued =
-      this.stabilizer.size + this.readyQueue.length + this.modelQueue.length + (this.ingesting ? 1 : 0);
-    const processing = this.processingJob ? 1 : 0;
+      this.stabilizer.size + this.readyQueue.length + this.modelQueue.size + (this.ingesting ? 1 : 0);
+    const processing = this.modelQueue.current ? 1 : 0;
     return {
       state: this.state,
       watching: this.watch.watching,
@@ -234,9 +224,9 @@ export class Engine {
     return (
       this.stabilizer.size === 0 &&
       this.readyQueue.length === 0 &&
-      this.modelQueue.length === 0 &&
+      this.modelQueue.size === 0 &&
       !this.ingesting &&
-      !this.processingJob
+      !this.modelQueue.current
     );
   }
 
@@ -264,15 +254,13 @@ export class Engine {
         this.pump();
       });
     }
-    if (!this.processingJob && this.modelQueue.length > 0) {
-      const job = this.modelQueue.shift()!;
-      this.queuedIds.delete(job.imageId);
-      this.processingJob = job;
+    const job = this.modelQueue.current ? null : this.modelQueue.take();
+    if (job) {
       void this.runModel(job).finally(() => {
-        this.processingJob = null;
+        this.modelQueue.current = null;
         this.pump();
         // 'done' carries the status from before its image left the stage; when nothing follows it, say idle.
-        if (!this.processingJob) this.emitStatus();
+        if (!this.modelQueue.current) this.emitStatus();
       });
     }
     if (this.isIdle()) {
@@ -280,13 +268,6 @@ export class Engine {
       this.idleWaiters = [];
       ws.forEach((w) => w());
     }
-  }
-
-  private enqueueModel(job: ModelJob, front = false): void {
-    if (this.queuedIds.has(job.imageId) || this.processingJob?.imageId === job.imageId) return;
-    this.queuedIds.add(job.imageId);
-    if (front) this.modelQueue.unshift(job);
-    else this.modelQueue.push(job);
   }
 
   private async admitFile(f: StableFile): Promise<void> {
@@ -299,16 +280,7 @@ export class Engine {
       this.ingestError = null;
       this.watch.clearTransientError();
     } catch (err) {
-      const e = toEngineError(err, `Ingesting ${f.path}`);
-      this.logger.error(e.message);
-      this.ingestError = { code: e.code, message: e.message };
-      this.emit({
-        type: 'failed',
-        path: f.path,
-        error: this.ingestError,
-        record: null,
-        status: this.status(),
-      });
+      this.reportError(f.path, toEngineError(err, `Ingesting ${f.path}`));
       // Disk full, locked database...: nothing was half-written; try the file again a little later.
       const n = (this.retries.get(f.path) ?? 0) + 1;
       this.retries.set(f.path, n);
@@ -328,7 +300,7 @@ export class Engine {
       case 'unfinished':
         return;
       case 'new':
-        this.enqueueModel(
+        this.modelQueue.add(
           {
             imageId: a.recordId,
             path: file,
@@ -367,17 +339,16 @@ export class Engine {
       // The commit itself failed (disk full, database locked): the record stays pending and is retried at
       // the next start; the overlay, if written, is a complete file that will simply be reused.
       const e = toEngineError(err, `Saving the diagnosis of ${row.file_name}`);
-      this.logger.error(e.message);
-      this.ingestError = { code: e.code, message: e.message };
-      this.emit({
-        type: 'failed',
-        path: job.path,
-        error: this.ingestError,
-        record: null,
-        status: this.status(),
-      });
+      this.reportError(job.path, e);
       this.notifier.reject(job.imageId, e);
     }
+  }
+
+  /** An environmental failure (disk full, database locked): shown in the status until the next success. */
+  private reportError(path: string, e: EngineError): void {
+    this.logger.error(e.message);
+    this.ingestError = { code: e.code, message: e.message };
+    this.emit({ type: 'failed', path, error: this.ingestError, record: null, status: this.status() });
   }
 
   // ---- hand uploads and retries ---------------------------------------------------------------------------
@@ -414,7 +385,7 @@ export class Engine {
     }
     this.store.markPending(row.id);
     this.counts.failed = Math.max(0, this.counts.failed - 1);
-    this.enqueueModel({ imageId: row.id, path: row.original_path, readyAt: performance.now() });
+    this.modelQueue.add({ imageId: row.id, path: row.original_path, readyAt: performance.now() });
     this.pump();
     return this.store.summary(id)!;
   }

@@ -15,7 +15,8 @@ import { ErrorCodes } from '../../common/contract.ts';
 import type { Diagnosis } from '../../model/types.ts';
 import { EngineError } from '../util/errors.ts';
 import { RecordQueries } from './record-queries.ts';
-import type { DiagnosisRow, ExportRow, ImageRow, NewImage, NewSource, ReviewRow } from './record-rows.ts';
+import { prepareRecordStatements, type RecordStatements } from './record-statements.ts';
+import type { ExportRow, ImageRow, NewImage, NewSource } from './record-rows.ts';
 import { searchText, toDiagnosisView, toReview, toSummary } from './record-rows.ts';
 
 export type { ExportColumn, ExportRow, ImageRow, NewImage, NewSource } from './record-rows.ts';
@@ -34,74 +35,12 @@ const now = () => new Date().toISOString();
 export class RecordStore {
   private labels: LabelInfo[] = [];
   private labelById = new Map<string, LabelInfo>();
-  private readonly stmts;
+  private readonly stmts: RecordStatements;
   private readonly queries: RecordQueries;
 
   constructor(readonly db: Database.Database) {
     this.queries = new RecordQueries(db, () => this.labels);
-    this.stmts = {
-      // The record that holds a photo's stored copy (and so its diagnosis).
-      bySha: db.prepare<[string], { id: number; status: string }>(
-        'SELECT id, status FROM images WHERE sha256 = ? AND primary_id IS NULL AND stored_path IS NOT NULL',
-      ),
-      photoGroup: db.prepare<[number, number], ImageRow>(
-        'SELECT * FROM images WHERE id = ? OR primary_id = ? ORDER BY id',
-      ),
-      addSource: db.prepare(
-        `INSERT INTO images (sha256, primary_id, file_name, original_path, source, stored_path, thumb_path,
-           overlay_path, size_bytes, width, height, format, captured_at, captured_ms, capture_source, ingested_at,
-           status, failure_code, failure_message, patient_id, ear, patient_source, diagnosis_id, gate,
-           gate_reason, model_label, confidence, search_text)
-         SELECT sha256, id, @fileName, @originalPath, @source, stored_path, thumb_path, overlay_path, size_bytes,
-           width, height, format, @capturedAt, @capturedMs, @captureSource, @ingestedAt, status, failure_code,
-           failure_message, @patientId, @ear, @patientSource, diagnosis_id, gate, gate_reason, model_label,
-           confidence, ''
-         FROM images WHERE id = @primaryId`,
-      ),
-      sourcesBySizeMtime: db.prepare<[string, number, number], { path: string; image_id: number }>(
-        `SELECT sf.path, sf.image_id FROM source_files sf JOIN images i ON i.id = sf.image_id
-         WHERE i.sha256 = ? AND i.source = 'watch' AND sf.size = ? AND sf.mtime_ms = ? ORDER BY sf.image_id`,
-      ),
-      byId: db.prepare<[number], ImageRow>('SELECT * FROM images WHERE id = ?'),
-      source: db.prepare<[string], { size: number; mtime_ms: number; image_id: number | null }>(
-        'SELECT size, mtime_ms, image_id FROM source_files WHERE path = ?',
-      ),
-      upsertSource: db.prepare(
-        `INSERT INTO source_files (path, size, mtime_ms, image_id, seen_at) VALUES (@path, @size, @mtimeMs, @imageId, @seenAt)
-         ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
-           image_id = excluded.image_id, seen_at = excluded.seen_at`,
-      ),
-      ensurePatient: db.prepare('INSERT OR IGNORE INTO patients (id, created_at) VALUES (?, ?)'),
-      insertImage: db.prepare(
-        `INSERT INTO images (sha256, file_name, original_path, source, stored_path, thumb_path, size_bytes, width, height,
-           format, captured_at, captured_ms, capture_source, ingested_at, status, failure_code, failure_message,
-           patient_id, ear, patient_source, search_text)
-         VALUES (@sha256, @fileName, @originalPath, @source, @storedPath, @thumbPath, @sizeBytes, @width, @height,
-           @format, @capturedAt, @capturedMs, @captureSource, @ingestedAt, @status, @failureCode, @failureMessage,
-           @patientId, @ear, @patientSource, @searchText)`,
-      ),
-      insertDiagnosis: db.prepare(
-        `INSERT INTO diagnoses (image_id, model_id, model_version, backend, gate, gate_reason, eardrum_probability,
-           label, probabilities, heatmap, decode_ms, inference_ms, total_ms, created_at)
-         VALUES (@imageId, @modelId, @modelVersion, @backend, @gate, @gateReason, @eardrumProbability, @label,
-           @probabilities, @heatmap, @decodeMs, @inferenceMs, @totalMs, @createdAt)`,
-      ),
-      diagnosisById: db.prepare<[number], DiagnosisRow>('SELECT * FROM diagnoses WHERE id = ?'),
-      reviewsOf: db.prepare<[number], ReviewRow>('SELECT * FROM reviews WHERE image_id = ? ORDER BY id'),
-      insertReview: db.prepare(
-        `INSERT INTO reviews (image_id, action, label, note, reviewer, created_at)
-         VALUES (@imageId, @action, @label, @note, @reviewer, @createdAt)`,
-      ),
-      pending: db.prepare<[], ImageRow>(
-        "SELECT * FROM images WHERE status = 'pending' AND primary_id IS NULL ORDER BY id",
-      ),
-      insertEdit: db.prepare(
-        'INSERT INTO image_edits (image_id, field, old_value, new_value, created_at) VALUES (?, ?, ?, ?, ?)',
-      ),
-      notes: db.prepare<[number], { note: string }>(
-        "SELECT note FROM reviews WHERE image_id = ? AND note <> ''",
-      ),
-    };
+    this.stmts = prepareRecordStatements(db);
   }
 
   /** The model card's labels: used to validate review labels and to decide `abnormal`. */
@@ -121,11 +60,13 @@ export class RecordStore {
     labels: LabelInfo[];
     details: Record<string, unknown>;
   }): void {
-    this.db
-      .prepare(
-        'INSERT OR IGNORE INTO models (id, version, labels, card, registered_at) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(card.id, card.version, JSON.stringify(card.labels), JSON.stringify(card.details), now());
+    this.stmts.registerModel.run(
+      card.id,
+      card.version,
+      JSON.stringify(card.labels),
+      JSON.stringify(card.details),
+      now(),
+    );
   }
 
   /** Labels of the most recently registered model (for tools that run without the model, like export). */
@@ -253,12 +194,8 @@ export class RecordStore {
         if (row.ear !== ear) this.stmts.insertEdit.run(id, 'ear', row.ear, ear, at);
       }
       this.stmts.insertEdit.run(id, 'original_path', row.original_path, to.path, at);
-      this.db
-        .prepare(
-          'UPDATE images SET original_path = ?, file_name = ?, patient_id = ?, ear = ?, patient_source = ? WHERE id = ?',
-        )
-        .run(to.path, to.fileName, pid, ear, patientSource, id);
-      this.db.prepare('DELETE FROM source_files WHERE path = ? AND image_id = ?').run(from, id);
+      this.stmts.moveFile.run(to.path, to.fileName, pid, ear, patientSource, id);
+      this.stmts.forgetSource.run(from, id);
       this.rememberSource(to.path, to.size, to.mtimeMs, id);
       this.refreshDerived({ ...row, file_name: to.fileName, patient_id: pid, ear });
     })();
@@ -287,50 +224,34 @@ export class RecordStore {
         createdAt: now(),
       });
       const confidence = d.label !== null ? (d.probabilities[d.label] ?? null) : null;
-      this.db
-        .prepare(
-          `UPDATE images SET status = 'done', failure_code = NULL, failure_message = NULL, diagnosis_id = @diagnosisId,
-             gate = @gate, gate_reason = @gateReason, model_label = @label, confidence = @confidence,
-             overlay_path = @overlayPath, width = coalesce(width, @width), height = coalesce(height, @height),
-             format = coalesce(format, @format)
-           WHERE id = @id OR primary_id = @id`,
-        )
-        .run({
-          id: imageId,
-          diagnosisId: Number(info.lastInsertRowid),
-          gate: d.gate,
-          gateReason: d.gateReason ?? null,
-          label: d.label,
-          confidence,
-          overlayPath,
-          width: d.image.width,
-          height: d.image.height,
-          format: d.image.format,
-        });
+      this.stmts.markDone.run({
+        id: imageId,
+        diagnosisId: Number(info.lastInsertRowid),
+        gate: d.gate,
+        gateReason: d.gateReason ?? null,
+        label: d.label,
+        confidence,
+        overlayPath,
+        width: d.image.width,
+        height: d.image.height,
+        format: d.image.format,
+      });
       for (const r of this.stmts.photoGroup.all(imageId, imageId)) this.refreshDerived(r);
     })();
   }
 
   /** Marks a photo failed, with every record that shares it. */
   markFailed(imageId: number, error: ErrorInfo): void {
-    this.db
-      .prepare(
-        "UPDATE images SET status = 'failed', failure_code = ?, failure_message = ? WHERE id = ? OR primary_id = ?",
-      )
-      .run(error.code, error.message, imageId, imageId);
+    this.stmts.markFailed.run(error.code, error.message, imageId, imageId);
   }
 
   /** Puts a failed photo back in the queue (its stored copy is diagnosed again), with its other records. */
   markPending(imageId: number): void {
-    this.db
-      .prepare(
-        "UPDATE images SET status = 'pending', failure_code = NULL, failure_message = NULL WHERE id = ? OR primary_id = ?",
-      )
-      .run(imageId, imageId);
+    this.stmts.markPending.run(imageId, imageId);
   }
 
   setThumbnail(imageId: number, thumbPath: string): void {
-    this.db.prepare('UPDATE images SET thumb_path = ? WHERE id = ?').run(thumbPath, imageId);
+    this.stmts.setThumb.run(thumbPath, imageId);
   }
 
   pendingImages(): ImageRow[] {
@@ -359,9 +280,7 @@ export class RecordStore {
       labels: [row.model_label, row.reviewed_label].map((l) => (l ? (this.labelById.get(l) ?? l) : null)),
       notes,
     });
-    this.db
-      .prepare('UPDATE images SET effective_label = ?, abnormal = ?, search_text = ? WHERE id = ?')
-      .run(effective, abnormal, text, row.id);
+    this.stmts.setDerived.run(effective, abnormal, text, row.id);
   }
 
   /** Appends a review. An override must name a model label or a gate outcome. */
@@ -404,12 +323,7 @@ export class RecordStore {
         createdAt,
       });
       const reviewedLabel = label;
-      this.db
-        .prepare(
-          `UPDATE images SET reviewed_label = ?, review_count = review_count + 1, last_reviewer = ?, last_reviewed_at = ?
-           WHERE id = ?`,
-        )
-        .run(reviewedLabel, input.reviewer, createdAt, row.id);
+      this.stmts.setReviewed.run(reviewedLabel, input.reviewer, createdAt, row.id);
       this.refreshDerived({ ...row, reviewed_label: reviewedLabel });
     })();
   }
@@ -422,9 +336,7 @@ export class RecordStore {
       const at = now();
       if (row.patient_id !== pid) this.stmts.insertEdit.run(id, 'patient_id', row.patient_id, pid, at);
       if (row.ear !== ear) this.stmts.insertEdit.run(id, 'ear', row.ear, ear, at);
-      this.db
-        .prepare("UPDATE images SET patient_id = ?, ear = ?, patient_source = 'manual' WHERE id = ?")
-        .run(pid, ear, id);
+      this.stmts.setPatient.run(pid, ear, id);
       this.refreshDerived({ ...row, patient_id: pid, ear });
     })();
   }
