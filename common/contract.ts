@@ -315,6 +315,34 @@ export const recordPageSchema = z.object({
 });
 export type RecordPage = z.infer<typeof recordPageSchema>;
 
+/** A visit: one patient's photos of one calendar day, with the latest photo of each ear. */
+export const visitSummarySchema = z.object({
+  patientId: z.string(),
+  /** Calendar day in the filter's `utcOffsetMinutes`, `YYYY-MM-DD`. */
+  day: z.string(),
+  firstCapturedAt: z.string(),
+  lastCapturedAt: z.string(),
+  /** Photos of the patient on that day (matching the filter). */
+  count: z.number().int(),
+  /** The latest photo of each ear on that day, whatever the filter; null when there is none. */
+  left: recordSummarySchema.nullable(),
+  right: recordSummarySchema.nullable(),
+  /** Photos of that day whose ear is not known. */
+  unknownEar: z.number().int(),
+});
+export type VisitSummary = z.infer<typeof visitSummarySchema>;
+
+export const visitPageSchema = z.object({
+  /** Newest visit first. */
+  items: z.array(visitSummarySchema),
+  total: z.number().int(),
+  offset: z.number().int(),
+  limit: z.number().int(),
+  /** Records matching the filter that have no patient id, so belong to no visit. */
+  withoutPatient: z.number().int(),
+});
+export type VisitPage = z.infer<typeof visitPageSchema>;
+
 /**
  * Chart buckets: the effective label for eardrum images, else `not_eardrum` / `ungradable` (the gate),
  * `failed` for failed records and `pending` for records still waiting.
@@ -367,6 +395,8 @@ export const settingsSchema = z.object({
   language: languageSchema.nullable(),
   /** Default reviewer name filled into review forms. */
   reviewerName: z.string().max(100),
+  /** Printed at the top of every report; empty: none. */
+  clinicName: z.string().max(200),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
@@ -530,6 +560,15 @@ export const channels = {
   /** One page of the board. */
   'records.list': { args: listRecordsArgsSchema, result: recordPageSchema },
   'records.get': { args: z.object({ id: z.number().int() }), result: recordDetailSchema },
+  /** The board grouped by visit (patient and day); records without a patient id are counted, not listed. */
+  'records.visits': {
+    args: z.object({
+      filter: recordFilterSchema.default({}),
+      offset: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(200).default(50),
+    }),
+    result: visitPageSchema,
+  },
   'records.countsPerDay': {
     args: z.object({ filter: recordFilterSchema.default({}) }),
     result: countsPerDaySchema,
@@ -589,6 +628,17 @@ export const channels = {
     args: exportCsvArgsSchema,
     result: z.object({ path: z.string().nullable(), rows: z.number().int() }),
   },
+  /**
+   * Electron only: prints the window's current page (the report view) to PDF with `webContents.printToPDF`,
+   * asks where to save it and writes it; `path` null when the user cancelled. The HTTP bridge answers
+   * `unsupported` (a browser prints the report with its own print dialog, "Save as PDF").
+   */
+  'report.savePdf': {
+    args: z.object({
+      suggestedName: z.string().regex(/^[\w.-]{1,120}\.pdf$/, 'a plain file name ending in .pdf'),
+    }),
+    result: z.object({ path: z.string().nullable() }),
+  },
   /** Electron only (folder picker); the HTTP bridge answers `unsupported`. */
   'dialog.chooseWatchDir': { args: empty, result: z.object({ path: z.string().nullable() }) },
   /** Re-queues a failed record from its stored copy (e.g. after a model update). */
@@ -622,6 +672,7 @@ export const apiMethods = {
   listRecords: 'records.list',
   getRecord: 'records.get',
   countsPerDay: 'records.countsPerDay',
+  listVisits: 'records.visits',
   updatePatient: 'records.updatePatient',
   addReview: 'reviews.add',
   diagnoseUpload: 'diagnose.upload',
@@ -632,6 +683,7 @@ export const apiMethods = {
   settingsChanges: 'settings.changes',
   exportCsv: 'export.csv',
   chooseWatchDir: 'dialog.chooseWatchDir',
+  saveReportPdf: 'report.savePdf',
   retryRecord: 'records.retry',
 } as const satisfies Record<string, ChannelName>;
 

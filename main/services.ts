@@ -35,6 +35,8 @@ export interface Dialogs {
   chooseSavePath(suggestedName: string): Promise<string | null>;
   /** Asks for a folder; null when cancelled. */
   chooseFolder(): Promise<string | null>;
+  /** Prints the window's current page to PDF, asks where to save it and writes it; null when cancelled. */
+  savePdf?(suggestedName: string): Promise<string | null>;
 }
 
 export interface ServicesOptions {

@@ -20,6 +20,7 @@ export function buildEardrumApi(ipc: Invoker): EardrumApi {
     listRecords: (args) => ipc.invoke('records.list', args),
     getRecord: (args) => ipc.invoke('records.get', args),
     countsPerDay: (args) => ipc.invoke('records.countsPerDay', args),
+    listVisits: (args) => ipc.invoke('records.visits', args),
     updatePatient: (args) => ipc.invoke('records.updatePatient', args),
     addReview: (args) => ipc.invoke('reviews.add', args),
     diagnoseUpload: (args) => ipc.invoke('diagnose.upload', args),
@@ -30,6 +31,7 @@ export function buildEardrumApi(ipc: Invoker): EardrumApi {
     settingsChanges: (args) => ipc.invoke('settings.changes', args),
     exportCsv: (args) => ipc.invoke('export.csv', args),
     chooseWatchDir: (args) => ipc.invoke('dialog.chooseWatchDir', args),
+    saveReportPdf: (args) => ipc.invoke('report.savePdf', args),
     retryRecord: (args) => ipc.invoke('records.retry', args),
     onEvent(listener: (event: EngineEvent) => void) {
       // The IPC event object (with its sender) never reaches the page, only the payload.

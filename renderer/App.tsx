@@ -9,7 +9,9 @@ import { useHashRoute, type Route } from './hooks/useHashRoute.ts';
 import { BoardView, INITIAL_BOARD, type BoardState } from './views/BoardView.tsx';
 import { DetailView } from './views/DetailView.tsx';
 import { LiveView } from './views/LiveView.tsx';
+import { ReportView } from './views/ReportView.tsx';
 import { SettingsView } from './views/SettingsView.tsx';
+import { VisitView } from './views/VisitView.tsx';
 
 interface ShellBridge {
   onNavigate(listener: (view: 'live' | 'board' | 'settings') => void): () => void;
@@ -34,6 +36,8 @@ export function App({ api, shell, debounceMs, preferredLanguages = navigator.lan
   const [connected, setConnected] = useState(true);
   const [board, setBoard] = useState<BoardState>(INITIAL_BOARD);
   const main = useRef<HTMLElement>(null);
+  /** Where a report was opened from, to go back there. */
+  const beforeReport = useRef<Route | null>(null);
 
   useEffect(() => {
     let cancelled = false;
@@ -75,9 +79,12 @@ export function App({ api, shell, debounceMs, preferredLanguages = navigator.lan
   );
 
   function go(next: Route) {
+    if (next.view === 'report' && route.view !== 'report') beforeReport.current = route;
     navigate(next);
     main.current?.focus();
   }
+  const openVisit = (patientId: string, day: string) => go({ view: 'visit', patientId, day });
+  const openReport = (ids: number[]) => go({ view: 'report', ids });
 
   async function changeLanguage(language: UiLanguage) {
     await i18n.changeLanguage(language);
@@ -91,7 +98,8 @@ export function App({ api, shell, debounceMs, preferredLanguages = navigator.lan
     { view: 'board', title: t('nav.board') },
     { view: 'settings', title: t('nav.settings') },
   ] as const;
-  const active = route.view === 'detail' ? 'board' : route.view;
+  const active =
+    route.view === 'detail' || route.view === 'visit' || route.view === 'report' ? 'board' : route.view;
 
   let content;
   if (fatal) {
@@ -115,6 +123,7 @@ export function App({ api, shell, debounceMs, preferredLanguages = navigator.lan
         state={board}
         onState={setBoard}
         onOpen={(id) => go({ view: 'detail', id })}
+        onVisit={openVisit}
         debounceMs={debounceMs}
       />
     );
@@ -126,6 +135,37 @@ export function App({ api, shell, debounceMs, preferredLanguages = navigator.lan
         card={labels}
         reviewerName={settings.reviewerName}
         onBack={() => go({ view: 'board' })}
+        onVisit={openVisit}
+        onReport={openReport}
+      />
+    );
+  } else if (route.view === 'visit') {
+    content = (
+      <VisitView
+        api={api}
+        patientId={route.patientId}
+        day={route.day}
+        card={labels}
+        onOpen={(id) => go({ view: 'detail', id })}
+        onVisit={openVisit}
+        onReport={openReport}
+        onBack={() => go({ view: 'board' })}
+      />
+    );
+  } else if (route.view === 'report') {
+    content = (
+      <ReportView
+        api={api}
+        ids={route.ids}
+        card={labels}
+        clinicName={settings.clinicName}
+        appVersion={info?.appVersion}
+        onBack={() =>
+          go(
+            beforeReport.current ??
+              (route.ids.length === 1 ? { view: 'detail', id: route.ids[0]! } : { view: 'board' }),
+          )
+        }
       />
     );
   } else {
@@ -150,7 +190,7 @@ export function App({ api, shell, debounceMs, preferredLanguages = navigator.lan
       <a className="skip-link" href="#main" onClick={(e) => (e.preventDefault(), main.current?.focus())}>
         {t('app.skipToContent')}
       </a>
-      <header className="app-header">
+      <header className="app-header no-print">
         <h1 className="app-title">{t('app.title')}</h1>
         <nav aria-label={t('nav.main')}>
           <ul className="tabs">
@@ -189,7 +229,7 @@ export function App({ api, shell, debounceMs, preferredLanguages = navigator.lan
           </label>
         </div>
       </header>
-      <p className="disclaimer" role="note" data-testid="disclaimer">
+      <p className="disclaimer no-print" role="note" data-testid="disclaimer">
         {t('app.disclaimer')}
       </p>
       <main id="main" ref={main} tabIndex={-1} className={`view view-${route.view}`}>

@@ -77,6 +77,11 @@ export function localDay(date = new Date()): string {
   return `${y}-${m}-${d}`;
 }
 
+/** The local calendar day of a moment (visits are a patient's photos of one such day). */
+export function dayOf(iso: string): string {
+  return localDay(new Date(iso));
+}
+
 export function utcOffsetMinutes(date = new Date()): number {
   return -date.getTimezoneOffset();
 }

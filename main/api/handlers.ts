@@ -53,6 +53,7 @@ export function createHandlers(s: Services): Handlers {
     'records.list': async (a) => s.store.list(a),
     'records.get': async (a) => detail(a.id),
     'records.countsPerDay': async (a) => s.store.countsPerDay(a.filter),
+    'records.visits': async (a) => s.store.visits(a),
     'records.updatePatient': async (a) => {
       if (!s.store.row(a.id)) throw notFound(a.id);
       s.store.updatePatient(a.id, a.patientId, a.ear);
@@ -118,6 +119,15 @@ export function createHandlers(s: Services): Handlers {
       if (!target) return { path: null, rows: 0 };
       const rows = await exportCsvToFile(s, a, target);
       return { path: target, rows };
+    },
+    'report.savePdf': async (a) => {
+      if (!s.dialogs?.savePdf) {
+        throw new EngineError(
+          ErrorCodes.unsupported,
+          'Saving a PDF needs the desktop app; in a browser use the print dialog\'s "Save as PDF".',
+        );
+      }
+      return { path: await s.dialogs.savePdf(a.suggestedName) };
     },
     'dialog.chooseWatchDir': async () => {
       if (!s.dialogs?.chooseFolder)

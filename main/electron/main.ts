@@ -17,6 +17,7 @@ import { registerIpcHandlers } from './ipc-handlers.ts';
 import { ShutdownCoordinator, acquireSingleInstance } from './lifecycle.ts';
 import { MENU_STRINGS, buildMenuTemplate } from './menu.ts';
 import { appPaths } from './paths.ts';
+import { saveWindowAsPdf } from './report-pdf.ts';
 import {
   APP_ENTRY_URL,
   APP_SCHEME,
@@ -125,6 +126,9 @@ async function start(): Promise<void> {
           ? await dialog.showOpenDialog(mainWindow, options)
           : await dialog.showOpenDialog(options);
         return r.canceled ? null : (r.filePaths[0] ?? null);
+      },
+      async savePdf(suggestedName) {
+        return mainWindow ? saveWindowAsPdf(mainWindow, dialog, suggestedName) : null;
       },
     },
   });

@@ -12,6 +12,7 @@ export const DEFAULT_SETTINGS: Settings = {
   thresholds: {},
   language: null,
   reviewerName: '',
+  clinicName: '',
 };
 
 /** Settings live in the database (one JSON value per key) so they are backed up and written atomically. */

@@ -1,20 +1,49 @@
 import { useCallback, useEffect, useState } from 'react';
 
 export type Route =
-  { view: 'live' } | { view: 'board' } | { view: 'settings' } | { view: 'detail'; id: number };
+  | { view: 'live' }
+  | { view: 'board' }
+  | { view: 'settings' }
+  | { view: 'detail'; id: number }
+  /** One patient's photos of one day (local calendar day). */
+  | { view: 'visit'; patientId: string; day: string }
+  /** The printable report of one exam, or of a visit's ears (one page each). */
+  | { view: 'report'; ids: number[] };
 
-/** `#/board`, `#/detail/42`… The hash keeps views bookmarkable and reload-safe, and leaves `?token=` alone. */
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** `#/board`, `#/detail/42`, `#/visit/P%2012/2026-11-25`, `#/report/4,7`… Bookmarkable and reload-safe. */
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#\/?/, '').split('?')[0] ?? '';
-  const [view, id] = path.split('/');
+  const [view, a, b] = path.split('/');
   if (view === 'board') return { view: 'board' };
   if (view === 'settings') return { view: 'settings' };
-  if (view === 'detail' && id && /^\d+$/.test(id)) return { view: 'detail', id: Number(id) };
+  if (view === 'detail' && a && /^\d+$/.test(a)) return { view: 'detail', id: Number(a) };
+  if (view === 'visit' && a && b && DAY.test(b)) {
+    try {
+      const patientId = decodeURIComponent(a);
+      if (patientId) return { view: 'visit', patientId, day: b };
+    } catch {
+      // a malformed escape: fall through to Live
+    }
+  }
+  if (view === 'report' && a && /^\d+(,\d+){0,7}$/.test(a)) {
+    return { view: 'report', ids: a.split(',').map(Number) };
+  }
   return { view: 'live' };
 }
 
 export function routeHash(route: Route): string {
-  return route.view === 'detail' ? `#/detail/${route.id}` : `#/${route.view}`;
+  switch (route.view) {
+    case 'detail':
+      return `#/detail/${route.id}`;
+    case 'visit':
+      return `#/visit/${encodeURIComponent(route.patientId)}/${route.day}`;
+    case 'report':
+      return `#/report/${route.ids.join(',')}`;
+    default:
+      return `#/${route.view}`;
+  }
 }
 
 export function useHashRoute(win: Window = window): [Route, (route: Route) => void] {

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useId, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { CountsPerDay, LabelInfo, RecordSort } from '../../common/contract.ts';
 import type { ApiClient } from '../api/client.ts';
@@ -6,6 +6,7 @@ import { EMPTY_FILTER, isEmptyFilter, toRecordFilter, type BoardFilter } from '.
 import { DayChart } from '../components/DayChart.tsx';
 import { FilterBar } from '../components/FilterBar.tsx';
 import { RecordTable } from '../components/RecordTable.tsx';
+import { VisitList } from '../components/VisitList.tsx';
 import { errorText } from '../errors.ts';
 import { formatNumber } from '../format.ts';
 import { useDebounced } from '../hooks/useDebounced.ts';
@@ -14,11 +15,14 @@ import { useRecordPages } from '../hooks/useRecordPages.ts';
 export interface BoardState {
   filter: BoardFilter;
   sort: RecordSort;
+  /** One row per photo, or one per visit (a patient's photos of one day, both ears side by side). */
+  group: 'photos' | 'visits';
 }
 
 export const INITIAL_BOARD: BoardState = {
   filter: EMPTY_FILTER,
   sort: { field: 'capturedAt', direction: 'desc' },
+  group: 'photos',
 };
 
 interface Props {
@@ -28,13 +32,23 @@ interface Props {
   state: BoardState;
   onState(state: BoardState): void;
   onOpen(id: number): void;
+  onVisit(patientId: string, day: string): void;
   /** Typing delay before a search runs (0 in tests). */
   debounceMs?: number;
   /** Longest wait before new results show up on the board. */
   refreshMs?: number;
 }
 
-export function BoardView({ api, card, state, onState, onOpen, debounceMs = 250, refreshMs = 1000 }: Props) {
+export function BoardView({
+  api,
+  card,
+  state,
+  onState,
+  onOpen,
+  onVisit,
+  debounceMs = 250,
+  refreshMs = 1000,
+}: Props) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
   const debounced = useDebounced(state.filter, debounceMs);
@@ -43,6 +57,8 @@ export function BoardView({ api, card, state, onState, onOpen, debounceMs = 250,
   const [chart, setChart] = useState<CountsPerDay | null>(null);
   const [message, setMessage] = useState<{ tone: 'info' | 'error'; text: string } | null>(null);
   const [exporting, setExporting] = useState(false);
+  const [refresh, setRefresh] = useState(0);
+  const ids = useId();
 
   useEffect(() => {
     let cancelled = false;
@@ -64,6 +80,7 @@ export function BoardView({ api, card, state, onState, onOpen, debounceMs = 250,
         timer = setTimeout(() => {
           timer = null;
           reload();
+          setRefresh((n) => n + 1);
         }, refreshMs);
       }
     });
@@ -90,6 +107,21 @@ export function BoardView({ api, card, state, onState, onOpen, debounceMs = 250,
     <div className="board-view">
       <FilterBar filter={state.filter} onChange={(f) => onState({ ...state, filter: f })} card={card} />
       <div className="board-toolbar">
+        <fieldset className="segmented">
+          <legend className="visually-hidden">{t('board.groupBy')}</legend>
+          {(['photos', 'visits'] as const).map((group) => (
+            <label key={group} className={state.group === group ? 'segment active' : 'segment'}>
+              <input
+                type="radio"
+                name={`${ids}-group`}
+                value={group}
+                checked={state.group === group}
+                onChange={() => onState({ ...state, group })}
+              />
+              {t(`board.group.${group}`)}
+            </label>
+          ))}
+        </fieldset>
         <p className="board-count" aria-live="polite" data-testid="board-count">
           {pages.total === null
             ? t('common.loading')
@@ -119,7 +151,9 @@ export function BoardView({ api, card, state, onState, onOpen, debounceMs = 250,
           {errorText(t, pages.error)}
         </p>
       )}
-      {pages.total === 0 ? (
+      {state.group === 'visits' ? (
+        <VisitList api={api} filter={filter} card={card} onVisit={onVisit} refresh={refresh} />
+      ) : pages.total === 0 ? (
         <p className="empty-state">{t('board.empty')}</p>
       ) : (
         <RecordTable

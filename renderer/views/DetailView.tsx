@@ -12,7 +12,7 @@ import { ReviewForm } from '../components/ReviewForm.tsx';
 import { ZoomPan } from '../components/ZoomPan.tsx';
 import { errorText } from '../errors.ts';
 import { useHeatmapPreference } from '../hooks/useHeatmapPreference.ts';
-import { formatPercent } from '../format.ts';
+import { dayOf, formatPercent } from '../format.ts';
 import { labelName } from '../labels.ts';
 
 interface Props {
@@ -21,9 +21,12 @@ interface Props {
   card?: readonly LabelInfo[];
   reviewerName: string;
   onBack(): void;
+  /** Opens the patient's visit of that day (both ears, and each ear over time). */
+  onVisit(patientId: string, day: string): void;
+  onReport(ids: number[]): void;
 }
 
-export function DetailView({ api, id, card, reviewerName, onBack }: Props) {
+export function DetailView({ api, id, card, reviewerName, onBack, onVisit, onReport }: Props) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
   const [detail, setDetail] = useState<RecordDetail | null>(null);
@@ -109,7 +112,17 @@ export function DetailView({ api, id, card, reviewerName, onBack }: Props) {
   const { record, diagnosis, reviews } = detail;
   return (
     <div className="detail-view" data-testid="detail-view" data-record-id={record.id}>
-      {back}
+      <div className="detail-actions">
+        {back}
+        <button type="button" onClick={() => onReport([record.id])}>
+          {t('detail.report')}
+        </button>
+        {record.patientId && (
+          <button type="button" onClick={() => onVisit(record.patientId!, dayOf(record.capturedAt))}>
+            {t('detail.visit')}
+          </button>
+        )}
+      </div>
       <div className="detail-grid">
         <section className="detail-image" aria-label={t('detail.imageAlt', { name: record.fileName })}>
           <ZoomPan label={t('detail.imageAlt', { name: record.fileName })}>

@@ -183,6 +183,15 @@ export function SettingsView({ api, card, settings, onSaved, dataDir, debounceMs
               {t('settings.languageHelp')}
             </p>
             <label>
+              {t('settings.clinicName')}
+              <input
+                type="text"
+                value={draft.clinicName}
+                maxLength={200}
+                onChange={(e) => set('clinicName', e.target.value)}
+              />
+            </label>
+            <label>
               {t('settings.reviewer')}
               <input
                 type="text"

@@ -4,7 +4,7 @@
  * This test fails (never skips) when Chromium or the model is missing; under CI=true
  * tests/e2e/ci-guard.ts also fails the run if it did not reach the end.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -29,6 +29,18 @@ const SHOTS = path.resolve(root, process.env.EARDRUM_SCREENSHOTS_DIR ?? 'tests/.
 const EARDRUM_PHOTO = path.join(datasets, 'otoscopy/normal/0045b417ea582d26.jpg');
 const OTHER_PHOTO = path.join(datasets, 'not-eardrum/photo/05bef6722fc0ed81.jpg');
 const HAND_PHOTO = path.join(datasets, 'otoscopy/aom/00303274e4e33871.jpg');
+// The same patient's right ear on the same day, and the left ear three weeks earlier (a visit and a timeline).
+const SECOND_EAR_PHOTO = path.join(datasets, 'otoscopy/normal/007df6e0085f491b.jpg');
+const EARLIER_PHOTO = path.join(datasets, 'otoscopy/effusion/001a22b04f563503.jpg');
+const CLINIC = 'Seoul Ear Clinic';
+
+/** The text of a PDF, by poppler's pdftotext, with runs of white space made single spaces. */
+function pdfText(file: string): string {
+  return execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+}
+function pdfPages(file: string): number {
+  return Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [file], { encoding: 'utf8' }))?.[1]);
+}
 const LAUNCH_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -103,7 +115,12 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}; install it with \`apt-get install -y chromium\`.`);
   }
-  for (const file of [EARDRUM_PHOTO, OTHER_PHOTO, HAND_PHOTO]) {
+  for (const tool of ['pdftotext', 'pdfinfo', 'pdftoppm']) {
+    if (spawnSync(tool, ['-v']).error) {
+      throw new Error(`${tool} not found; install poppler-utils (\`apt-get install -y poppler-utils\`).`);
+    }
+  }
+  for (const file of [EARDRUM_PHOTO, OTHER_PHOTO, HAND_PHOTO, SECOND_EAR_PHOTO, EARLIER_PHOTO]) {
     if (!existsSync(file))
       throw new Error(`missing test photo ${file} (expected ../shared/datasets beside the repo)`);
   }
@@ -309,9 +326,69 @@ describe('the workstation in a browser', () => {
     await page.getByRole('link', { name: en.nav.settings }).click();
     await page.getByTestId('model-card').waitFor();
     await page.getByTestId('pattern-preview').getByText('Patient P12345, ear Left').waitFor();
+    await page.getByRole('textbox', { name: en.settings.clinicName }).fill(CLINIC);
+    await page.getByRole('button', { name: en.settings.save }).click();
+    await page.getByText(en.settings.saved).waitFor();
     await shot('settings');
     stepsDone++;
   }, 30_000);
+
+  it('prints an exam’s report: page.pdf() holds clinic, patient, ear, time, answer, model, review and the disclaimer', async () => {
+    const record = state.eardrum!;
+    await page.goto(`${serve.openUrl}#/detail/${record.id}`);
+    await page.getByTestId('detail-view').waitFor();
+    await page.getByRole('button', { name: en.detail.report }).click();
+    await page.getByTestId('report-page').waitFor();
+    await page.getByRole('checkbox', { name: en.report.includeHeatmap }).check();
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLImageElement>('[data-testid="report-page"] img')].every(
+        (img) => img.complete && img.naturalWidth > 0,
+      ),
+    );
+    const pdf = path.join(tmp, 'report-en.pdf');
+    await page.pdf({ path: pdf, format: 'A4', printBackground: true });
+    expect(pdfPages(pdf)).toBe(1);
+    const text = pdfText(pdf);
+    const detail = (
+      await api<{
+        diagnosis: { modelId: string; modelVersion: string; probabilities: Record<string, number> };
+      }>('records.get', { id: record.id })
+    ).body.value!;
+    const modelName = en.labels[record.modelLabel as keyof typeof en.labels];
+    const percent = (p: number) => `${(p * 100).toFixed(1)}%`;
+    for (const expected of [
+      CLINIC,
+      en.report.title,
+      'E2E001',
+      en.ear.left,
+      '25 Nov 2026',
+      `${modelName} (${percent(detail.diagnosis.probabilities[record.modelLabel!]!)})`,
+      `Model ${detail.diagnosis.modelId}, version ${detail.diagnosis.modelVersion}`,
+      `Changed to: ${en.labels[state.override as keyof typeof en.labels]}`,
+      'By Dr. E2E',
+      en.report.disclaimer,
+    ])
+      expect(text).toContain(expected);
+    // Every condition's probability is printed.
+    for (const [label, p] of Object.entries(detail.diagnosis.probabilities))
+      expect(text).toContain(`${en.labels[label as keyof typeof en.labels]} ${percent(p)}`);
+    // No screen furniture on paper.
+    expect(text).not.toContain(en.report.print);
+    expect(text).not.toContain(en.nav.board);
+    execFileSync('pdftoppm', [
+      '-png',
+      '-r',
+      '70',
+      '-f',
+      '1',
+      '-l',
+      '1',
+      '-singlefile',
+      pdf,
+      path.join(SHOTS, 'report'),
+    ]);
+    stepsDone++;
+  }, 60_000);
 
   it('switches the interface to Korean', async () => {
     await page.getByTestId('language-select').selectOption('ko');
@@ -422,6 +499,64 @@ describe('the workstation in a browser', () => {
     stepsDone++;
   }, 60_000);
 
+  it('shows a visit: both ears of one day side by side, each ear over time, and prints it (Korean)', async () => {
+    await copyFile(SECOND_EAR_PHOTO, path.join(watchDir, 'E2E001_R_20261125_103200.jpg'));
+    await copyFile(EARLIER_PHOTO, path.join(watchDir, 'E2E001_L_20261104_091500.jpg'));
+    await expect
+      .poll(
+        async () =>
+          (await api<{ total: number }>('records.list', { filter: { patientId: 'E2E001' } })).body.value!
+            .total,
+        {
+          timeout: 30_000,
+        },
+      )
+      .toBe(3);
+    await page.goto(`${serve.openUrl}#/board`);
+    await page.locator('label.segment', { hasText: ko.board.group.visits }).click();
+    await expect(page.getByRole('radio', { name: ko.board.group.visits }).isChecked()).resolves.toBe(true);
+    const row = page.locator('[data-visit^="E2E001/"]').first();
+    await row.waitFor();
+    await row.getByRole('button').click();
+    const view = page.getByTestId('visit-view');
+    await view.waitFor();
+    for (const ear of ['right', 'left'] as const) {
+      const side = page.getByTestId(`visit-${ear}`);
+      await side.getByTestId('photo').waitFor();
+      await expect(side.getByRole('heading', { name: ko.visit.ear[ear], exact: true }).count()).resolves.toBe(
+        1,
+      );
+    }
+    await expect(page.getByTestId('timeline-left').getByRole('listitem').count()).resolves.toBe(2);
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLImageElement>('[data-testid="visit-view"] img')].every(
+        (img) => img.complete && img.naturalWidth > 0,
+      ),
+    );
+    await shot('visit');
+    await page.getByRole('button', { name: ko.visit.printReport }).click();
+    await expect.poll(() => page.getByTestId('report-page').count()).toBe(2);
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLImageElement>('[data-testid="report-page"] img')].every(
+        (img) => img.complete && img.naturalWidth > 0,
+      ),
+    );
+    const pdf = path.join(tmp, 'report-ko.pdf');
+    await page.pdf({ path: pdf, format: 'A4', printBackground: true });
+    expect(pdfPages(pdf)).toBe(2);
+    const text = pdfText(pdf);
+    for (const expected of [
+      CLINIC,
+      ko.report.title,
+      ko.ear.right,
+      ko.ear.left,
+      'E2E001',
+      ko.report.disclaimer,
+    ])
+      expect(text).toContain(expected);
+    stepsDone++;
+  }, 90_000);
+
   it('diagnoses a picture chosen by hand with the file picker', async () => {
     await page.goto(`${serve.openUrl}#/live`);
     await page.getByTestId('live-result').waitFor();
@@ -436,7 +571,7 @@ describe('the workstation in a browser', () => {
   }, 60_000);
 
   it('ran every step without script errors or CSP violations', async () => {
-    expect(stepsDone).toBe(10);
+    expect(stepsDone).toBe(12);
     expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
     expect(consoleLines.filter((line) => line.includes(serve.token))).toEqual([]);
     await mkdir(path.dirname(E2E_MARKER), { recursive: true });

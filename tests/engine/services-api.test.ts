@@ -40,6 +40,7 @@ describe('services through the contract', () => {
       ['settings.previewPattern', { pattern: '{patient}_{ear}*', sample: 'K1_R_x.jpg' }],
       ['settings.changeThreshold', { name: 'eardrum', value: 0.2, changedBy: '박의사' }],
       ['settings.changes', {}],
+      ['records.visits', { filter: { utcOffsetMinutes: 540 } }],
     ];
     for (const [channel, args] of calls) {
       const r = await h.services.call(channel, args);
@@ -102,6 +103,14 @@ describe('services through the contract', () => {
     expect(await h.services.call('dialog.chooseWatchDir', {})).toMatchObject({
       ok: false,
       error: { code: 'unsupported' },
+    });
+    expect(await h.services.call('report.savePdf', { suggestedName: 'r.pdf' })).toMatchObject({
+      ok: false,
+      error: { code: 'unsupported', message: expect.stringMatching(/Save as PDF/) },
+    });
+    expect(await h.services.call('report.savePdf', { suggestedName: '../../etc/x.pdf' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_args' },
     });
     expect(await h.services.call('records.get', { id: 'x' })).toMatchObject({
       ok: false,

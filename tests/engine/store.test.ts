@@ -259,6 +259,51 @@ describe('records', () => {
   });
   afterEach(() => db.close());
 
+  it('groups records into visits: patient and local day, newest first, latest photo of each ear', () => {
+    const add = (
+      i: number,
+      patientId: string | null,
+      ear: 'left' | 'right' | 'unknown',
+      capturedAt: string,
+      label = 'aom',
+    ) => {
+      const { id } = store.insertImage(image(i, { patientId, ear, capturedAt }));
+      store.commitDiagnosis(id, diagnosis(label), null);
+      return id;
+    };
+    // 23:30 UTC on the 24th is the 25th in Seoul (UTC+9).
+    const leftEarly = add(1, 'K1', 'left', '2026-11-24T23:30:00.000Z', 'effusion');
+    const leftLate = add(2, 'K1', 'left', '2026-11-25T01:00:00.000Z', 'normal');
+    const right = add(3, 'K1', 'right', '2026-11-25T00:10:00.000Z');
+    add(4, 'K1', 'unknown', '2026-11-25T02:00:00.000Z');
+    const earlier = add(5, 'K1', 'left', '2026-11-04T01:00:00.000Z');
+    add(6, null, 'left', '2026-11-25T03:00:00.000Z');
+    add(7, 'Z9', 'right', '2026-11-20T01:00:00.000Z');
+    const seoul = { utcOffsetMinutes: 540 };
+    const page = store.visits({ filter: seoul, offset: 0, limit: 10 });
+    expect(page.total).toBe(3);
+    expect(page.withoutPatient).toBe(1);
+    expect(page.items.map((v) => [v.patientId, v.day, v.count, v.unknownEar])).toEqual([
+      ['K1', '2026-11-25', 4, 1],
+      ['Z9', '2026-11-20', 1, 0],
+      ['K1', '2026-11-04', 1, 0],
+    ]);
+    expect(page.items[0]!.left?.id).toBe(leftLate);
+    expect(page.items[0]!.right?.id).toBe(right);
+    expect(page.items[2]!.left?.id).toBe(earlier);
+    expect(page.items[2]!.right).toBeNull();
+    expect(leftEarly).toBeGreaterThan(0);
+    // In UTC the early left photo falls on the 24th: a visit of its own.
+    expect(store.visits({ filter: {}, offset: 0, limit: 10 }).total).toBe(4);
+    // A filter picks visits with a matching record, and still shows both ears of them.
+    const effusion = store.visits({ filter: { ...seoul, labels: ['effusion'] }, offset: 0, limit: 10 });
+    expect(effusion.items.map((v) => v.day)).toEqual(['2026-11-25']);
+    expect(effusion.items[0]!.right?.id).toBe(right);
+    expect(store.visits({ filter: seoul, offset: 1, limit: 1 }).items.map((v) => v.patientId)).toEqual([
+      'Z9',
+    ]);
+  });
+
   it('dedupes by hash and keeps the model answer when a review overrides it', () => {
     const a = store.insertImage(image(1));
     expect(a.created).toBe(true);

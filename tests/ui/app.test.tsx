@@ -84,6 +84,24 @@ describe('App shell', () => {
     expect(screen.getByRole('combobox', { name: 'Label' })).toHaveValue('normal');
   });
 
+  it('goes from an exam to its report and back, and to its visit', async () => {
+    const api = new FakeApi([makeRecord({ id: 5, patientId: 'P5', capturedAt: '2026-11-25T12:00:00.000Z' })]);
+    api.settings.clinicName = 'Seoul Ear Clinic';
+    window.location.hash = '#/detail/5';
+    renderWithI18n(<App api={api} />);
+    await screen.findByTestId('detail-view');
+    await userEvent.click(screen.getByRole('button', { name: 'Report…' }));
+    expect(await screen.findByTestId('report-page')).toHaveTextContent('Seoul Ear Clinic');
+    expect(window.location.hash).toBe('#/report/5');
+    // The app's header and disclaimer bar are screen-only; the report carries its own sentence.
+    expect(screen.getByTestId('disclaimer')).toHaveClass('no-print');
+    await userEvent.click(screen.getByRole('button', { name: /Back/ }));
+    expect(await screen.findByTestId('detail-view')).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Visit: both ears' }));
+    expect(await screen.findByTestId('visit-view')).toBeInTheDocument();
+    expect(window.location.hash).toMatch(/^#\/visit\/P5\/2026-11-2[56]$/);
+  });
+
   it('follows the desktop menu', async () => {
     const api = new FakeApi();
     let navigate: ((view: 'live' | 'board' | 'settings') => void) | null = null;
@@ -114,6 +132,18 @@ describe('App shell', () => {
     expect(parseRoute('#/detail/abc')).toEqual({ view: 'live' });
     expect(parseRoute('')).toEqual({ view: 'live' });
     expect(routeHash({ view: 'detail', id: 7 })).toBe('#/detail/7');
+    expect(parseRoute('#/visit/P%2012/2026-11-25')).toEqual({
+      view: 'visit',
+      patientId: 'P 12',
+      day: '2026-11-25',
+    });
+    expect(routeHash({ view: 'visit', patientId: 'P 12', day: '2026-11-25' })).toBe(
+      '#/visit/P%2012/2026-11-25',
+    );
+    expect(parseRoute('#/visit/P1/yesterday')).toEqual({ view: 'live' });
+    expect(parseRoute('#/report/4,7')).toEqual({ view: 'report', ids: [4, 7] });
+    expect(routeHash({ view: 'report', ids: [4, 7] })).toBe('#/report/4,7');
+    expect(parseRoute('#/report/x')).toEqual({ view: 'live' });
   });
 });
 

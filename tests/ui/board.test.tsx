@@ -13,7 +13,15 @@ fakeLayout();
 function Harness({ api, onOpen }: { api: FakeApi; onOpen(id: number): void }) {
   const [state, setState] = useState<BoardState>(INITIAL_BOARD);
   return (
-    <BoardView api={api} card={LABELS} state={state} onState={setState} onOpen={onOpen} debounceMs={0} />
+    <BoardView
+      api={api}
+      card={LABELS}
+      state={state}
+      onState={setState}
+      onOpen={onOpen}
+      onVisit={() => undefined}
+      debounceMs={0}
+    />
   );
 }
 
@@ -54,6 +62,64 @@ function sample(): RecordSummary[] {
 function bodyRows(): HTMLElement[] {
   return within(screen.getByTestId('table-scroll')).queryAllByRole('row');
 }
+
+describe('Board grouped by visit', () => {
+  it('shows one row per patient and day with the right and left ear side by side, and opens the visit', async () => {
+    const api = new FakeApi([
+      makeRecord({
+        id: 1,
+        patientId: 'V1',
+        ear: 'left',
+        modelLabel: 'effusion',
+        capturedAt: '2026-11-25T09:00:00.000Z',
+      }),
+      makeRecord({
+        id: 2,
+        patientId: 'V1',
+        ear: 'right',
+        modelLabel: 'normal',
+        capturedAt: '2026-11-25T09:05:00.000Z',
+      }),
+      makeRecord({
+        id: 3,
+        patientId: 'V1',
+        ear: 'left',
+        modelLabel: 'aom',
+        capturedAt: '2026-11-04T09:00:00.000Z',
+      }),
+      makeRecord({ id: 4, patientId: null, ear: 'unknown', capturedAt: '2026-11-25T10:00:00.000Z' }),
+    ]);
+    const visits: [string, string][] = [];
+    function Grouped() {
+      const [state, setState] = useState<BoardState>(INITIAL_BOARD);
+      return (
+        <BoardView
+          api={api}
+          card={LABELS}
+          state={state}
+          onState={setState}
+          onOpen={() => undefined}
+          onVisit={(p, d) => visits.push([p, d])}
+          debounceMs={0}
+        />
+      );
+    }
+    renderWithI18n(<Grouped />);
+    await screen.findByText('4 results');
+    await userEvent.click(screen.getByRole('radio', { name: 'Visits' }));
+    expect(await screen.findByTestId('visit-count')).toHaveTextContent('2 visits');
+    const table = within(screen.getByTestId('visit-list')).getByRole('table');
+    const [head, newest, older] = within(table).getAllByRole('row');
+    expect(head).toHaveTextContent('DayPatientRight earLeft earPhotos');
+    expect(newest).toHaveTextContent('V1');
+    expect(within(newest!).getAllByRole('cell')[2]).toHaveTextContent('Normal');
+    expect(within(newest!).getAllByRole('cell')[3]).toHaveTextContent('Middle-ear effusion');
+    expect(within(older!).getAllByRole('cell')[2]).toHaveTextContent('—');
+    expect(screen.getByText(/1 result has no patient ID and is in no visit/)).toBeInTheDocument();
+    await userEvent.click(within(newest!).getByRole('button', { name: '25 Nov 2026' }));
+    expect(visits).toEqual([['V1', '2026-11-25']]);
+  });
+});
 
 describe('Board view', () => {
   it('lists the history newest first with result, review state and thumbnails', async () => {
@@ -223,6 +289,7 @@ describe('Board view during a burst', () => {
           state={state}
           onState={setState}
           onOpen={() => undefined}
+          onVisit={() => undefined}
           debounceMs={0}
           refreshMs={50}
         />
@@ -257,6 +324,7 @@ describe('Board view during a burst', () => {
           state={state}
           onState={setState}
           onOpen={() => undefined}
+          onVisit={() => undefined}
           debounceMs={0}
         />
       );

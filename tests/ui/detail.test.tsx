@@ -8,11 +8,21 @@ import { renderWithI18n } from './render.tsx';
 
 function setup(api: FakeApi, id: number, language: 'en' | 'ko' = 'en', reviewerName = 'Dr. Kim') {
   const back: number[] = [];
+  const visits: [string, string][] = [];
+  const reports: number[][] = [];
   const view = renderWithI18n(
-    <DetailView api={api} id={id} card={LABELS} reviewerName={reviewerName} onBack={() => back.push(1)} />,
+    <DetailView
+      api={api}
+      id={id}
+      card={LABELS}
+      reviewerName={reviewerName}
+      onBack={() => back.push(1)}
+      onVisit={(patientId, day) => visits.push([patientId, day])}
+      onReport={(ids) => reports.push(ids)}
+    />,
     language,
   );
-  return { ...view, back };
+  return { ...view, back, visits, reports };
 }
 
 describe('Detail view', () => {
@@ -174,6 +184,20 @@ describe('Detail view', () => {
     expect(back).toHaveLength(0);
     await userEvent.keyboard('{Escape}');
     expect(back).toHaveLength(1);
+  });
+
+  it('opens the exam’s report and its visit (both ears) from Detail', async () => {
+    const api = new FakeApi([
+      makeRecord({ id: 23, patientId: 'P23', capturedAt: '2026-11-25T12:00:00.000Z' }),
+    ]);
+    const { reports, visits } = setup(api, 23);
+    await screen.findByTestId('detail-view');
+    await userEvent.click(screen.getByRole('button', { name: 'Report…' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Visit: both ears' }));
+    expect(reports).toEqual([[23]]);
+    expect(visits).toHaveLength(1);
+    expect(visits[0]![0]).toBe('P23');
+    expect(visits[0]![1]).toMatch(/^2026-11-2[56]$/); // the local day of noon UTC
   });
 
   it('edits patient and ear', async () => {

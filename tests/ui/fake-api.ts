@@ -120,7 +120,10 @@ export class FakeApi implements ApiClient {
     thresholds: {},
     language: 'en',
     reviewerName: 'Dr. Kim',
+    clinicName: '',
   };
+  /** Where `report.savePdf` says it saved (Electron); null: cancelled. */
+  pdfPath: string | null = '/home/dr/report.pdf';
   status = idleStatus();
   calls: Call[] = [];
   exports: ArgsOf<'export.csv'>[] = [];
@@ -193,6 +196,8 @@ export class FakeApi implements ApiClient {
       if (filter?.statuses && !filter.statuses.includes(r.status)) return false;
       if (filter?.ear && r.ear !== filter.ear) return false;
       if (filter?.patientId && r.patientId !== filter.patientId) return false;
+      if (filter?.from && r.capturedAt.slice(0, 10) < filter.from.slice(0, 10)) return false;
+      if (filter?.to && r.capturedAt.slice(0, 10) > filter.to.slice(0, 10)) return false;
       if (filter?.reviewed !== undefined && r.reviewed !== filter.reviewed) return false;
       if (filter?.text && !`${r.fileName} ${r.patientId}`.toLowerCase().includes(filter.text.toLowerCase()))
         return false;
@@ -244,6 +249,43 @@ export class FakeApi implements ApiClient {
       }
       case 'records.get':
         return this.detail(a.id as number) ?? notFound;
+      case 'records.visits': {
+        const { filter, offset, limit } = a as unknown as {
+          filter: ArgsOf<'records.list'>['filter'];
+          offset: number;
+          limit: number;
+        };
+        const groups = new Map<string, RecordSummary[]>();
+        for (const r of this.filtered(filter)) {
+          if (!r.patientId) continue;
+          const key = `${r.patientId}\u0000${r.capturedAt.slice(0, 10)}`;
+          groups.set(key, [...(groups.get(key) ?? []), r]);
+        }
+        const visits = [...groups.values()]
+          .map((rs) => rs.sort((x, y) => (x.capturedAt < y.capturedAt ? -1 : 1)))
+          .sort((x, y) => (x.at(-1)!.capturedAt < y.at(-1)!.capturedAt ? 1 : -1))
+          .map((rs) => ({
+            patientId: rs[0]!.patientId!,
+            day: rs[0]!.capturedAt.slice(0, 10),
+            firstCapturedAt: rs[0]!.capturedAt,
+            lastCapturedAt: rs.at(-1)!.capturedAt,
+            count: rs.length,
+            left: rs.filter((r) => r.ear === 'left').at(-1) ?? null,
+            right: rs.filter((r) => r.ear === 'right').at(-1) ?? null,
+            unknownEar: rs.filter((r) => r.ear === 'unknown').length,
+          }));
+        return {
+          items: visits.slice(offset, offset + limit),
+          total: visits.length,
+          offset,
+          limit,
+          withoutPatient: this.filtered(filter).filter((r) => !r.patientId).length,
+        };
+      }
+      case 'report.savePdf':
+        return this.transport === 'electron'
+          ? { path: this.pdfPath }
+          : { ok: false, error: { code: 'unsupported', message: 'Saving a PDF needs the desktop app.' } };
       case 'records.countsPerDay': {
         const rows = this.filtered(a.filter as never);
         const days = new Map<string, Record<string, number>>();

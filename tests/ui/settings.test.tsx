@@ -56,6 +56,10 @@ describe('Settings view', () => {
     await userEvent.click(screen.getByRole('checkbox', { name: 'Include sub-folders' }));
     await userEvent.click(screen.getByRole('checkbox', { name: /Poll the folder/ }));
     await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Language' }), 'ko');
+    await userEvent.type(
+      screen.getByRole('textbox', { name: 'Clinic name (printed on reports)' }),
+      'Seoul Ear Clinic',
+    );
     const reviewer = screen.getByRole('textbox', { name: 'Reviewer name (used for reviews)' });
     await userEvent.clear(reviewer);
     await userEvent.type(reviewer, 'Dr. Park');
@@ -68,6 +72,7 @@ describe('Settings view', () => {
       usePolling: true,
       language: 'ko',
       reviewerName: 'Dr. Park',
+      clinicName: 'Seoul Ear Clinic',
     });
     expect(update).not.toHaveProperty('thresholds');
     expect(saved[0]?.watchDir).toBe('/mnt/otoscope');
