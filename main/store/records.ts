@@ -374,67 +374,9 @@ export class RecordStore {
     return this.queries.list(args);
   }
 
-  /**
-   * The board grouped by visit: one patient's records of one calendar day (in the filter's UTC offset), newest
-   * first, each with the latest photo of either ear that day. A visit matches when any of its records does.
-   */
+  /** The board grouped by visit (see RecordQueries.visits). */
   visits(args: { filter: RecordFilter; offset: number; limit: number }): VisitPage {
-    const where = buildWhere(args.filter);
-    const withPatient = `${where.sql ? `${where.sql} AND` : 'WHERE'} patient_id IS NOT NULL`;
-    // A validated integer, inlined like countsPerDay's.
-    const offsetMs = Math.trunc(args.filter.utcOffsetMinutes ?? 0) * 60_000;
-    const dayNumber = `(captured_ms + ${offsetMs}) / 86400000`;
-    const total = (
-      this.db
-        .prepare(
-          `SELECT count(*) AS n FROM (SELECT 1 FROM images ${withPatient} GROUP BY patient_id, ${dayNumber})`,
-        )
-        .get(where.params) as { n: number }
-    ).n;
-    const withoutPatient = (
-      this.db
-        .prepare(
-          `SELECT count(*) AS n FROM images ${where.sql ? `${where.sql} AND` : 'WHERE'} patient_id IS NULL`,
-        )
-        .get(where.params) as { n: number }
-    ).n;
-    const groups = this.db
-      .prepare(
-        `SELECT patient_id AS patientId, ${dayNumber} AS dayNumber, count(*) AS n, min(captured_at) AS first,
-           max(captured_at) AS last, max(captured_ms) AS lastMs, sum(ear = 'unknown') AS unknownEar
-         FROM images ${withPatient} GROUP BY patient_id, dayNumber
-         ORDER BY lastMs DESC, patient_id LIMIT @limit OFFSET @offset`,
-      )
-      .all({ ...where.params, limit: args.limit, offset: args.offset }) as {
-      patientId: string;
-      dayNumber: number;
-      n: number;
-      first: string;
-      last: string;
-      unknownEar: number;
-    }[];
-    const latest = this.db.prepare<[string, string, number, number], ImageRow>(
-      `SELECT * FROM images WHERE patient_id = ? AND ear = ? AND captured_ms >= ? AND captured_ms < ?
-       ORDER BY captured_ms DESC, id DESC LIMIT 1`,
-    );
-    const items = groups.map((g) => {
-      const start = g.dayNumber * 86_400_000 - offsetMs;
-      const ear = (side: Ear) => {
-        const row = latest.get(g.patientId, side, start, start + 86_400_000);
-        return row ? toSummary(row) : null;
-      };
-      return {
-        patientId: g.patientId,
-        day: new Date(g.dayNumber * 86_400_000).toISOString().slice(0, 10),
-        firstCapturedAt: g.first,
-        lastCapturedAt: g.last,
-        count: g.n,
-        left: ear('left'),
-        right: ear('right'),
-        unknownEar: g.unknownEar,
-      };
-    });
-    return { items, total, offset: args.offset, limit: args.limit, withoutPatient };
+    return this.queries.visits(args);
   }
 
   countsPerDay(filter: RecordFilter): CountsPerDay {
