@@ -12,6 +12,7 @@ const commands = {
   eval: 'model/cli/eval.ts',
   diagnose: 'model/cli/diagnose.ts',
   calibrate: 'model/cli/calibrate.ts',
+  adapt: 'model/cli/adapt.ts',
   watch: 'main/cli/watch.ts',
   export: 'main/cli/export.ts',
   serve: 'main/cli/serve.ts',

@@ -68,6 +68,20 @@ export const modelCardSchema = z.object({
     }),
   ),
   limitations: z.array(z.string()),
+  /** Set on a model made by `eardrum adapt` (or the app's "Learn from reviewed photos") from a base model. */
+  adaptation: z
+    .object({
+      base: z.object({ id: z.string(), version: z.string(), name: z.string() }),
+      /** When the adaptation ran (ISO date-time). */
+      date: z.string(),
+      photosPerLabel: z.record(z.string(), z.number().int()),
+      /** What was retrained, in words. */
+      adapted: z.array(z.string()),
+      /** Cross-validated before/after on the adaptation photos (model/adapt/cross-validate.ts). */
+      crossValidation: z.record(z.string(), z.unknown()),
+      settings: z.record(z.string(), z.unknown()),
+    })
+    .optional(),
 });
 
 export type ModelCard = z.infer<typeof modelCardSchema>;

@@ -27,11 +27,17 @@ import { TRAIN_CONFIG as C } from '../train/train-config.ts';
 import { writeNotice } from '../train/notice.ts';
 
 const HELP = `usage: eardrum train [--backbone mobilenetv2-1.0|mobilenetv2-0.35] [--id ID] [--out DIR] [--no-eval]
+                     [--sources SOURCE,...] [--min-images N]
 
 Trains the eardrum classifier from ../shared/datasets/otoscopy and ../shared/datasets/not-eardrum:
 the train split fits, the val split chooses regularisation, temperature and thresholds, and the test
 split is only measured at the end. Writes resources/models/<id>/ (model.json, weights.bin,
-model-card.json, NOTICE, evaluation/) and points resources/models/current.json at it.`;
+model-card.json, NOTICE, evaluation/) and points resources/models/current.json at it.
+
+--sources keeps only the otoscopy photos of the named source_dataset values (e.g.
+basaran2019_vanyyu_turkey): a base model that has never seen the other otoscope, for the
+leave-one-source-out check of \`eardrum adapt\`. --min-images (default ${C.minImagesPerLabel}) is the
+smallest number of photos a label needs in the data used to be learned.`;
 
 function sha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -53,6 +59,8 @@ export async function run(argv: string[]): Promise<number> {
       id: { type: 'string' },
       out: { type: 'string' },
       'no-eval': { type: 'boolean' },
+      sources: { type: 'string' },
+      'min-images': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -74,15 +82,31 @@ export async function run(argv: string[]): Promise<number> {
   const datasets = path.join(sharedDir(), 'datasets');
   const otoDir = path.join(datasets, 'otoscopy');
   const negDir = path.join(datasets, 'not-eardrum');
-  const oto = readDataset(otoDir);
+  const allOto = readDataset(otoDir);
+  const sources = values.sources
+    ?.split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+  const knownSources = [...new Set(allOto.map((s) => s.source ?? ''))];
+  const unknownSource = sources?.find((v) => !knownSources.includes(v));
+  if (unknownSource) {
+    console.error(`unknown source ${unknownSource}; the manifest has ${knownSources.join(', ')}`);
+    return 2;
+  }
+  const oto = sources ? allOto.filter((s) => sources.includes(s.source ?? '')) : allOto;
+  const minImages = values['min-images'] ? Number(values['min-images']) : C.minImagesPerLabel;
+  if (!(Number.isInteger(minImages) && minImages >= 1)) {
+    console.error(`--min-images must be a positive whole number (got ${values['min-images']})`);
+    return 2;
+  }
   const neg = readDataset(negDir);
   const counts = new Map<string, number>();
   oto.forEach((s) => counts.set(s.label, (counts.get(s.label) ?? 0) + 1));
   const labels = [...counts.entries()]
-    .filter(([, n]) => n >= C.minImagesPerLabel)
+    .filter(([, n]) => n >= minImages)
     .map(([l]) => l)
     .sort((a, b) => (a === 'normal' ? -1 : b === 'normal' ? 1 : a.localeCompare(b)));
-  const dropped = [...counts.entries()].filter(([, n]) => n < C.minImagesPerLabel);
+  const dropped = [...counts.entries()].filter(([, n]) => n < minImages);
   log(`labels: ${labels.join(', ')}; dropped: ${dropped.map(([l, n]) => `${l} (${n})`).join(', ')}`);
 
   let info: Omit<Backbone, 'model'>;
@@ -270,6 +294,7 @@ export async function run(argv: string[]): Promise<number> {
       config: C,
       backend,
       trainRows: trainF.rows,
+      ...(sources ? { sources, minImagesPerLabel: minImages } : {}),
       classHeadSelection: selection,
       chosenL2: best!.l2,
       valNegativesRejected: valNegRejected,
@@ -284,7 +309,7 @@ export async function run(argv: string[]): Promise<number> {
         sources: [
           'basaran2019_vanyyu_turkey (Van Yüzüncü Yıl University, Turkey)',
           'otomatch2020_osu_ohio (Ohio State University, USA)',
-        ],
+        ].filter((name) => !sources || sources.some((v) => name.startsWith(`${v} `))),
         licence: 'Turkey set: open access per its Kaggle page (not verified offline); OtoMatch: CC BY 4.0',
       },
       {

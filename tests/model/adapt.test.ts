@@ -1,0 +1,159 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { adaptModel } from '../../model/adapt/adapt.ts';
+import { AdaptInputError, readAdaptManifest } from '../../model/adapt/manifest.ts';
+import { EardrumClassifier, defaultModelDir } from '../../model/classifier.ts';
+import { readDataset, sharedDatasetsDir, type Sample } from '../../model/data/dataset.ts';
+import { diagnoseAll, summarise } from '../../model/eval/evaluate.ts';
+import { run as runAdapt } from '../../model/cli/adapt.ts';
+import { run as runDiagnose } from '../../model/cli/diagnose.ts';
+import { run as runEval } from '../../model/cli/eval.ts';
+import { WorkerDiagnoser } from '../../main/model/worker-diagnoser.ts';
+
+/**
+ * Adaptation on a labelled folder of one source (Turkey, train split) starting from the shipped model,
+ * checked on the other source's (Ohio) test photos of the shared labels, and on the whole shared test split.
+ */
+const TURKEY = 'basaran2019_vanyyu_turkey';
+const OHIO = 'otomatch2020_osu_ohio';
+const SHARED = ['normal', 'ventilation_tube'];
+
+let tmp: string;
+let dataDir: string;
+let outDir: string;
+const baseDir = defaultModelDir();
+let outcome: Awaited<ReturnType<typeof adaptModel>>;
+
+function rightCount(outcomes: Awaited<ReturnType<typeof diagnoseAll>>): number {
+  return outcomes.filter((o) => o.gate === 'eardrum' && o.label === o.truth).length;
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'adapt-test-'));
+  dataDir = path.join(tmp, 'clinic');
+  outDir = path.join(tmp, 'adapted');
+  mkdirSync(dataDir);
+  const oto = readDataset(path.join(sharedDatasetsDir(), 'otoscopy'), 'train');
+  const pick = (label: string, n: number) =>
+    oto.filter((s) => s.source === TURKEY && s.label === label).slice(0, n);
+  const chosen = [...pick('normal', 10), ...pick('ventilation_tube', 10)];
+  // Links, not copies: dataset images never get copied around.
+  const lines = ['file,label,note'];
+  chosen.forEach((s, i) => {
+    const name = `photo-${i}${path.extname(s.file)}`;
+    symlinkSync(s.file, path.join(dataDir, name));
+    lines.push(`${name},${s.label},from ${path.basename(s.file)}`);
+  });
+  writeFileSync(path.join(dataDir, 'manifest.csv'), lines.join('\n') + '\n');
+  outcome = await adaptModel({
+    baseDir,
+    outDir,
+    photos: readAdaptManifest(dataDir, SHARED),
+    now: new Date('2026-11-30T09:00:00Z'),
+  });
+}, 600_000);
+
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('eardrum adapt', () => {
+  it('writes a complete model folder with its own id and a card naming the base', async () => {
+    for (const f of ['model.json', 'weights.bin', 'model-card.json', 'NOTICE', 'evaluation/adaptation.md'])
+      expect(existsSync(path.join(outDir, f)), f).toBe(true);
+    const card = outcome.card;
+    const base = await EardrumClassifier.load(baseDir);
+    expect(card.id).toBe(`${base.card.id}-adapted-20261130-090000`);
+    expect(card.adaptation?.base.id).toBe(base.card.id);
+    expect(card.adaptation?.photosPerLabel).toEqual({ normal: 10, ventilation_tube: 6 });
+    expect(card.adaptation?.date).toBe('2026-11-30T09:00:00.000Z');
+    expect(card.labels).toEqual(base.card.labels);
+    expect(card.thresholds).toEqual(base.card.thresholds);
+    const cv = outcome.crossValidation;
+    expect(cv.photos).toBe(16);
+    expect(cv.perLabel.map((l) => [l.label, l.photos])).toEqual([
+      ['normal', 10],
+      ['ventilation_tube', 6],
+    ]);
+    expect(cv.after.right).toBeGreaterThanOrEqual(0);
+    base.dispose();
+  });
+
+  it("does not lose accuracy on the other source's test photos of the shared labels, nor on the shared test split", async () => {
+    const test = readDataset(path.join(sharedDatasetsDir(), 'otoscopy'), 'test');
+    const ohio = test.filter((s: Sample) => s.source === OHIO && SHARED.includes(s.label));
+    const base = await EardrumClassifier.load(baseDir);
+    const adapted = await EardrumClassifier.load(outDir);
+    const labels = base.labels.map((l) => l.id);
+    const [bOhio, aOhio] = [await diagnoseAll(base, ohio), await diagnoseAll(adapted, ohio)];
+    expect(rightCount(aOhio)).toBeGreaterThanOrEqual(rightCount(bOhio));
+    const bAll = summarise(await diagnoseAll(base, test), labels).classification!.accuracy;
+    const aAll = summarise(await diagnoseAll(adapted, test), labels).classification!.accuracy;
+    expect(Math.abs(aAll - bAll)).toBeLessThanOrEqual(0.05);
+    base.dispose();
+    adapted.dispose();
+  }, 300_000);
+
+  it('loads everywhere a model folder is used: diagnose, eval and the engine worker', async () => {
+    const photo = path.join(dataDir, 'photo-0.jpg');
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await runDiagnose(['--json', '--model', outDir, photo])).toBe(0);
+      const line = JSON.parse(String(log.mock.calls.at(-1)![0])) as { model: { id: string } };
+      expect(line.model.id).toBe(outcome.card.id);
+      const json = path.join(tmp, 'eval.json');
+      expect(await runEval(['--data', dataDir, '--model', outDir, '--json', json])).toBe(0);
+      expect(existsSync(json)).toBe(true);
+    } finally {
+      log.mockRestore();
+      err.mockRestore();
+    }
+    const worker = await WorkerDiagnoser.start({ modelDir: outDir, backend: 'wasm' });
+    try {
+      expect(worker.card.id).toBe(outcome.card.id);
+      const { readFile } = await import('node:fs/promises');
+      const d = await worker.diagnose(await readFile(photo));
+      expect(d.model.id).toBe(outcome.card.id);
+    } finally {
+      await worker.close();
+    }
+  }, 120_000);
+
+  it('refuses an unreadable photo and an output folder in use, naming them, and writes nothing', async () => {
+    const bad = path.join(tmp, 'bad');
+    mkdirSync(bad);
+    writeFileSync(path.join(bad, 'note.jpg'), 'this is text, not a JPEG');
+    for (const i of [1, 2, 3]) symlinkSync(path.join(dataDir, `photo-${i}.jpg`), path.join(bad, `p${i}.jpg`));
+    writeFileSync(
+      path.join(bad, 'manifest.csv'),
+      'file,label\nnote.jpg,normal\np1.jpg,normal\np2.jpg,normal\np3.jpg,normal\n',
+    );
+    const target = path.join(tmp, 'never');
+    await expect(
+      adaptModel({ baseDir, outDir: target, photos: readAdaptManifest(bad, SHARED) }),
+    ).rejects.toThrow(/note\.jpg: unreadable photo/);
+    expect(existsSync(target)).toBe(false);
+    const err = await adaptModel({ baseDir, outDir, photos: readAdaptManifest(bad, SHARED) }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(AdaptInputError);
+    expect((err as AdaptInputError).problems[0]).toMatch(/already exists and is not empty/);
+  });
+
+  it('the CLI prints one error line per problem and exits non-zero', async () => {
+    const errors: string[] = [];
+    const e = vi.spyOn(console, 'error').mockImplementation((m: unknown) => void errors.push(String(m)));
+    try {
+      writeFileSync(path.join(tmp, 'manifest.csv'), 'file,label\nx.jpg,wax\n');
+      expect(await runAdapt(['--data', tmp, '--out', path.join(tmp, 'cli-out')])).toBe(1);
+    } finally {
+      e.mockRestore();
+    }
+    expect(errors).toContain(
+      `error: manifest.csv line 2: x.jpg: unknown label "wax" (the base model's labels: ${outcome.card.labels.map((l) => l.id).join(', ')})`,
+    );
+    expect(errors.at(-1)).toBe('nothing was written.');
+    expect(existsSync(path.join(tmp, 'cli-out'))).toBe(false);
+  });
+});
