@@ -64,6 +64,8 @@ export const ErrorCodes = {
   databaseCorrupt: 'database_corrupt',
   ioError: 'io_error',
   cancelled: 'cancelled',
+  /** Another long job (adapting the model) is running or waiting for a decision. */
+  busy: 'busy',
   internal: 'internal',
 } as const;
 
@@ -492,6 +494,88 @@ export const appInfoSchema = z.object({
 export type AppInfo = z.infer<typeof appInfoSchema>;
 
 // ---------------------------------------------------------------------------------------------------------
+// Learning from reviewed photos (adapting the model to the clinic's otoscope)
+
+/** Held-out photos counted: right = called an eardrum and given the reviewed label; rejected = "not an eardrum". */
+export const adaptTallySchema = z.object({ right: z.number().int(), rejected: z.number().int() });
+export type AdaptTally = z.infer<typeof adaptTallySchema>;
+
+/** Cross-validated before (the shipped model) / after (the adapted heads) on the photos used. */
+export const adaptComparisonSchema = z.object({
+  folds: z.number().int(),
+  photos: z.number().int(),
+  before: adaptTallySchema,
+  after: adaptTallySchema,
+  perLabel: z.array(
+    z.object({
+      label: z.string(),
+      photos: z.number().int(),
+      before: adaptTallySchema,
+      after: adaptTallySchema,
+    }),
+  ),
+});
+export type AdaptComparison = z.infer<typeof adaptComparisonSchema>;
+
+/** A model the engine can use: the shipped one, or one adapted from reviewed photos (in the data folder). */
+export const modelEntrySchema = z.object({
+  id: z.string(),
+  version: z.string(),
+  kind: z.enum(['shipped', 'adapted']),
+  /** ISO date-time the model was made. */
+  createdAt: z.string(),
+  /** For an adapted model, the model it was adapted from. */
+  baseId: z.string().nullable(),
+  /** For an adapted model, the reviewed photos per label it learned from. */
+  photosPerLabel: z.record(z.string(), z.number().int()),
+  comparison: adaptComparisonSchema.nullable(),
+  active: z.boolean(),
+});
+export type ModelEntry = z.infer<typeof modelEntrySchema>;
+
+export const adaptPhaseSchema = z.enum(['reference', 'photos', 'cross-validation', 'training', 'writing']);
+export type AdaptPhase = z.infer<typeof adaptPhaseSchema>;
+
+/**
+ * The adaptation job. `running` while the model worker adapts (diagnoses keep going between its steps);
+ * `ready` when a new model waits for "Use this model" / "Keep the current one"; `failed` with `error`.
+ */
+export const adaptJobSchema = z.object({
+  state: z.enum(['idle', 'running', 'ready', 'failed']),
+  phase: adaptPhaseSchema.nullable(),
+  /** Work units done and in all (photos read, fitting iterations). */
+  done: z.number().int(),
+  total: z.number().int(),
+  startedAt: z.string().nullable(),
+  /** Photos the job learns from, per label. */
+  photosPerLabel: z.record(z.string(), z.number().int()),
+  /** The adapted model waiting for a decision (state `ready`). */
+  candidate: modelEntrySchema.nullable(),
+  error: errorInfoSchema.nullable(),
+});
+export type AdaptJob = z.infer<typeof adaptJobSchema>;
+
+export const learningSummarySchema = z.object({
+  /**
+   * Reviewed photos per model label, by their latest review: a confirm counts as the model's label, an
+   * override as the clinician's. Every label of the model appears (0 when none).
+   */
+  reviewed: z.array(z.object({ label: z.string(), photos: z.number().int() })),
+  /** A label takes part once it has this many reviewed photos. */
+  minPerLabel: z.number().int(),
+  /** Adaptation needs this many usable photos in all. */
+  minTotal: z.number().int(),
+  /** Reviewed photos in labels that take part. */
+  usable: z.number().int(),
+  canStart: z.boolean(),
+  /** The shipped model first, then adapted ones, newest first. */
+  models: z.array(modelEntrySchema),
+  activeModelId: z.string(),
+  job: adaptJobSchema,
+});
+export type LearningSummary = z.infer<typeof learningSummarySchema>;
+
+// ---------------------------------------------------------------------------------------------------------
 // Live events
 
 export const engineEventSchema = z.discriminatedUnion('type', [
@@ -524,6 +608,10 @@ export const engineEventSchema = z.discriminatedUnion('type', [
   /** A record changed after the fact (review added, patient/ear edited). */
   z.object({ type: z.literal('record.updated'), record: recordSummarySchema }),
   z.object({ type: z.literal('settings'), settings: settingsSchema }),
+  /** Progress or outcome of "Learn from reviewed photos". */
+  z.object({ type: z.literal('learn.progress'), job: adaptJobSchema }),
+  /** The engine switched model: new results carry this model; older results keep theirs. */
+  z.object({ type: z.literal('model.changed'), modelId: z.string(), version: z.string() }),
 ]);
 export type EngineEvent = z.infer<typeof engineEventSchema>;
 
@@ -643,6 +731,20 @@ export const channels = {
   'dialog.chooseWatchDir': { args: empty, result: z.object({ path: z.string().nullable() }) },
   /** Re-queues a failed record from its stored copy (e.g. after a model update). */
   'records.retry': { args: z.object({ id: z.number().int() }), result: recordSummarySchema },
+  /** Reviewed photos per label, the models to choose from, and the adaptation job. */
+  'learn.summary': { args: empty, result: learningSummarySchema },
+  /**
+   * Starts adapting the shipped model to the reviewed photos in the model worker (results keep coming);
+   * progress arrives as `learn.progress` events. `invalid_args` when there are too few photos, `busy`
+   * when a job is running or waiting for a decision.
+   */
+  'learn.start': { args: empty, result: adaptJobSchema },
+  /** Stops a running job; nothing is kept. */
+  'learn.cancel': { args: empty, result: adaptJobSchema },
+  /** "Use this model" (`use: true`) or "Keep the current one" (`use: false`, the new model is deleted). */
+  'learn.decide': { args: z.object({ use: z.boolean() }), result: learningSummarySchema },
+  /** Switches to a model of `learn.summary`'s list (the shipped one to go back). New results use it. */
+  'models.use': { args: z.object({ id: z.string().min(1).max(200) }), result: learningSummarySchema },
 } as const satisfies Record<string, { args: z.ZodType; result: z.ZodType }>;
 
 export type Channels = typeof channels;
@@ -685,6 +787,11 @@ export const apiMethods = {
   chooseWatchDir: 'dialog.chooseWatchDir',
   saveReportPdf: 'report.savePdf',
   retryRecord: 'records.retry',
+  learningSummary: 'learn.summary',
+  startLearning: 'learn.start',
+  cancelLearning: 'learn.cancel',
+  decideLearning: 'learn.decide',
+  useModel: 'models.use',
 } as const satisfies Record<string, ChannelName>;
 
 export type ApiMethodName = keyof typeof apiMethods;

@@ -16,6 +16,8 @@ import { UploadSlots } from './api/upload-slots.ts';
 import { DataDirLock } from './data-lock.ts';
 import { Engine } from './ingest/engine.ts';
 import { WorkerPatternMatcher, type PatternMatcher } from './ingest/pattern-matcher.ts';
+import { LearningService } from './learn/learning-service.ts';
+import { ModelCatalog } from './learn/model-catalog.ts';
 import { ImageLibrary, type WriteFileFn } from './library/library.ts';
 import type { Diagnoser } from './model/diagnoser.ts';
 import { WorkerDiagnoser } from './model/worker-diagnoser.ts';
@@ -46,7 +48,11 @@ export interface ServicesOptions {
   watchDir?: string;
   /** Database file; default `<dataDir>/eardrum.sqlite`. */
   dbPath?: string;
-  /** Model folder; default the shipped model (model/classifier.ts `defaultModelDir()`). */
+  /**
+   * The shipped model's folder; default model/classifier.ts `defaultModelDir()`. The engine uses the model
+   * chosen in the data folder (`<dataDir>/models/current.json`, see main/learn/model-catalog.ts), this one
+   * when none was chosen or the chosen one cannot be loaded.
+   */
   modelDir?: string;
   backend?: 'auto' | 'wasm' | 'cpu';
   /** A ready diagnoser instead of the model worker (tests). */
@@ -76,6 +82,8 @@ export interface Services {
   /** Hand uploads received at once (at most two). */
   readonly uploads: UploadSlots;
   readonly engine: Engine;
+  readonly catalog: ModelCatalog;
+  readonly learning: LearningService;
   readonly handlers: Handlers;
   readonly dialogs: Dialogs | undefined;
   /** Validates and runs one channel; always resolves to a Result. */
@@ -146,17 +154,36 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     const library = new ImageLibrary(dataDir, opts.libraryWrite);
     await library.init();
 
+    const shippedDir = opts.modelDir ?? (await defaultModelDir());
+    const catalog = new ModelCatalog(shippedDir, dataDir);
+    const activeId = catalog.activeId();
+    let activeDir = catalog.dirOf(activeId);
+    if (!activeDir) {
+      logger.warn(`the chosen model ${activeId} is not in ${catalog.root}; using the shipped model`);
+      activeDir = shippedDir;
+    }
     let diagnoser = opts.diagnoser;
     if (!diagnoser) {
-      const modelDir = opts.modelDir ?? (await defaultModelDir());
       const eardrum = settings.thresholds.eardrum;
-      diagnoser = await WorkerDiagnoser.start({
-        modelDir,
-        backend: opts.backend ?? 'auto',
-        ...(eardrum !== undefined ? { eardrumThreshold: eardrum } : {}),
-      });
+      const start = (modelDir: string) =>
+        WorkerDiagnoser.start({
+          modelDir,
+          backend: opts.backend ?? 'auto',
+          ...(eardrum !== undefined ? { eardrumThreshold: eardrum } : {}),
+        });
+      try {
+        diagnoser = await start(activeDir);
+      } catch (err) {
+        if (activeDir === shippedDir) throw err;
+        logger.warn(`${(err as Error).message}; using the shipped model`);
+        diagnoser = await start(shippedDir);
+      }
       const d = diagnoser;
       cleanup.unshift(() => d.close());
+    } else if (diagnoser.useModel && diagnoser.modelDir !== activeDir) {
+      await diagnoser.useModel(activeDir).catch((err: Error) => {
+        logger.warn(`${err.message}; using the shipped model`);
+      });
     }
     if (opts.diagnoser && settings.thresholds.eardrum !== undefined) {
       await diagnoser.setEardrumThreshold(settings.thresholds.eardrum);
@@ -174,6 +201,34 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       dataDir,
       logger,
       ...(opts.stabilityMs !== undefined ? { stabilityMs: opts.stabilityMs } : {}),
+    });
+
+    const extraListeners = new Set<(e: EngineEvent) => void>();
+    const emit = (e: EngineEvent) => {
+      for (const l of extraListeners) {
+        try {
+          l(e);
+        } catch (err) {
+          logger.warn(`event listener failed: ${(err as Error).message}`);
+        }
+      }
+    };
+    const learning = new LearningService({
+      store,
+      library,
+      catalog,
+      diagnoser,
+      async switchModel(dir) {
+        const d = services.diagnoser;
+        if (!d.useModel)
+          throw new EngineError(ErrorCodes.unsupported, 'This model runner cannot switch models.');
+        await d.useModel(dir);
+        store.setLabels(d.card.labels);
+        store.registerModel(d.card);
+        logger.info(`now using model ${d.card.id} ${d.card.version}`);
+      },
+      emit,
+      logger,
     });
 
     let dailyTimer: NodeJS.Timeout | null = null;
@@ -200,13 +255,22 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       patterns,
       uploads: new UploadSlots(2),
       engine,
+      catalog,
+      learning,
       handlers: undefined as unknown as Handlers,
       dialogs: opts.dialogs,
       call: (channel, args) =>
         dispatch(services.handlers, channel, args, (err) =>
           logger.error(`${channel}: ${(err as Error)?.stack ?? String(err)}`),
         ),
-      subscribe: (listener) => engine.subscribe(listener),
+      subscribe: (listener) => {
+        const off = engine.subscribe(listener);
+        extraListeners.add(listener);
+        return () => {
+          off();
+          extraListeners.delete(listener);
+        };
+      },
       async updateSettings(patch, changedBy) {
         if (patch.fileNamePattern !== undefined) await patterns.check(patch.fileNamePattern);
         if (patch.thresholds) {
@@ -239,6 +303,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       },
       async stop() {
         if (dailyTimer) clearInterval(dailyTimer);
+        learning.stop();
         await engine.stop();
         for (const c of cleanup) await c();
         cleanup.length = 0;

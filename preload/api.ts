@@ -33,6 +33,11 @@ export function buildEardrumApi(ipc: Invoker): EardrumApi {
     chooseWatchDir: (args) => ipc.invoke('dialog.chooseWatchDir', args),
     saveReportPdf: (args) => ipc.invoke('report.savePdf', args),
     retryRecord: (args) => ipc.invoke('records.retry', args),
+    learningSummary: (args) => ipc.invoke('learn.summary', args),
+    startLearning: (args) => ipc.invoke('learn.start', args),
+    cancelLearning: (args) => ipc.invoke('learn.cancel', args),
+    decideLearning: (args) => ipc.invoke('learn.decide', args),
+    useModel: (args) => ipc.invoke('models.use', args),
     onEvent(listener: (event: EngineEvent) => void) {
       // The IPC event object (with its sender) never reaches the page, only the payload.
       const wrapped = (_event: IpcRendererEvent, payload: EngineEvent) => listener(payload);

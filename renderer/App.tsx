@@ -74,6 +74,11 @@ export function App({ api, shell, debounceMs, preferredLanguages = navigator.lan
     () =>
       api.onEvent((event) => {
         if (event.type === 'settings') setSettings(event.settings);
+        else if (event.type === 'model.changed') {
+          // New results come from another model now: its card and the app info follow.
+          void api.call('model.card', {}).then((c) => c.ok && setCard(c.value));
+          void api.call('app.info', {}).then((a) => a.ok && setInfo(a.value));
+        }
       }),
     [api],
   );

@@ -135,6 +135,11 @@ export function createHandlers(s: Services): Handlers {
       return { path: await s.dialogs.chooseFolder() };
     },
     'records.retry': async (a) => s.engine.retry(a.id),
+    'learn.summary': async () => s.learning.summary(),
+    'learn.start': async () => s.learning.start(),
+    'learn.cancel': async () => s.learning.cancel(),
+    'learn.decide': async (a) => s.learning.decide(a.use),
+    'models.use': async (a) => s.learning.use(a.id),
   };
 }
 

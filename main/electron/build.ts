@@ -21,6 +21,8 @@ export async function buildElectron(): Promise<void> {
       // pattern-matcher.ts likewise loads `pattern-worker.js` next to the bundle.
       'pattern-worker': 'main/ingest/pattern-worker.ts',
       classifier: 'model/classifier.ts',
+      // Imported by the worker by path too, for "Learn from reviewed photos".
+      adapt: 'model/adapt/adapt.ts',
     },
     outdir,
     bundle: true,

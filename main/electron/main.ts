@@ -103,12 +103,16 @@ async function start(): Promise<void> {
   guardSession(session.defaultSession, log);
   // The model worker is started here rather than by createServices so it can be pointed at the
   // bundled classifier; it is closed after the engine has stopped.
+  const shippedModelDir = defaultModelDir(paths.resourcesDir);
   const diagnoser = await WorkerDiagnoser.start({
-    modelDir: defaultModelDir(paths.resourcesDir),
+    modelDir: shippedModelDir,
     ...(paths.classifierModule ? { classifierModule: paths.classifierModule } : {}),
+    ...(paths.adaptModule ? { adaptModule: paths.adaptModule } : {}),
   });
+  // createServices switches the worker to the model chosen in the data folder, if any.
   const services = await createServices({
     dataDir: paths.dataDir,
+    modelDir: shippedModelDir,
     diagnoser,
     transport: 'electron',
     logger: log,

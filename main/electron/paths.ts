@@ -13,6 +13,8 @@ export interface AppPaths {
    * undefined when running from source (the engine's default, model/classifier.ts).
    */
   classifierModule: string | undefined;
+  /** The same for the adaptation module (model/adapt/adapt.ts). */
+  adaptModule: string | undefined;
 }
 
 export function appPaths(opts: {
@@ -31,5 +33,6 @@ export function appPaths(opts: {
     rendererDir: path.join(appRoot, 'dist', 'renderer'),
     preloadFile: path.join(opts.bundleDir, 'preload.cjs'),
     classifierModule: opts.bundled ? path.join(opts.bundleDir, 'classifier.js') : undefined,
+    adaptModule: opts.bundled ? path.join(opts.bundleDir, 'adapt.js') : undefined,
   };
 }

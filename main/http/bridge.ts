@@ -79,6 +79,8 @@ const STATUS_OF: Record<string, number> = {
   [ErrorCodes.tooManyRequests]: 429,
   // Understood but not possible here (a folder dialog over HTTP, a record without a stored copy).
   [ErrorCodes.unsupported]: 422,
+  // Another adaptation is already running.
+  [ErrorCodes.busy]: 409,
   [ErrorCodes.modelUnavailable]: 503,
   [ErrorCodes.databaseLocked]: 503,
   [ErrorCodes.diskFull]: 507,

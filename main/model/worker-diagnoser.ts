@@ -4,9 +4,16 @@ import { Worker } from 'node:worker_threads';
 import { ErrorCodes } from '../../common/contract.ts';
 import type { Diagnosis } from '../../model/types.ts';
 import { EngineError } from '../util/errors.ts';
-import type { Diagnoser, ModelCardSummary } from './diagnoser.ts';
-import { ImageRejectedError } from './diagnoser.ts';
-import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.ts';
+import type { AdaptHandle, Diagnoser, ModelCardSummary } from './diagnoser.ts';
+import { AdaptFailure, ImageRejectedError } from './diagnoser.ts';
+import type {
+  AdaptProgressMessage,
+  AdaptRequest,
+  AdaptResult,
+  FromWorker,
+  ToWorker,
+  WorkerInit,
+} from './worker-protocol.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');
@@ -16,6 +23,8 @@ export interface WorkerDiagnoserOptions {
   backend?: 'auto' | 'wasm' | 'cpu';
   /** Module exporting `EardrumClassifier`; defaults to the real one in model/classifier.ts. */
   classifierModule?: string;
+  /** Module exporting `adaptModel`; defaults to model/adapt/adapt.ts. */
+  adaptModule?: string;
   eardrumThreshold?: number;
   /** How long loading the model may take before giving up (ms). */
   loadTimeoutMs?: number;
@@ -42,9 +51,10 @@ export class WorkerDiagnoser implements Diagnoser {
   private readonly pending = new Map<number, Pending>();
   private closed = false;
   private threshold: number | undefined;
+  private readonly progress = new Map<number, (p: AdaptProgressMessage) => void>();
 
   private constructor(
-    private readonly opts: Required<Omit<WorkerDiagnoserOptions, 'eardrumThreshold'>>,
+    private opts: Required<Omit<WorkerDiagnoserOptions, 'eardrumThreshold'>>,
     public card: ModelCardSummary,
     public backend: string,
   ) {}
@@ -54,6 +64,7 @@ export class WorkerDiagnoser implements Diagnoser {
       modelDir: options.modelDir,
       backend: options.backend ?? 'auto',
       classifierModule: options.classifierModule ?? path.join(repoRoot, 'model', 'classifier.ts'),
+      adaptModule: options.adaptModule ?? path.join(repoRoot, 'model', 'adapt', 'adapt.ts'),
       loadTimeoutMs: options.loadTimeoutMs ?? 120_000,
     };
     const d = new WorkerDiagnoser(opts, { id: '', version: '', labels: [], thresholds: {}, details: {} }, '');
@@ -68,6 +79,7 @@ export class WorkerDiagnoser implements Diagnoser {
       modelDir: this.opts.modelDir,
       backend: this.opts.backend,
       classifierModule: this.opts.classifierModule,
+      adaptModule: this.opts.adaptModule,
       ...(this.threshold !== undefined ? { eardrumThreshold: this.threshold } : {}),
     };
     const worker = new Worker(url, { workerData: init });
@@ -113,14 +125,32 @@ export class WorkerDiagnoser implements Diagnoser {
           case 'ack':
             this.take(msg.id)?.resolve(undefined);
             return;
+          case 'loaded':
+            this.card = msg.card;
+            this.backend = msg.backend;
+            this.take(msg.id)?.resolve(undefined);
+            return;
+          case 'adapt_progress':
+            this.progress.get(msg.id)?.({ phase: msg.phase, done: msg.done, total: msg.total });
+            return;
+          case 'adapt_done':
+            this.progress.delete(msg.id);
+            this.take(msg.id)?.resolve(msg.result);
+            return;
+          case 'adapt_error':
+            this.progress.delete(msg.id);
+            this.take(msg.id)?.reject(new AdaptFailure(msg.code, msg.problems));
+            return;
           case 'error':
             this.take(msg.id)?.reject(
               msg.rejected
                 ? new ImageRejectedError(msg.code, msg.message)
-                : new EngineError(
-                    msg.code === 'invalid_args' ? ErrorCodes.invalidArgs : ErrorCodes.internal,
-                    `The model failed: ${msg.message}`,
-                  ),
+                : msg.code === 'model_unavailable'
+                  ? new EngineError(ErrorCodes.modelUnavailable, msg.message)
+                  : new EngineError(
+                      msg.code === 'invalid_args' ? ErrorCodes.invalidArgs : ErrorCodes.internal,
+                      `The model failed: ${msg.message}`,
+                    ),
             );
             return;
         }
@@ -157,7 +187,11 @@ export class WorkerDiagnoser implements Diagnoser {
   private failAll(message: string): void {
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
-      p.reject(new EngineError(ErrorCodes.internal, message));
+      p.reject(
+        this.progress.delete(id)
+          ? new AdaptFailure('internal', [message])
+          : new EngineError(ErrorCodes.internal, message),
+      );
     }
   }
 
@@ -180,6 +214,29 @@ export class WorkerDiagnoser implements Diagnoser {
   async setEardrumThreshold(value: number): Promise<void> {
     this.threshold = value;
     await this.call<void>({ type: 'threshold', id: this.nextId++, value });
+  }
+
+  get modelDir(): string {
+    return this.opts.modelDir;
+  }
+
+  /** Loads another model in the worker; images sent before are diagnosed with the previous one. */
+  async useModel(modelDir: string): Promise<void> {
+    await this.call<void>({ type: 'load', id: this.nextId++, modelDir });
+    this.opts.modelDir = modelDir; // a restarted worker loads this one
+  }
+
+  adapt(request: AdaptRequest, onProgress: (p: AdaptProgressMessage) => void): AdaptHandle {
+    const id = this.nextId++;
+    this.progress.set(id, onProgress);
+    const done = this.call<AdaptResult>({ type: 'adapt', id, request });
+    return {
+      done,
+      cancel: () => {
+        if (this.worker && this.progress.has(id))
+          void this.call<void>({ type: 'adapt_cancel', id: this.nextId++, job: id }).catch(() => undefined);
+      },
+    };
   }
 
   async close(): Promise<void> {

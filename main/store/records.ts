@@ -70,6 +70,19 @@ export class RecordStore {
     );
   }
 
+  /**
+   * Every reviewed image with a stored copy and the label of its latest review (a confirm recorded the model's
+   * label, an override the clinician's): what "Learn from reviewed photos" learns from.
+   */
+  reviewedPhotos(): { id: number; storedPath: string; fileName: string; label: string }[] {
+    return this.db
+      .prepare(
+        `SELECT id, stored_path AS storedPath, file_name AS fileName, reviewed_label AS label FROM images
+         WHERE review_count > 0 AND reviewed_label IS NOT NULL AND stored_path IS NOT NULL ORDER BY id`,
+      )
+      .all() as { id: number; storedPath: string; fileName: string; label: string }[];
+  }
+
   /** Labels of the most recently registered model (for tools that run without the model, like export). */
   latestModelLabels(): LabelInfo[] {
     const row = this.db

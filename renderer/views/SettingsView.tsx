@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ModelCardView, PatternPreview, Settings } from '../../common/contract.ts';
 import type { ApiClient } from '../api/client.ts';
+import { LearnFromReviews } from '../components/LearnFromReviews.tsx';
 import { ModelCard } from '../components/ModelCard.tsx';
 import { ThresholdSettings } from '../components/ThresholdSettings.tsx';
 import { errorText } from '../errors.ts';
@@ -218,6 +219,10 @@ export function SettingsView({ api, card, settings, onSaved, dataDir, debounceMs
           <ThresholdSettings api={api} card={card} settings={settings} onChanged={onSaved} />
         )}
       </div>
+      <section className="learn-section" aria-labelledby="learn-title">
+        <h3 id="learn-title">{t('learn.title')}</h3>
+        <LearnFromReviews api={api} {...(card ? { labels: card.labels } : {})} />
+      </section>
       <section className="model-card-section" aria-labelledby="model-card-title">
         <h3 id="model-card-title">{t('settings.modelCard')}</h3>
         <ModelCard card={card} />

@@ -178,6 +178,7 @@ describe('Electron main wiring', () => {
       dataDir: '/fake/userData/data',
       transport: 'electron',
       diagnoser: expect.anything(),
+      modelDir: expect.stringMatching(/resources\/models\/test-model$/),
     });
     expect(h.state.diagnoserOptions).toEqual({
       modelDir: expect.stringMatching(/resources\/models\/test-model$/),

@@ -62,6 +62,7 @@ describe('app paths', () => {
       rendererDir: '/repo/dist/renderer',
       preloadFile: '/repo/dist-electron/preload.cjs',
       classifierModule: '/repo/dist-electron/classifier.js',
+      adaptModule: '/repo/dist-electron/adapt.js',
     });
     const packaged = appPaths({
       userData: 'C:/Users/u/AppData/Roaming/Eardrum',
@@ -72,6 +73,7 @@ describe('app paths', () => {
     });
     expect(packaged.resourcesDir).toBe('/opt/Eardrum/resources');
     expect(packaged.classifierModule).toBeUndefined();
+    expect(packaged.adaptModule).toBeUndefined();
   });
 });
 

@@ -9,8 +9,11 @@ import {
   type ArgsOf,
   type ChannelName,
   type EngineEvent,
+  type AdaptJob,
   type EngineStatus,
+  type LearningSummary,
   type ModelCardView,
+  type ModelEntry,
   type RecordDetail,
   type RecordSummary,
   type Result,
@@ -106,6 +109,48 @@ export interface Call {
   args: unknown;
 }
 
+export const IDLE_JOB: AdaptJob = {
+  state: 'idle',
+  phase: null,
+  done: 0,
+  total: 0,
+  startedAt: null,
+  photosPerLabel: {},
+  candidate: null,
+  error: null,
+};
+
+export const SHIPPED_MODEL: ModelEntry = {
+  id: CARD.id,
+  version: CARD.version,
+  kind: 'shipped',
+  createdAt: '2026-11-26T00:00:00.000Z',
+  baseId: null,
+  photosPerLabel: {},
+  comparison: null,
+  active: true,
+};
+
+export const ADAPTED_MODEL: ModelEntry = {
+  id: `${CARD.id}-adapted-20261130-090000`,
+  version: '1.0.0',
+  kind: 'adapted',
+  createdAt: '2026-11-30T09:00:00.000Z',
+  baseId: CARD.id,
+  photosPerLabel: { normal: 12, earwax: 5 },
+  comparison: {
+    folds: 5,
+    photos: 17,
+    before: { right: 9, rejected: 3 },
+    after: { right: 15, rejected: 0 },
+    perLabel: [
+      { label: 'normal', photos: 12, before: { right: 8, rejected: 2 }, after: { right: 11, rejected: 0 } },
+      { label: 'earwax', photos: 5, before: { right: 1, rejected: 1 }, after: { right: 4, rejected: 0 } },
+    ],
+  },
+  active: false,
+};
+
 export class FakeApi implements ApiClient {
   transport: 'electron' | 'http' = 'http';
   records: RecordSummary[] = [];
@@ -125,6 +170,21 @@ export class FakeApi implements ApiClient {
   /** Where `report.savePdf` says it saved (Electron); null: cancelled. */
   pdfPath: string | null = '/home/dr/report.pdf';
   status = idleStatus();
+  learning: LearningSummary = {
+    reviewed: [
+      { label: 'normal', photos: 12 },
+      { label: 'aom', photos: 2 },
+      { label: 'effusion', photos: 0 },
+      { label: 'earwax', photos: 5 },
+    ],
+    minPerLabel: 3,
+    minTotal: 6,
+    usable: 17,
+    canStart: true,
+    models: [SHIPPED_MODEL],
+    activeModelId: CARD.id,
+    job: IDLE_JOB,
+  };
   calls: Call[] = [];
   exports: ArgsOf<'export.csv'>[] = [];
   /** Channels that answer with this error instead. */
@@ -401,6 +461,45 @@ export class FakeApi implements ApiClient {
       case 'records.retry': {
         const r = this.records.find((x) => x.id === a.id);
         return r ?? notFound;
+      }
+      case 'learn.summary':
+        return this.learning;
+      case 'learn.start': {
+        const job: AdaptJob = {
+          ...IDLE_JOB,
+          state: 'running',
+          startedAt: '2026-11-30T09:00:00.000Z',
+          photosPerLabel: { normal: 12, earwax: 5 },
+        };
+        this.learning = { ...this.learning, canStart: false, job };
+        return job;
+      }
+      case 'learn.cancel':
+        this.learning = { ...this.learning, canStart: true, job: IDLE_JOB };
+        return IDLE_JOB;
+      case 'learn.decide': {
+        const candidate = this.learning.job.candidate;
+        if (!candidate) return { ok: false, error: { code: 'invalid_args', message: 'nothing waiting' } };
+        const models = a.use
+          ? [...this.learning.models.map((m) => ({ ...m, active: false })), { ...candidate, active: true }]
+          : this.learning.models;
+        this.learning = {
+          ...this.learning,
+          models,
+          activeModelId: a.use ? candidate.id : this.learning.activeModelId,
+          canStart: true,
+          job: IDLE_JOB,
+        };
+        return this.learning;
+      }
+      case 'models.use': {
+        if (!this.learning.models.some((m) => m.id === a.id)) return notFound;
+        this.learning = {
+          ...this.learning,
+          activeModelId: a.id as string,
+          models: this.learning.models.map((m) => ({ ...m, active: m.id === a.id })),
+        };
+        return this.learning;
       }
     }
   }
