@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -569,6 +569,59 @@ describe('the workstation in a browser', () => {
     await expect(page.getByTestId('live-result').locator('h2').textContent()).resolves.toBe(label);
     stepsDone++;
   }, 60_000);
+
+  it('learns from reviewed photos in Settings, uses the new model, and goes back to the shipped one', async () => {
+    // Six more reviewed photos (three per label) through the API; the Settings flow itself through the UI.
+    const pick = async (label: string, from = 1, to = 4) =>
+      (await readdir(path.join(datasets, 'otoscopy', label)))
+        .sort()
+        .filter((f) => f.endsWith('.jpg'))
+        .slice(from, to)
+        .map((f) => path.join(datasets, 'otoscopy', label, f));
+    for (const [label, files] of [
+      ['normal', await pick('normal')],
+      ['ventilation_tube', await pick('ventilation_tube')],
+    ] as const) {
+      for (const file of files) {
+        const up = await api<{ record: { record: { id: number } } }>('diagnose.upload', {
+          fileName: `learn-${path.basename(file)}`,
+          dataBase64: (await readFile(file)).toString('base64'),
+        });
+        const recordId = up.body.value!.record.record.id;
+        await api('reviews.add', { recordId, action: 'override', label, reviewer: 'Dr. E2E' });
+      }
+    }
+    const shipped = (await api<{ model: { id: string } }>('app.info', {})).body.value!.model.id;
+    await page.goto(`${serve.openUrl}#/settings`);
+    const counts = page.getByTestId('learn-counts');
+    await counts
+      .getByRole('row', { name: new RegExp(ko.labels.ventilation_tube) })
+      .getByText('3')
+      .waitFor();
+    await page.getByRole('button', { name: /검토한 사진 \d+장으로 학습/ }).click();
+    await page.getByRole('progressbar', { name: ko.learn.progress }).waitFor({ timeout: 20_000 });
+    // The base model's training features are computed once per machine when the cache is cold.
+    await page.getByTestId('learn-comparison').waitFor({ timeout: 300_000 });
+    await shot('settings-learn');
+    await page.getByRole('button', { name: ko.learn.use }).click();
+    const models = page.getByTestId('learn-models');
+    await models.getByRole('button', { name: ko.learn.backToShipped }).waitFor();
+    const adapted = (await api<{ model: { id: string } }>('app.info', {})).body.value!.model.id;
+    expect(adapted).toMatch(new RegExp(`^${shipped}-adapted-`));
+
+    // New results carry the new model; the earlier ones keep theirs.
+    await copyFile((await pick('normal', 5, 6))[0]!, path.join(watchDir, 'E2E010_L.jpg'));
+    await expect.poll(async () => (await newest()).fileName, { timeout: 30_000 }).toBe('E2E010_L.jpg');
+    const latest = await api<{ diagnosis: { modelId: string } }>('records.get', { id: (await newest()).id });
+    expect(latest.body.value!.diagnosis.modelId).toBe(adapted);
+    const first = await api<{ diagnosis: { modelId: string } }>('records.get', { id: state.eardrum!.id });
+    expect(first.body.value!.diagnosis.modelId).toBe(shipped);
+
+    await models.getByRole('button', { name: ko.learn.backToShipped }).click();
+    await models.getByRole('button', { name: ko.learn.useThis }).waitFor();
+    expect((await api<{ model: { id: string } }>('app.info', {})).body.value!.model.id).toBe(shipped);
+    stepsDone++;
+  }, 420_000);
 
   it('ran every step without script errors or CSP violations', async () => {
     expect(stepsDone).toBe(12);
