@@ -2,8 +2,9 @@
  * `npm run bench:adapt [-- loso|hundred]`: the acceptance figures of `eardrum adapt` (issue 8).
  *
  * loso: leave-one-source-out. For each direction A → B, a base model trained on source A only
- * (`eardrum train --sources A --min-images 10 --id base-<a> --out .cache/loso --no-eval`; the script says so
- * when one is missing) is adapted on 10 photos per shared label (normal, ventilation_tube) of B's train split
+ * (`eardrum train --sources A --min-images 10 --id base-<a> --out .cache/loso --no-eval`, then
+ * `eardrum calibrate --model .cache/loso/base-<a>` for its reference features; the script says so when one
+ * is missing) is adapted on 10 photos per shared label (normal, ventilation_tube) of B's train split
  * and measured on B's test photos of those labels before and after: accuracy (of the photos called
  * eardrums), normal-vs-abnormal AUC, eardrums rejected, and the time adaptation took.
  * hundred: the shipped model adapted on 100 photos of the val split (not in its training features); time,
@@ -13,9 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync 
 import os from 'node:os';
 import path from 'node:path';
 import { adaptModel } from '../model/adapt/adapt.ts';
-import { Embedder } from '../model/adapt/embedder.ts';
 import { readAdaptManifest } from '../model/adapt/manifest.ts';
-import { computeReference } from '../model/adapt/reference.ts';
 import { selectBackend } from '../model/backend.ts';
 import { EardrumClassifier, defaultModelDir } from '../model/classifier.ts';
 import { readDataset, sharedDatasetsDir, type Sample } from '../model/data/dataset.ts';
@@ -53,10 +52,27 @@ function clinicFolder(root: string, samples: Sample[]): string {
 
 async function measure(dir: string, samples: Sample[]) {
   const c = await EardrumClassifier.load(dir);
+  const outcomes = await diagnoseAll(c, samples);
+  // The not-sure decision of each eardrum answer (diagnoseAll keeps only the label).
+  let eardrums = 0;
+  let confident = 0;
+  let confidentRight = 0;
+  let unfamiliar = 0;
+  for (const s of samples) {
+    const d = await c.diagnose(s.file);
+    if (d.gate !== 'eardrum') continue;
+    eardrums++;
+    if (d.notSureReasons.includes('unfamiliar')) unfamiliar++;
+    if (d.decision === 'confident') {
+      confident++;
+      if (d.label === s.label) confidentRight++;
+    }
+  }
   const r = summarise(
-    await diagnoseAll(c, samples),
+    outcomes,
     c.labels.map((l) => l.id),
   );
+  const hasRule = Boolean(c.card.notSure);
   c.dispose();
   return {
     accuracy: r.classification?.accuracy ?? Number.NaN,
@@ -64,13 +80,10 @@ async function measure(dir: string, samples: Sample[]) {
     rejected: r.eardrumRejectionRate ?? Number.NaN,
     endToEnd: r.endToEndAccuracy ?? Number.NaN,
     images: r.images,
+    confident: hasRule && eardrums ? confident / eardrums : Number.NaN,
+    confidentAccuracy: hasRule && confident ? confidentRight / confident : Number.NaN,
+    unfamiliar: hasRule && eardrums ? unfamiliar / eardrums : Number.NaN,
   };
-}
-
-async function warmReference(dir: string): Promise<void> {
-  const embedder = await Embedder.load(dir);
-  await computeReference(embedder.card, (f) => embedder.embed(f));
-  embedder.dispose();
 }
 
 const f3 = (v: number) => (Number.isNaN(v) ? 'n/a' : v.toFixed(3));
@@ -85,6 +98,7 @@ try {
       '| base (trained on) | adapted on | photos | test photos | accuracy before → after | AUC before → after | eardrums rejected before → after | end-to-end before → after | adapt time |',
     );
     console.log('|---|---|---|---|---|---|---|---|---|');
+    const notSure: string[] = [];
     for (const [a, b] of [
       ['turkey', 'ohio'],
       ['ohio', 'turkey'],
@@ -92,7 +106,8 @@ try {
       const baseDir = path.join(repoRoot, '.cache', 'loso', `base-${a}`);
       if (!existsSync(path.join(baseDir, 'model-card.json'))) {
         console.error(
-          `missing ${baseDir}: run  node bin/eardrum.mjs train --sources ${SOURCES[a]} --min-images 10 --id base-${a} --out .cache/loso --no-eval`,
+          `missing ${baseDir}: run  node bin/eardrum.mjs train --sources ${SOURCES[a]} --min-images 10 --id base-${a} --out .cache/loso --no-eval` +
+            ` && node bin/eardrum.mjs calibrate --model ${baseDir}`,
         );
         process.exitCode = 1;
         continue;
@@ -110,9 +125,6 @@ try {
       mkdirSync(root);
       const data = clinicFolder(root, photos);
       const out = path.join(root, 'adapted');
-      // The base model's training features are computed once (kept in .cache/) before the timed run, as
-      // they will ship inside the model folder.
-      await warmReference(baseDir);
       const started = Date.now();
       const manifest = readAdaptManifest(data, SHARED);
       const outcome = await adaptModel({ baseDir, outDir: out, photos: manifest });
@@ -123,19 +135,36 @@ try {
       console.log(
         `| ${a} | ${b} train | ${counts} | ${test.length} | ${f3(before.accuracy)} → ${f3(after.accuracy)} | ${f3(before.auc)} → ${f3(after.auc)} | ${pct(before.rejected)} → ${pct(after.rejected)} | ${f3(before.endToEnd)} → ${f3(after.endToEnd)} | ${seconds.toFixed(0)} s (cross-validated on the photos: ${outcome.crossValidation.before.right} → ${outcome.crossValidation.after.right} of ${outcome.crossValidation.photos} right) |`,
       );
+      notSure.push(
+        `| ${a} → ${b} | ${pct(before.confident)} → ${pct(after.confident)} | ${f3(before.confidentAccuracy)} → ${f3(after.confidentAccuracy)} | ${pct(before.unfamiliar)} → ${pct(after.unfamiliar)} |`,
+      );
     }
+    console.log('\n"Not sure" on the same test photos (of those called eardrums):\n');
+    console.log('| direction | confident before → after | right when confident | unfamiliar |');
+    console.log('|---|---|---|---|');
+    for (const line of notSure) console.log(line);
   } else if (mode === 'hundred') {
     const baseDir = defaultModelDir();
     const base = await EardrumClassifier.load(baseDir);
     const labels = base.labels.map((l) => l.id);
     base.dispose();
-    const photos = shuffled(
+    // 100 photos in random order, leaving out labels that would get fewer than 3 (adapt refuses those).
+    let pool = shuffled(
       oto.filter((s) => s.split === 'val' && labels.includes(s.label)),
       20261130,
-    ).slice(0, 100);
+    );
+    let photos = pool.slice(0, 100);
+    for (;;) {
+      const few = labels.filter((l) => {
+        const n = photos.filter((p) => p.label === l).length;
+        return n > 0 && n < 3;
+      });
+      if (!few.length) break;
+      pool = pool.filter((p) => !few.includes(p.label));
+      photos = pool.slice(0, 100);
+    }
     const data = clinicFolder(tmp, photos);
     const out = path.join(tmp, 'adapted');
-    await warmReference(baseDir);
     const started = Date.now();
     await adaptModel({ baseDir, outDir: out, photos: readAdaptManifest(data, labels) });
     const seconds = (Date.now() - started) / 1000;
@@ -146,6 +175,9 @@ try {
     console.log(`100 val photos (${counts}) adapted in ${seconds.toFixed(1)} s`);
     console.log(
       `shared test split (${before.images} photos): accuracy ${f3(before.accuracy)} → ${f3(after.accuracy)}, AUC ${f3(before.auc)} → ${f3(after.auc)}, eardrums rejected ${pct(before.rejected)} → ${pct(after.rejected)}`,
+    );
+    console.log(
+      `not sure: confident ${pct(before.confident)} → ${pct(after.confident)}, right when confident ${f3(before.confidentAccuracy)} → ${f3(after.confidentAccuracy)}, unfamiliar ${pct(before.unfamiliar)} → ${pct(after.unfamiliar)}`,
     );
   } else {
     console.error('usage: npm run bench:adapt [-- loso|hundred]');

@@ -533,7 +533,7 @@ export const modelEntrySchema = z.object({
 });
 export type ModelEntry = z.infer<typeof modelEntrySchema>;
 
-export const adaptPhaseSchema = z.enum(['reference', 'photos', 'cross-validation', 'training', 'writing']);
+export const adaptPhaseSchema = z.enum(['photos', 'cross-validation', 'training', 'writing']);
 export type AdaptPhase = z.infer<typeof adaptPhaseSchema>;
 
 /**

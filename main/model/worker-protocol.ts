@@ -28,7 +28,7 @@ export interface AdaptResult {
 }
 
 export interface AdaptProgressMessage {
-  phase: 'reference' | 'photos' | 'cross-validation' | 'training' | 'writing';
+  phase: 'photos' | 'cross-validation' | 'training' | 'writing';
   done: number;
   total: number;
 }

@@ -1,13 +1,19 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { ImageInputError } from '../errors.ts';
+import { EardrumClassifier, type Embedding } from '../classifier.ts';
+import { ImageInputError, ModelLoadError } from '../errors.ts';
 import { readModelCard, type ModelCard } from '../model-card.ts';
 import { repoRoot } from '../paths.ts';
+import {
+  appendReference,
+  readReferenceFeatures,
+  writeReferenceFeatures,
+  type ReferenceFeatures,
+} from '../reference-features.ts';
 import { crossValidate, foldCount, type CrossValidation } from './cross-validate.ts';
-import { Embedder, type Embedding } from './embedder.ts';
 import { WeightFiles } from './head-weights.ts';
 import { AdaptInputError, type AdaptPhoto } from './manifest.ts';
-import { computeReference, toReferenceRows, type ReferenceSet } from './reference.ts';
+import { toReferenceRows } from './reference.ts';
 import {
   adaptSteps,
   DEFAULT_ADAPT_OPTIONS,
@@ -18,7 +24,7 @@ import {
 } from './train-heads.ts';
 import { checkOutputFolder, writeAdaptedModel } from './write-model.ts';
 
-export type AdaptPhase = 'reference' | 'photos' | 'cross-validation' | 'training' | 'writing';
+export type AdaptPhase = 'photos' | 'cross-validation' | 'training' | 'writing';
 
 export interface AdaptProgress {
   phase: AdaptPhase;
@@ -36,8 +42,8 @@ export interface AdaptParams {
   options?: Partial<AdaptOptions>;
   /** Embeds one photo with the base model; default: the base folder loaded here. */
   embed?: (file: string) => Promise<Embedding>;
-  /** The base model's reference features; default: read (or, for now, computed) for the base. */
-  reference?: ReferenceSet;
+  /** The base model's reference features; default: read from the base folder. */
+  reference?: ReferenceFeatures;
   /** Called between epochs and photos, so a caller sharing the thread can serve other work. */
   pause?: Pause;
   onProgress?: (p: AdaptProgress) => void;
@@ -100,11 +106,19 @@ export async function adaptModel(p: AdaptParams): Promise<AdaptOutcome> {
   // Fails early for a base whose heads are not dense layers on the pooled features.
   const baseHeads = { classHead: weights.dense(classLayer), gate: weights.dense(gateLayer) };
 
-  let own: Embedder | null = null;
+  const reference = p.reference ?? (await readReferenceFeatures(p.baseDir));
+  if (!reference) {
+    throw new ModelLoadError(
+      `${p.baseDir} has no reference features (reference-features.json), which adaptation trains on; ` +
+        `\`eardrum calibrate --model ${p.baseDir}\` adds them where ../shared/datasets is at hand`,
+    );
+  }
+
+  let own: EardrumClassifier | null = null;
   const embed =
     p.embed ??
     (async (file: string) => {
-      own ??= await Embedder.load(p.baseDir);
+      own ??= await EardrumClassifier.load(p.baseDir);
       return own.embed(file);
     });
   try {
@@ -134,16 +148,6 @@ export async function adaptModel(p: AdaptParams): Promise<AdaptOutcome> {
     }
     if (problems.length) throw new AdaptInputError(problems);
 
-    let reference = p.reference;
-    if (!reference) {
-      p.onProgress?.({ phase: 'reference', done, total });
-      reference = await computeReference(base, async (f) => {
-        check();
-        const e = await embed(f);
-        await pause();
-        return e;
-      });
-    }
     const ref = toReferenceRows(reference, labels);
     const dim = ref.dim;
     if (embedded[0]!.features.length !== dim) {
@@ -160,7 +164,15 @@ export async function adaptModel(p: AdaptParams): Promise<AdaptOutcome> {
     embedded.forEach((e, i) => clinic.x.set(e.features, i * dim));
 
     check();
-    const crossValidation = await crossValidate(
+    const stepPause = async () => {
+      check();
+      await pause();
+    };
+    const heads = await trainAdaptedHeads(ref, clinic, labels.length, o, baseHeads, stepPause, () =>
+      report('training'),
+    );
+    // Each fold starts from the heads fitted on all photos: the same optimum, far fewer iterations.
+    const cv = await crossValidate(
       ref,
       clinic,
       {
@@ -172,24 +184,11 @@ export async function adaptModel(p: AdaptParams): Promise<AdaptOutcome> {
       base.thresholds.eardrum,
       o,
       cvFolds,
-      async () => {
-        check();
-        await pause();
-      },
+      stepPause,
       () => report('cross-validation'),
+      heads,
     );
-    const heads = await trainAdaptedHeads(
-      ref,
-      clinic,
-      labels.length,
-      o,
-      baseHeads,
-      async () => {
-        check();
-        await pause();
-      },
-      () => report('training'),
-    );
+    const crossValidation = cv.summary;
     check();
 
     const photosPerLabel: Record<string, number> = {};
@@ -211,6 +210,11 @@ export async function adaptModel(p: AdaptParams): Promise<AdaptOutcome> {
           `class head: softmax regression (L-BFGS, l2 ${o.classL2}) on the base model's training eardrums plus the ${clinic.rows} clinic photos, each clinic photo weighted ${o.clinicWeight}x`,
           `eardrum gate: logistic regression${o.anchorGate ? ' pulled towards the base gate' : ''} (l2 ${o.gateL2}) on the base model's ${ref.rows} training rows (eardrums against negatives) plus the clinic photos as eardrums, weighted ${o.gateClinicWeight}x; threshold kept at ${base.thresholds.eardrum}`,
           'backbone, preprocessing, temperature and quality thresholds: unchanged',
+          ...(base.notSure
+            ? [
+                `"not sure" rule: thresholds kept from the base; the ${clinic.rows} clinic photos joined the reference features (source "clinic"), so photos of this otoscope count as familiar`,
+              ]
+            : []),
         ],
         crossValidation: crossValidation as unknown as Record<string, unknown>,
         settings: { ...o, referenceRows: ref.rows, baseGateBias: baseHeads.gate.bias[0] },
@@ -230,6 +234,17 @@ export async function adaptModel(p: AdaptParams): Promise<AdaptOutcome> {
       heads,
       card,
       crossValidation,
+      // The clinic's photos join the reference features: the "unfamiliar photo" check then knows this
+      // otoscope, and a later adaptation from this model keeps them.
+      extra: (dir) =>
+        writeReferenceFeatures(
+          dir,
+          appendReference(
+            reference,
+            clinic.x,
+            p.photos.map((ph) => ({ label: ph.label, source: 'clinic', eardrum: true })),
+          ),
+        ),
     });
     report('writing');
     return {
@@ -239,6 +254,6 @@ export async function adaptModel(p: AdaptParams): Promise<AdaptOutcome> {
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
-    (own as Embedder | null)?.dispose();
+    (own as EardrumClassifier | null)?.dispose();
   }
 }

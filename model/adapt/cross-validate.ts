@@ -25,6 +25,12 @@ export interface CrossValidation {
   perLabel: { label: string; photos: number; before: Tally; after: Tally }[];
 }
 
+/** The held-out class logits of every photo (row-major [photos × labels]), beside the summary. */
+export interface CrossValidationRun {
+  summary: CrossValidation;
+  heldOutLogits: Float32Array;
+}
+
 /** Fold number per row: each label's rows dealt in turn over the folds, in a seeded random order. */
 export function stratifiedFolds(labelIndex: Int32Array, folds: number, seed: number): Int32Array {
   const rand = seededRandom(seed);
@@ -78,13 +84,15 @@ export async function crossValidate(
   folds: number,
   pause: Pause,
   onEpoch: () => void,
-): Promise<CrossValidation> {
+  start?: AdaptedHeads,
+): Promise<CrossValidationRun> {
   const fold = stratifiedFolds(clinic.labelIndex, folds, o.seed);
   const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
   const beforeRight = new Uint8Array(clinic.rows);
   const beforeRejected = new Uint8Array(clinic.rows);
   const afterRight = new Uint8Array(clinic.rows);
   const afterRejected = new Uint8Array(clinic.rows);
+  const heldOutLogits = new Float32Array(clinic.rows * labels.length);
   for (let i = 0; i < clinic.rows; i++) {
     beforeRejected[i] = sigmoid(base.gateLogit[i]!) < threshold ? 1 : 0;
     beforeRight[i] = !beforeRejected[i] && argmax(base.classLogits[i]!) === clinic.labelIndex[i] ? 1 : 0;
@@ -98,14 +106,14 @@ export async function crossValidate(
       base.heads,
       pause,
       onEpoch,
+      start,
     );
     for (let i = 0; i < clinic.rows; i++) {
       if (fold[i] !== f) continue;
       afterRejected[i] = sigmoid(denseLogits(heads.gate, clinic.x, i)[0]!) < threshold ? 1 : 0;
-      afterRight[i] =
-        !afterRejected[i] && argmax(denseLogits(heads.classHead, clinic.x, i)) === clinic.labelIndex[i]
-          ? 1
-          : 0;
+      const logits = denseLogits(heads.classHead, clinic.x, i);
+      heldOutLogits.set(logits, i * labels.length);
+      afterRight[i] = !afterRejected[i] && argmax(logits) === clinic.labelIndex[i] ? 1 : 0;
     }
   }
   const tally = (right: Uint8Array, rejected: Uint8Array, keep: (i: number) => boolean): Tally => {
@@ -119,7 +127,7 @@ export async function crossValidate(
     return { right: r, rejected: j };
   };
   const used = [...new Set(clinic.labelIndex)].sort((a, b) => a - b);
-  return {
+  const summary: CrossValidation = {
     folds,
     photos: clinic.rows,
     before: tally(beforeRight, beforeRejected, () => true),
@@ -131,4 +139,5 @@ export async function crossValidate(
       after: tally(afterRight, afterRejected, (i) => clinic.labelIndex[i] === k),
     })),
   };
+  return { summary, heldOutLogits };
 }

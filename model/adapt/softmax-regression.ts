@@ -17,6 +17,8 @@ export interface RegressionOptions {
    * far as the new photos ask.
    */
   anchor?: DenseWeights;
+  /** Where the fit starts (raw-feature weights); default the anchor, or zero. */
+  start?: DenseWeights;
   /** Called after every iteration; may pause or throw to stop. */
   onIteration?: () => Promise<void> | void;
 }
@@ -54,18 +56,21 @@ export async function fitSoftmaxRegression(
   for (let i = 0; i < n; i++) weight[i]! /= total;
   const eps = o.labelSmoothing;
   const params = d * classes + classes;
-  // The anchor in the standardised coordinates the fit works in: W_std = W·s, b_std = b + m·W.
-  const anchor = new Float64Array(params);
-  if (o.anchor) {
-    if (o.anchor.inputs !== d || o.anchor.units !== classes) throw new Error('anchor weights do not fit');
-    for (let u = 0; u < classes; u++) anchor[d * classes + u] = o.anchor.bias[u]!;
+  // Raw-feature weights in the standardised coordinates the fit works in: W_std = W·s, b_std = b + m·W.
+  const standardised = (w: DenseWeights | undefined) => {
+    const theta = new Float64Array(params);
+    if (!w) return theta;
+    if (w.inputs !== d || w.units !== classes) throw new Error('weights do not fit the features');
+    for (let u = 0; u < classes; u++) theta[d * classes + u] = w.bias[u]!;
     for (let j = 0; j < d; j++)
       for (let u = 0; u < classes; u++) {
-        const k = o.anchor.kernel[j * classes + u]!;
-        anchor[j * classes + u] = k * std[j]!;
-        anchor[d * classes + u]! += mean[j]! * k;
+        const k = w.kernel[j * classes + u]!;
+        theta[j * classes + u] = k * std[j]!;
+        theta[d * classes + u]! += mean[j]! * k;
       }
-  }
+    return theta;
+  };
+  const anchor = standardised(o.anchor);
 
   const objective = async (theta: Float64Array) => {
     const w = tf.tensor2d(Float32Array.from(theta.subarray(0, d * classes)), [d, classes]);
@@ -107,7 +112,7 @@ export async function fitSoftmaxRegression(
   };
 
   try {
-    const { x: theta } = await minimizeLbfgs(objective, anchor, {
+    const { x: theta } = await minimizeLbfgs(objective, o.start ? standardised(o.start) : anchor, {
       maxIterations: o.maxIterations,
       gradientTolerance: 1e-6,
       relativeTolerance: 1e-7,

@@ -90,6 +90,8 @@ export async function trainAdaptedHeads(
   base: AdaptedHeads | null,
   pause: Pause = async () => undefined,
   onStep: () => void = () => undefined,
+  /** Where the fits start (e.g. the heads fitted on all photos, for the cross-validation folds). */
+  start?: AdaptedHeads,
 ): Promise<AdaptedHeads> {
   const d = ref.dim;
   if (clinic.dim !== d) throw new Error(`clinic features have ${clinic.dim} values, the reference ${d}`);
@@ -103,6 +105,7 @@ export async function trainAdaptedHeads(
     classWeights: number[],
     sampleWeights: Float32Array,
     anchor: DenseWeights | null,
+    from: DenseWeights | undefined,
   ) => {
     let used = 0;
     const head = await fitSoftmaxRegression(x, n, d, y, units, {
@@ -112,6 +115,7 @@ export async function trainAdaptedHeads(
       classWeights,
       sampleWeights,
       ...(anchor ? { anchor } : {}),
+      ...(from ? { start: from } : {}),
       onIteration: async () => {
         used++;
         onStep();
@@ -153,6 +157,7 @@ export async function trainAdaptedHeads(
     classWeights,
     w,
     o.anchorClass && base ? base.classHead : null,
+    start?.classHead,
   );
 
   const gn = ref.rows + clinic.rows;
@@ -173,19 +178,7 @@ export async function trainAdaptedHeads(
   let neg = 0;
   gy.forEach((v, i) => (v ? (pos += gw[i]!) : (neg += gw[i]!)));
   if (!neg) throw new Error('the reference features hold no negatives (photos that are not eardrums)');
-  // The base gate as a two-class softmax: columns −g/2 and +g/2 have the same logit difference g.
-  const gateAnchor: DenseWeights | null =
-    o.anchorGate && base
-      ? {
-          kernel: Float32Array.from(
-            { length: 2 * d },
-            (_, k) => ((k % 2 ? 1 : -1) * base.gate.kernel[k >> 1]!) / 2,
-          ),
-          bias: Float32Array.of(-base.gate.bias[0]! / 2, base.gate.bias[0]! / 2),
-          inputs: d,
-          units: 2,
-        }
-      : null;
+  const gateAnchor = o.anchorGate && base ? twoClass(base.gate) : null;
   const gate2 = await fit(
     gx,
     gn,
@@ -196,6 +189,7 @@ export async function trainAdaptedHeads(
     [(pos + neg) / (2 * neg), (pos + neg) / (2 * pos)],
     gw,
     gateAnchor,
+    start ? twoClass(start.gate) : undefined,
   );
   // Two-class softmax → one logit: z = (w1 − w0)·x + (b1 − b0).
   const gateKernel = new Float32Array(d);
@@ -207,6 +201,17 @@ export async function trainAdaptedHeads(
     units: 1,
   };
   return { classHead, gate };
+}
+
+/** A one-logit gate as a two-class softmax: columns −g/2 and +g/2 have the same logit difference g. */
+function twoClass(gate: DenseWeights): DenseWeights {
+  const d = gate.inputs;
+  return {
+    kernel: Float32Array.from({ length: 2 * d }, (_, k) => ((k % 2 ? 1 : -1) * gate.kernel[k >> 1]!) / 2),
+    bias: Float32Array.of(-gate.bias[0]! / 2, gate.bias[0]! / 2),
+    inputs: d,
+    units: 2,
+  };
 }
 
 /** Logits of a dense layer for one feature row. */

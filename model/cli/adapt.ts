@@ -22,7 +22,6 @@ estimate on these photos. Use it with \`eardrum diagnose --model\`, \`eardrum ev
 in the app (Settings). Any problem with the photos is listed, one line each, and nothing is written.`;
 
 const PHASES: Record<AdaptProgress['phase'], string> = {
-  reference: 'reading the base model',
   photos: 'reading photos',
   'cross-validation': 'cross-validating',
   training: 'training',

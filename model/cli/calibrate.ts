@@ -29,9 +29,12 @@ export async function run(argv: string[]): Promise<number> {
   const classifier = await EardrumClassifier.load(dir);
   try {
     const labels = classifier.labels.map((l) => l.id);
+    // A model trained on some sources only (`eardrum train --sources`) keeps to them here too.
+    const sources = classifier.card.training['sources'] as string[] | undefined;
+    const fromSources = (s: { source?: string }) => !sources || sources.includes(s.source ?? '');
     const train = [
       ...oto
-        .filter((s) => s.split === 'train' && labels.includes(s.label))
+        .filter((s) => s.split === 'train' && labels.includes(s.label) && fromSources(s))
         .map((s) => ({ ...s, eardrum: true })),
       ...neg
         .filter((s) => s.split === 'train')
@@ -43,7 +46,7 @@ export async function run(argv: string[]): Promise<number> {
     const notSure = await fitNotSure(
       classifier,
       reference,
-      oto.filter((s) => s.split === 'val'),
+      oto.filter((s) => s.split === 'val' && fromSources(s)),
       card.calibration.temperature,
     );
     await writeReferenceFeatures(dir, reference);

@@ -11,6 +11,7 @@ import { run as runAdapt } from '../../model/cli/adapt.ts';
 import { run as runDiagnose } from '../../model/cli/diagnose.ts';
 import { run as runEval } from '../../model/cli/eval.ts';
 import { WorkerDiagnoser } from '../../main/model/worker-diagnoser.ts';
+import { readReferenceFeatures } from '../../model/reference-features.ts';
 
 /**
  * Adaptation on a labelled folder of one source (Turkey, train split) starting from the shipped model,
@@ -59,8 +60,22 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('eardrum adapt', () => {
   it('writes a complete model folder with its own id and a card naming the base', async () => {
-    for (const f of ['model.json', 'weights.bin', 'model-card.json', 'NOTICE', 'evaluation/adaptation.md'])
+    for (const f of [
+      'model.json',
+      'weights.bin',
+      'model-card.json',
+      'NOTICE',
+      'evaluation/adaptation.md',
+      'reference-features.json',
+      'reference-features.bin',
+    ])
       expect(existsSync(path.join(outDir, f)), f).toBe(true);
+    // The clinic's photos join the reference features (the "unfamiliar photo" check then knows them).
+    const baseRef = (await readReferenceFeatures(baseDir))!;
+    const ref = (await readReferenceFeatures(outDir))!;
+    expect(ref.rows).toBe(baseRef.rows + 16);
+    expect(ref.entries.slice(baseRef.rows).every((e) => e.source === 'clinic' && e.eardrum)).toBe(true);
+    expect(ref.entries.slice(0, baseRef.rows)).toEqual(baseRef.entries);
     const card = outcome.card;
     const base = await EardrumClassifier.load(baseDir);
     expect(card.id).toBe(`${base.card.id}-adapted-20261130-090000`);
