@@ -594,10 +594,7 @@ describe('the workstation in a browser', () => {
     const shipped = (await api<{ model: { id: string } }>('app.info', {})).body.value!.model.id;
     await page.goto(`${serve.openUrl}#/settings`);
     const counts = page.getByTestId('learn-counts');
-    await counts
-      .getByRole('row', { name: new RegExp(ko.labels.ventilation_tube) })
-      .getByText('3')
-      .waitFor();
+    await counts.getByRole('row', { name: ko.labels.ventilation_tube }).getByText('3').waitFor();
     await page.getByRole('button', { name: /검토한 사진 \d+장으로 학습/ }).click();
     await page.getByRole('progressbar', { name: ko.learn.progress }).waitFor({ timeout: 20_000 });
     // The base model's training features are computed once per machine when the cache is cold.
