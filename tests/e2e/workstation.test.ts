@@ -608,7 +608,15 @@ describe('the workstation in a browser', () => {
 
     // New results carry the new model; the earlier ones keep theirs.
     await copyFile((await pick('normal', 5, 6))[0]!, path.join(watchDir, 'E2E010_L.jpg'));
-    await expect.poll(async () => (await newest()).fileName, { timeout: 30_000 }).toBe('E2E010_L.jpg');
+    await expect
+      .poll(
+        async () => {
+          const r = await newest();
+          return `${r.fileName} ${r.status}`;
+        },
+        { timeout: 30_000 },
+      )
+      .toBe('E2E010_L.jpg done');
     const latest = await api<{ diagnosis: { modelId: string } }>('records.get', { id: (await newest()).id });
     expect(latest.body.value!.diagnosis.modelId).toBe(adapted);
     const first = await api<{ diagnosis: { modelId: string } }>('records.get', { id: state.eardrum!.id });
