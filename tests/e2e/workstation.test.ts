@@ -629,7 +629,7 @@ describe('the workstation in a browser', () => {
   }, 420_000);
 
   it('ran every step without script errors or CSP violations', async () => {
-    expect(stepsDone).toBe(12);
+    expect(stepsDone).toBe(13);
     expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
     expect(consoleLines.filter((line) => line.includes(serve.token))).toEqual([]);
     await mkdir(path.dirname(E2E_MARKER), { recursive: true });
