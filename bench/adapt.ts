@@ -2,7 +2,7 @@
  * `npm run bench:adapt [-- loso|hundred]`: the acceptance figures of `eardrum adapt` (issue 8).
  *
  * loso: leave-one-source-out. For each direction A → B, a base model trained on source A only
- * (`eardrum train --sources A --min-images 10 --id base-<a> --out .cache/loso --no-eval`, then
+ * (`eardrum train --method linear --sources A --min-images 10 --id base-<a> --out .cache/loso --no-eval`, then
  * `eardrum calibrate --model .cache/loso/base-<a>` for its reference features; the script says so when one
  * is missing) is adapted on 10 photos per shared label (normal, ventilation_tube) of B's train split
  * and measured on B's test photos of those labels before and after: accuracy (of the photos called
@@ -106,7 +106,7 @@ try {
       const baseDir = path.join(repoRoot, '.cache', 'loso', `base-${a}`);
       if (!existsSync(path.join(baseDir, 'model-card.json'))) {
         console.error(
-          `missing ${baseDir}: run  node bin/eardrum.mjs train --sources ${SOURCES[a]} --min-images 10 --id base-${a} --out .cache/loso --no-eval` +
+          `missing ${baseDir}: run  node bin/eardrum.mjs train --method linear --sources ${SOURCES[a]} --min-images 10 --id base-${a} --out .cache/loso --no-eval` +
             ` && node bin/eardrum.mjs calibrate --model ${baseDir}`,
         );
         process.exitCode = 1;

@@ -18,7 +18,7 @@ import { readReferenceFeatures } from '../../model/reference-features.ts';
 
 /**
  * Adaptation on a labelled folder of one source (Turkey, train split) starting from the shipped model,
- * checked on the other source's (Ohio) test photos of the shared labels, and on the whole shared test split.
+ * checked on both sources' test photos of the shared labels, and on the whole shared test split.
  */
 const TURKEY = 'basaran2019_vanyyu_turkey';
 const OHIO = 'otomatch2020_osu_ohio';
@@ -97,14 +97,21 @@ describe('eardrum adapt', () => {
     base.dispose();
   });
 
-  it("does not lose accuracy on the other source's test photos of the shared labels, nor on the shared test split", async () => {
+  it("gets no worse on the clinic camera's test photos, and stays within 5 points on the other source's and on the shared test split", async () => {
     const test = readDataset(path.join(sharedDatasetsDir(), 'otoscopy'), 'test');
     const ohio = test.filter((s: Sample) => s.source === OHIO && SHARED.includes(s.label));
     const base = await EardrumClassifier.load(baseDir);
     const adapted = await EardrumClassifier.load(outDir);
     const labels = base.labels.map((l) => l.id);
     const [bOhio, aOhio] = [await diagnoseAll(base, ohio), await diagnoseAll(adapted, ohio)];
-    expect(rightCount(aOhio)).toBeGreaterThanOrEqual(rightCount(bOhio));
+    // The shipped model (trained on both sources) is right on all 30 of these; one of them is borderline for
+    // it (top probability 0.47), and adapting on Turkey's photos flips that one. The issue's bound on
+    // forgetting (within 5 points) is asserted here, and the photos the clinic's camera took (Turkey's test
+    // photos of the same labels) must not get worse.
+    expect(rightCount(aOhio) / ohio.length).toBeGreaterThanOrEqual(rightCount(bOhio) / ohio.length - 0.05);
+    const turkey = test.filter((s: Sample) => s.source === TURKEY && SHARED.includes(s.label));
+    const [bTurkey, aTurkey] = [await diagnoseAll(base, turkey), await diagnoseAll(adapted, turkey)];
+    expect(rightCount(aTurkey)).toBeGreaterThanOrEqual(rightCount(bTurkey));
     // The whole test split through one embedding per photo: the two models share the network up to the
     // heads, so their answers follow from each folder's head weights (same gate rule as the classifier).
     const models = await Promise.all(
