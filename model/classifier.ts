@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +22,7 @@ import { readReferenceFeatures } from './reference-features.ts';
 import type { DecodedImage } from './image-decode.ts';
 import type { QualityStats } from './quality.ts';
 import type { Box } from './field-of-view.ts';
+import { readModelsPointer } from './models-pointer.ts';
 
 /** What the network makes of one photo, before any decision: `eardrum adapt` and the trainer use it. */
 export interface Embedding {
@@ -298,14 +299,26 @@ function timings(t0: number, t1: number, t2: number, t3: number) {
 /** The shipped model: `resources/models/<id>/`, the one named in `resources/models/current.json`. */
 export function defaultModelDir(resourcesDir = path.join(repoRoot, 'resources')): string {
   const models = path.join(resourcesDir, 'models');
-  const pointer = path.join(models, 'current.json');
-  if (existsSync(pointer)) {
-    const { id } = JSON.parse(readFileSync(pointer, 'utf8')) as { id: string };
-    return path.join(models, path.basename(id));
-  }
+  const pointer = readModelsPointer(models);
+  if (pointer) return path.join(models, path.basename(pointer.id));
   const dirs = existsSync(models)
     ? readdirSync(models).filter((d) => existsSync(path.join(models, d, 'model-card.json')))
     : [];
   if (!dirs.length) throw new ModelLoadError(`no model found in ${models}`);
   return path.join(models, dirs.sort().at(-1)!);
+}
+
+/**
+ * Where adaptation to a clinic's otoscope starts: the folder named by `adaptFrom` in current.json, else the
+ * shipped model. Fine-tuned features adapt to a new camera less well than general ImageNet features
+ * (model/README.md, leave-one-source-out), so the shipped pointer can name another base for adapting.
+ */
+export function adaptBaseDir(resourcesDir = path.join(repoRoot, 'resources')): string {
+  const models = path.join(resourcesDir, 'models');
+  const from = readModelsPointer(models)?.adaptFrom;
+  if (from) {
+    const dir = path.join(models, path.basename(from));
+    if (existsSync(path.join(dir, 'model-card.json'))) return dir;
+  }
+  return defaultModelDir(resourcesDir);
 }

@@ -27,6 +27,7 @@ import {
 } from '../train/python-trainer.ts';
 import { renderViews } from '../train/render-views.ts';
 import { seededRandom } from '../train/softmax-head.ts';
+import { writeModelsPointer } from '../models-pointer.ts';
 
 const HELP = `usage: eardrum train [--id ID] [--out DIR] [--sources S1,S2] [--epochs N] [--views N]
                      [--workdir DIR] [--smoke] [--no-eval] [--method finetune|linear]
@@ -308,7 +309,7 @@ export async function run(argv: string[]): Promise<number> {
     `not sure below ${card.notSure.minConfidence.toFixed(3)} or unfamiliarity above ${card.notSure.maxUnfamiliarity.toFixed(3)}`,
   );
   if (!values.out && !smoke) {
-    await writeFile(path.join(modelsDir, 'current.json'), JSON.stringify({ id }, null, 2) + '\n');
+    await writeModelsPointer(modelsDir, id);
   }
   log(`saved ${dir}`);
 

@@ -25,6 +25,7 @@ import { qualityThresholds } from '../train/quality-thresholds.ts';
 import { headLogits, seededRandom, trainAveragedLinearHead, trainLinearHead } from '../train/softmax-head.ts';
 import { TRAIN_CONFIG as C } from '../train/train-config.ts';
 import { writeNotice } from '../train/notice.ts';
+import { writeModelsPointer } from '../models-pointer.ts';
 
 const HELP = `usage: eardrum train [--backbone mobilenetv2-1.0|mobilenetv2-0.35] [--id ID] [--out DIR] [--no-eval]
                      [--sources SOURCE,...] [--min-images N]
@@ -338,7 +339,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   await writeFile(path.join(dir, 'model-card.json'), JSON.stringify(card, null, 2));
   await writeNotice(dir, card);
-  await writeFile(path.join(modelsDir, 'current.json'), JSON.stringify({ id }, null, 2) + '\n');
+  await writeModelsPointer(modelsDir, id);
   log(`saved ${dir}`);
 
   if (!values['no-eval']) {
