@@ -54,6 +54,11 @@ export interface ServicesOptions {
    * when none was chosen or the chosen one cannot be loaded.
    */
   modelDir?: string;
+  /**
+   * The model "Learn from reviewed photos" adapts; default `adaptBaseDir()` (resources/models/current.json
+   * `adaptFrom`) when modelDir is not given, else modelDir.
+   */
+  adaptBaseDir?: string;
   backend?: 'auto' | 'wasm' | 'cpu';
   /** A ready diagnoser instead of the model worker (tests). */
   diagnoser?: Diagnoser;
@@ -109,6 +114,11 @@ async function defaultModelDir(): Promise<string> {
   return mod.defaultModelDir();
 }
 
+async function defaultAdaptBaseDir(): Promise<string> {
+  const mod = (await import('../model/classifier.ts')) as { adaptBaseDir(): string };
+  return mod.adaptBaseDir();
+}
+
 /** Creates the data folder private (0700), or makes an existing one private with everything in it. */
 function prepareDataDir(dataDir: string, logger: Logger): void {
   try {
@@ -155,7 +165,8 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     await library.init();
 
     const shippedDir = opts.modelDir ?? (await defaultModelDir());
-    const catalog = new ModelCatalog(shippedDir, dataDir);
+    const adaptFromDir = opts.adaptBaseDir ?? (opts.modelDir ? opts.modelDir : await defaultAdaptBaseDir());
+    const catalog = new ModelCatalog(shippedDir, dataDir, adaptFromDir);
     const activeId = catalog.activeId();
     let activeDir = catalog.dirOf(activeId);
     if (!activeDir) {

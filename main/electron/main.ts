@@ -6,7 +6,7 @@ import { BrowserWindow, Menu, app, dialog, ipcMain, protocol, session } from 'el
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EVENT_CHANNEL, FILE_PROTOCOL, type EngineEvent } from '../../common/contract.ts';
-import { defaultModelDir } from '../../model/classifier.ts';
+import { adaptBaseDir, defaultModelDir } from '../../model/classifier.ts';
 import { SHELL_NAVIGATE_CHANNEL } from '../../preload/shell-channels.ts';
 import { defaultWatchDir, ensureDir } from '../paths.ts';
 import { WorkerDiagnoser } from '../model/worker-diagnoser.ts';
@@ -113,6 +113,7 @@ async function start(): Promise<void> {
   const services = await createServices({
     dataDir: paths.dataDir,
     modelDir: shippedModelDir,
+    adaptBaseDir: adaptBaseDir(paths.resourcesDir),
     diagnoser,
     transport: 'electron',
     logger: log,

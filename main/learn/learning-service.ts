@@ -3,10 +3,11 @@ import { ErrorCodes } from '../../common/contract.ts';
 import type { ImageLibrary } from '../library/library.ts';
 import type { Diagnoser } from '../model/diagnoser.ts';
 import { AdaptFailure, type AdaptHandle } from '../model/diagnoser.ts';
-import type { RecordStore } from '../store/records.ts';
+import type { RecordStore, ReviewedPhoto } from '../store/records.ts';
 import { EngineError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { modelEntry, type ModelCatalog } from './model-catalog.ts';
+import { recordedBefore } from './recorded-answers.ts';
 
 /** A label takes part in adaptation from this many reviewed photos (as `eardrum adapt` requires). */
 export const MIN_PHOTOS_PER_LABEL = 3;
@@ -39,7 +40,8 @@ export interface LearningDeps {
 }
 
 /**
- * "Learn from reviewed photos": counts the reviewed photos per label, adapts the shipped model to them in the
+ * "Learn from reviewed photos": counts the reviewed photos per label, adapts a model (the catalog's adaptFromDir:
+ * general features adapt to a new otoscope better than the fine-tuned shipped ones) to them in the
  * model worker (diagnoses go on between its steps), keeps the new model aside until the clinic decides, and
  * switches between the shipped model and the adapted ones. Always adapts the shipped model, with every
  * reviewed photo, so adaptations never stack.
@@ -105,10 +107,10 @@ export class LearningService {
         `Learning needs at least ${MIN_PHOTOS_TOTAL} reviewed photos in labels with ${MIN_PHOTOS_PER_LABEL} or more (now ${chosen.length}).`,
       );
     }
-    const photos: { file: string; label: string; name: string }[] = [];
+    const photos: { file: string; label: string; name: string; record: ReviewedPhoto }[] = [];
     for (const p of chosen) {
       const file = await this.d.library.resolve(p.storedPath);
-      if (file) photos.push({ file, label: p.label, name: `record ${p.id} (${p.fileName})` });
+      if (file) photos.push({ file, label: p.label, name: `record ${p.id} (${p.fileName})`, record: p });
       else this.d.logger.warn(`learning: the stored copy of record ${p.id} is missing; skipped`);
     }
     // A label that lost photos to missing copies may now be under the minimum: leave it out.
@@ -120,16 +122,16 @@ export class LearningService {
     }
     const now = (this.d.now ?? (() => new Date()))();
     const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-    const modelId = `${this.d.catalog.shippedId}-adapted-${stamp}`;
+    const modelId = `${this.d.catalog.adaptFromId}-adapted-${stamp}`;
     this.d.catalog.clearCandidates();
     const photosPerLabel = Object.fromEntries([...kept].filter(([, n]) => n >= MIN_PHOTOS_PER_LABEL));
     this.setJob({ ...IDLE, state: 'running', startedAt: now.toISOString(), photosPerLabel });
     const handle = diagnoser.adapt(
       {
-        baseDir: this.d.catalog.shippedDir,
+        baseDir: this.d.catalog.adaptFromDir,
         outDir: this.d.catalog.candidateDir(modelId),
         modelId,
-        photos: usable,
+        photos: usable.map(({ file, label, name }) => ({ file, label, name })),
       },
       (p) => {
         const t = Date.now();
@@ -152,7 +154,10 @@ export class LearningService {
           ...this.job,
           state: 'ready',
           done: this.job.total,
-          candidate: modelEntry(result.card, 'adapted', false),
+          candidate: recordedBefore(
+            modelEntry(result.card, 'adapted', false),
+            usable.map((p) => p.record),
+          ),
         });
       },
       (err: unknown) => {

@@ -61,6 +61,8 @@ export class ModelCatalog {
   constructor(
     readonly shippedDir: string,
     dataDir: string,
+    /** Where adapting starts (resources/models/current.json `adaptFrom`); the shipped model by default. */
+    readonly adaptFromDir: string = shippedDir,
   ) {
     this.root = path.join(dataDir, 'models');
     this.candidatesDir = path.join(this.root, '.candidates');
@@ -72,6 +74,11 @@ export class ModelCatalog {
       );
     }
     this.shippedCard = card;
+  }
+
+  /** The id of the model adapting starts from (its folder's name). */
+  get adaptFromId(): string {
+    return this.adaptFromDir === this.shippedDir ? this.shippedId : path.basename(this.adaptFromDir);
   }
 
   get shippedId(): string {

@@ -227,3 +227,14 @@ export function toReview(r: ReviewRow): Review {
     createdAt: r.created_at,
   };
 }
+
+/** A reviewed image as "Learn from reviewed photos" sees it. */
+export interface ReviewedPhoto {
+  id: number;
+  storedPath: string;
+  fileName: string;
+  /** The reviewed label. */
+  label: string;
+  gate: 'eardrum' | 'not_eardrum' | 'ungradable' | null;
+  modelLabel: string | null;
+}

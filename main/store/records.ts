@@ -17,10 +17,10 @@ import type { Diagnosis } from '../../model/types.ts';
 import { EngineError } from '../util/errors.ts';
 import { RecordQueries } from './record-queries.ts';
 import { prepareRecordStatements, type RecordStatements } from './record-statements.ts';
-import type { ExportRow, ImageRow, NewImage, NewSource } from './record-rows.ts';
+import type { ExportRow, ImageRow, NewImage, NewSource, ReviewedPhoto } from './record-rows.ts';
 import { searchText, toDiagnosisView, toReview, toSummary } from './record-rows.ts';
 
-export type { ExportColumn, ExportRow, ImageRow, NewImage, NewSource } from './record-rows.ts';
+export type { ExportColumn, ExportRow, ImageRow, NewImage, NewSource, ReviewedPhoto } from './record-rows.ts';
 export { EXPORT_COLUMNS, EXPORT_INDEX, toSummary } from './record-rows.ts';
 
 /** Labels a reviewer may choose besides the model card's: the two gate outcomes that are not eardrums. */
@@ -72,15 +72,17 @@ export class RecordStore {
 
   /**
    * Every reviewed image with a stored copy and the label of its latest review (a confirm recorded the model's
-   * label, an override the clinician's): what "Learn from reviewed photos" learns from.
+   * label, an override the clinician's): what "Learn from reviewed photos" learns from. `gate` and `modelLabel`
+   * are what the model answered when the photo came in (the "before" of the comparison).
    */
-  reviewedPhotos(): { id: number; storedPath: string; fileName: string; label: string }[] {
+  reviewedPhotos(): ReviewedPhoto[] {
     return this.db
       .prepare(
-        `SELECT id, stored_path AS storedPath, file_name AS fileName, reviewed_label AS label FROM images
+        `SELECT id, stored_path AS storedPath, file_name AS fileName, reviewed_label AS label,
+                gate, model_label AS modelLabel FROM images
          WHERE review_count > 0 AND reviewed_label IS NOT NULL AND stored_path IS NOT NULL ORDER BY id`,
       )
-      .all() as { id: number; storedPath: string; fileName: string; label: string }[];
+      .all() as ReviewedPhoto[];
   }
 
   /** Labels of the most recently registered model (for tools that run without the model, like export). */

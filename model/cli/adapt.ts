@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../backend.ts';
-import { defaultModelDir } from '../classifier.ts';
+import { adaptBaseDir } from '../classifier.ts';
 import { ModelLoadError } from '../errors.ts';
 import { readModelCard } from '../model-card.ts';
 import { adaptModel, type AdaptProgress } from '../adapt/adapt.ts';
@@ -13,7 +13,9 @@ const HELP = `usage: eardrum adapt --data DIR --out MODEL_DIR [--base MODEL_DIR]
 Adapts a model to a clinic's otoscope from the clinic's own labelled photos, on this machine.
 DIR holds the photos and a manifest.csv with at least the columns file,label (file relative to DIR;
 other columns are ignored). Labels are ids of the base model (see its model-card.json); every label
-used needs at least ${MIN_PHOTOS_PER_LABEL} photos. --base defaults to the shipped model.
+used needs at least ${MIN_PHOTOS_PER_LABEL} photos. --base defaults to the model named by adaptFrom in
+resources/models/current.json (general ImageNet features: they adapt to a new otoscope better than the
+fine-tuned shipped network), else the shipped model.
 
 Writes a complete model folder to MODEL_DIR (it must not exist or be empty): the base network with a
 new class head and eardrum gate, trained on the base model's training features together with these
@@ -62,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`--id: letters, digits, dots, dashes and underscores only (got "${values.id}")`);
     return 2;
   }
-  const baseDir = path.resolve(values.base ?? defaultModelDir());
+  const baseDir = path.resolve(values.base ?? adaptBaseDir());
   let labels: string[];
   try {
     labels = (await readModelCard(baseDir)).labels.map((l) => l.id);
