@@ -119,6 +119,7 @@ vi.mock('electron', async () => {
 
 vi.mock('../../model/classifier.ts', () => ({
   defaultModelDir: (dir: string) => `${dir}/models/test-model`,
+  adaptBaseDir: (dir: string) => `${dir}/models/test-adapt-base`,
 }));
 vi.mock('../../main/paths.ts', () => ({ defaultWatchDir: () => '/fake/inbox', ensureDir: (d: string) => d }));
 
@@ -179,6 +180,7 @@ describe('Electron main wiring', () => {
       transport: 'electron',
       diagnoser: expect.anything(),
       modelDir: expect.stringMatching(/resources\/models\/test-model$/),
+      adaptBaseDir: expect.stringMatching(/resources\/models\/test-adapt-base$/),
     });
     expect(h.state.diagnoserOptions).toEqual({
       modelDir: expect.stringMatching(/resources\/models\/test-model$/),
