@@ -137,6 +137,17 @@ const isoDateOrDateTime = z
   .max(40)
   .refine(isRealIsoDate, 'expected a real date such as 2026-11-25 or 2026-11-25T09:30:00Z');
 
+/**
+ * Whether the model stands by its label (`confident`) or hands the photo to a clinician without one
+ * (`not_sure`: shown as "Not sure, needs a clinician", the probabilities below it).
+ */
+export const decisionSchema = z.enum(['confident', 'not_sure']);
+export type Decision = z.infer<typeof decisionSchema>;
+
+/** Why an answer is `not_sure`: no label is likely enough, or the photo is unlike the training photos. */
+export const notSureReasonSchema = z.enum(['low_confidence', 'unfamiliar']);
+export type NotSureReason = z.infer<typeof notSureReasonSchema>;
+
 export const labelInfoSchema = z.object({
   id: z.string(),
   en: z.string(),
@@ -169,6 +180,11 @@ export const recordSummarySchema = z.object({
   modelLabel: z.string().nullable(),
   /** Probability of `modelLabel`. */
   confidence: z.number().nullable(),
+  /**
+   * The model's decision: null unless gate is `eardrum`, and for results of models without a not-sure rule
+   * (results recorded before it existed). Never changed by reviews.
+   */
+  decision: decisionSchema.nullable(),
   /** Label from the latest review, or null when never reviewed. */
   reviewedLabel: z.string().nullable(),
   /** `reviewedLabel ?? modelLabel`: what the board shows and filters on. */
@@ -207,6 +223,12 @@ export const diagnosisViewSchema = z.object({
   label: z.string().nullable(),
   /** Every label of the model card; empty unless gate is `eardrum`. */
   probabilities: z.record(z.string(), z.number()),
+  /** As `RecordSummary.decision`. */
+  decision: decisionSchema.nullable(),
+  /** Empty unless `decision` is `not_sure`. */
+  notSureReasons: z.array(notSureReasonSchema),
+  /** Distance from the training photos in feature space; null when not measured. */
+  unfamiliarity: z.number().nullable(),
   heatmap: heatmapGridSchema.nullable(),
   timings: z.object({ decodeMs: z.number(), inferenceMs: z.number(), totalMs: z.number() }),
   createdAt: z.string(),
@@ -276,6 +298,8 @@ export const recordFilterSchema = z.object({
   ear: earSchema.optional(),
   reviewed: z.boolean().optional(),
   abnormal: z.boolean().optional(),
+  /** The model's decision (records without one match neither value). */
+  decision: decisionSchema.optional(),
   /** Case-insensitive substring of file name, patient id, labels or review notes. */
   text: z.string().max(200).optional(),
   /** Minutes east of UTC used to interpret plain days (`-new Date().getTimezoneOffset()` in a browser). */

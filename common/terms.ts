@@ -32,6 +32,11 @@ export const TERMS = {
       blurred: 'Image blurred',
       too_small: 'Image too small',
     },
+    decision: { confident: 'Confident', not_sure: 'Not sure, needs a clinician' },
+    notSureReason: {
+      low_confidence: 'no condition likely enough',
+      unfamiliar: 'photo unlike the training photos',
+    },
     yes: 'yes',
     no: 'no',
   },
@@ -59,6 +64,11 @@ export const TERMS = {
       blurred: '영상이 흐립니다',
       too_small: '영상이 너무 작습니다',
     },
+    decision: { confident: '확실', not_sure: '확실하지 않음, 의료진 확인 필요' },
+    notSureReason: {
+      low_confidence: '충분히 가능성 높은 소견 없음',
+      unfamiliar: '학습한 사진과 다른 사진',
+    },
     yes: '예',
     no: '아니요',
   },
@@ -76,10 +86,13 @@ export function termForLabel(lang: TermLanguage, id: string, fallback?: string):
   return lookup(TERMS[lang].labels, id) ?? fallback ?? id;
 }
 
-/** A value of one of the tables (`ear`, `status`, `gate`, `gateReason`) in words, or the id itself. */
+/**
+ * A value of one of the tables (`ear`, `status`, `gate`, `gateReason`, `decision`, `notSureReason`) in words,
+ * or the id itself.
+ */
 export function termFor(
   lang: TermLanguage,
-  table: keyof Pick<Terms, 'ear' | 'status' | 'gate' | 'gateReason'>,
+  table: keyof Pick<Terms, 'ear' | 'status' | 'gate' | 'gateReason' | 'decision' | 'notSureReason'>,
   id: string,
 ): string {
   return lookup(TERMS[lang][table], id) ?? id;

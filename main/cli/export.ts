@@ -17,8 +17,10 @@ Writes every matching record as CSV (RFC 4180, UTF-8 with BOM for Excel). Filter
   --label ID (repeatable)        final label (the reviewed label where reviewed, else the model's)
   --gate eardrum|not_eardrum|ungradable (repeatable)   --status pending|done|failed (repeatable)
   --patient ID   --ear left|right|unknown   --reviewed yes|no   --abnormal yes|no   --text WORDS
+  --decision confident|not_sure  the model's decision (results from before it had one match neither)
   --sort FIELD[:asc|desc]        default capturedAt:asc
-  --lang en|ko                   headers and label names; ko also words ear, status, gate (default en)`;
+  --lang en|ko                   headers and label names; ko also words ear, status, gate, decision
+                                 (default en)`;
 
 export async function run(argv: string[]): Promise<number> {
   try {
@@ -39,6 +41,7 @@ export async function run(argv: string[]): Promise<number> {
           reviewed: { type: 'string' },
           abnormal: { type: 'string' },
           text: { type: 'string' },
+          decision: { type: 'string' },
           sort: { type: 'string' },
           lang: { type: 'string' },
           help: { type: 'boolean', short: 'h' },
@@ -73,6 +76,7 @@ export async function run(argv: string[]): Promise<number> {
         reviewed: yesNo(values.reviewed, 'reviewed'),
         abnormal: yesNo(values.abnormal, 'abnormal'),
         text: values.text,
+        decision: values.decision,
         utcOffsetMinutes: -new Date().getTimezoneOffset(),
       },
       sort: { field, direction: direction ?? 'asc' },

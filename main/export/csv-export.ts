@@ -8,7 +8,8 @@ import { EXPORT_INDEX, type ExportRow, type RecordStore } from '../store/records
 /**
  * CSV columns, in order. Documented in the README; label ids are language-neutral (`normal`, `aom`...), with
  * the label names beside them in the export's language, the same words as the screen (common/terms.ts).
- * A Korean export also words ear, status, gate, gate reason and abnormal in Korean.
+ * A Korean export also words ear, status, gate, gate reason, decision, not-sure reasons and abnormal in Korean.
+ * Not-sure reasons are separated by `; `; results recorded before the model had a decision leave it empty.
  */
 export const CSV_COLUMNS: { key: string; en: string; ko: string }[] = [
   { key: 'record_id', en: 'record_id', ko: '기록번호' },
@@ -27,6 +28,8 @@ export const CSV_COLUMNS: { key: string; en: string; ko: string }[] = [
   { key: 'model_label', en: 'model_label', ko: '모델판독' },
   { key: 'model_label_name', en: 'model_label_name', ko: '모델판독명' },
   { key: 'model_confidence', en: 'model_confidence', ko: '모델신뢰도' },
+  { key: 'model_decision', en: 'model_decision', ko: '모델확신여부' },
+  { key: 'not_sure_reasons', en: 'not_sure_reasons', ko: '불확실사유' },
   { key: 'reviewed_label', en: 'reviewed_label', ko: '검토판독' },
   { key: 'reviewed_label_name', en: 'reviewed_label_name', ko: '검토판독명' },
   { key: 'reviewed_by', en: 'reviewed_by', ko: '검토자' },
@@ -86,10 +89,21 @@ export async function writeCsv(
           status: (v) => termFor('ko', 'status', v),
           gate: (v) => termFor('ko', 'gate', v),
           gateReason: (v) => termFor('ko', 'gateReason', v),
+          decision: (v) => termFor('ko', 'decision', v),
+          notSureReason: (v) => termFor('ko', 'notSureReason', v),
           yes: TERMS.ko.yes,
           no: TERMS.ko.no,
         }
-      : { ear: same, status: same, gate: same, gateReason: same, yes: TERMS.en.yes, no: TERMS.en.no };
+      : {
+          ear: same,
+          status: same,
+          gate: same,
+          gateReason: same,
+          decision: same,
+          notSureReason: same,
+          yes: TERMS.en.yes,
+          no: TERMS.en.no,
+        };
   const probColumns = labels.map((l) => ({ key: `p_${l.id}`, header: `p_${l.id}` }));
   const header = [...CSV_COLUMNS.map((c) => c[lang]), ...probColumns.map((c) => safeText(c.header))];
   // Every non-empty cell quoted: a separator inside a cell then never starts a new one in any RFC 4180 reader.
@@ -141,6 +155,8 @@ interface Words {
   status(v: string): string;
   gate(v: string): string;
   gateReason(v: string): string;
+  decision(v: string): string;
+  notSureReason(v: string): string;
   yes: string;
   no: string;
 }
@@ -161,6 +177,8 @@ function toCells(
   const probsJson = r[I.probabilities] as string | null;
   const probs = probsJson ? (JSON.parse(probsJson) as Record<string, number>) : {};
   const abnormal = r[I.abnormal];
+  const reasonsJson = r[I.not_sure_reasons] as string | null;
+  const reasons = reasonsJson ? (JSON.parse(reasonsJson) as string[]) : [];
   const cells = [
     cell(r, I.id),
     cell(r, I.captured_at),
@@ -178,6 +196,8 @@ function toCells(
     textCell(r, I.model_label),
     safeText(labelName(r[I.model_label] as string | null)),
     num(r[I.confidence] as number | null),
+    worded(r, I.decision, words.decision),
+    reasons.map(words.notSureReason).join('; '),
     textCell(r, I.reviewed_label),
     safeText(labelName(r[I.reviewed_label] as string | null)),
     textCell(r, I.last_reviewer),

@@ -75,6 +75,10 @@ export function buildWhere(filter: RecordFilter, prefix = ''): Where {
     clauses.push(`${c('abnormal')} = @abnormal`);
     params.abnormal = filter.abnormal ? 1 : 0;
   }
+  if (filter.decision) {
+    clauses.push(`${c('decision')} = @decision`);
+    params.decision = filter.decision;
+  }
   const text = filter.text?.trim().toLowerCase();
   if (text) {
     // The trigram index answers LIKE only without ESCAPE, so `%` and `_` typed by the user merely widen the

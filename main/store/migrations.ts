@@ -295,6 +295,22 @@ CREATE TRIGGER images_fts_au AFTER UPDATE OF search_text ON images BEGIN
 END;
 `,
   },
+  {
+    version: 7,
+    name: 'the model says whether it is sure',
+    sql: `
+-- The model's decision: 'confident' (it stands by its label) or 'not_sure' (a clinician decides; the
+-- probabilities still apply), with why (a JSON array of 'low_confidence' / 'unfamiliar') and how far the photo
+-- lies from the training photos. Diagnoses made before this version have none (NULL, an empty list): their
+-- models had no such rule.
+ALTER TABLE diagnoses ADD COLUMN decision TEXT CHECK (decision IN ('confident', 'not_sure'));
+ALTER TABLE diagnoses ADD COLUMN not_sure_reasons TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE diagnoses ADD COLUMN unfamiliarity REAL;
+-- Copied onto the record like the model's label, so the board filters on it without a join.
+ALTER TABLE images ADD COLUMN decision TEXT CHECK (decision IN ('confident', 'not_sure'));
+CREATE INDEX images_decision ON images (decision, captured_at);
+`,
+  },
 ];
 
 export function checksum(m: Migration): string {

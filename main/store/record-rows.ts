@@ -1,4 +1,5 @@
 import type {
+  Decision,
   DiagnosisView,
   Ear,
   ErrorInfo,
@@ -38,6 +39,7 @@ export interface ImageRow {
   gate_reason: string | null;
   model_label: string | null;
   confidence: number | null;
+  decision: Decision | null;
   reviewed_label: string | null;
   review_count: number;
   last_reviewer: string | null;
@@ -58,6 +60,10 @@ export interface DiagnosisRow {
   eardrum_probability: number;
   label: string | null;
   probabilities: string;
+  decision: Decision | null;
+  /** JSON array of NotSureReason. */
+  not_sure_reasons: string;
+  unfamiliarity: number | null;
   heatmap: string | null;
   decode_ms: number;
   inference_ms: number;
@@ -126,6 +132,8 @@ export const EXPORT_COLUMNS = [
   'gate_reason',
   'model_label',
   'confidence',
+  'decision',
+  'not_sure_reasons',
   'reviewed_label',
   'last_reviewer',
   'last_reviewed_at',
@@ -146,6 +154,7 @@ export const EXPORT_INDEX = Object.fromEntries(EXPORT_COLUMNS.map((c, i) => [c, 
 export const EXPORT_SQL: Record<ExportColumn, string> = {
   ...(Object.fromEntries(EXPORT_COLUMNS.map((c) => [c, `i.${c}`])) as Record<ExportColumn, string>),
   eardrum_probability: 'd.eardrum_probability',
+  not_sure_reasons: 'd.not_sure_reasons',
   probabilities: 'd.probabilities',
   model_id: 'd.model_id',
   model_version: 'd.model_version',
@@ -185,6 +194,7 @@ export function toSummary(r: ImageRow): RecordSummary {
     gateReason: r.gate_reason,
     modelLabel: r.model_label,
     confidence: r.confidence,
+    decision: r.decision,
     reviewedLabel: r.reviewed_label,
     effectiveLabel: r.effective_label,
     abnormal: r.abnormal === null ? null : r.abnormal === 1,
@@ -210,6 +220,9 @@ export function toDiagnosisView(d: DiagnosisRow): DiagnosisView {
     eardrumProbability: d.eardrum_probability,
     label: d.label,
     probabilities: JSON.parse(d.probabilities) as Record<string, number>,
+    decision: d.decision,
+    notSureReasons: JSON.parse(d.not_sure_reasons) as DiagnosisView['notSureReasons'],
+    unfamiliarity: d.unfamiliarity,
     heatmap: d.heatmap ? (JSON.parse(d.heatmap) as DiagnosisView['heatmap']) : null,
     timings: { decodeMs: d.decode_ms, inferenceMs: d.inference_ms, totalMs: d.total_ms },
     createdAt: d.created_at,

@@ -15,11 +15,11 @@ export function prepareRecordStatements(db: Database.Database) {
       `INSERT INTO images (sha256, primary_id, file_name, original_path, source, stored_path, thumb_path,
          overlay_path, size_bytes, width, height, format, captured_at, captured_ms, capture_source, ingested_at,
          status, failure_code, failure_message, patient_id, ear, patient_source, diagnosis_id, gate,
-         gate_reason, model_label, confidence, search_text)
+         gate_reason, model_label, confidence, decision, search_text)
        SELECT sha256, id, @fileName, @originalPath, @source, stored_path, thumb_path, overlay_path, size_bytes,
          width, height, format, @capturedAt, @capturedMs, @captureSource, @ingestedAt, status, failure_code,
          failure_message, @patientId, @ear, @patientSource, diagnosis_id, gate, gate_reason, model_label,
-         confidence, ''
+         confidence, decision, ''
        FROM images WHERE id = @primaryId`,
     ),
     sourcesBySizeMtime: db.prepare<[string, number, number], { path: string; image_id: number }>(
@@ -46,9 +46,11 @@ export function prepareRecordStatements(db: Database.Database) {
     ),
     insertDiagnosis: db.prepare(
       `INSERT INTO diagnoses (image_id, model_id, model_version, backend, gate, gate_reason, eardrum_probability,
-         label, probabilities, heatmap, decode_ms, inference_ms, total_ms, created_at)
+         label, probabilities, decision, not_sure_reasons, unfamiliarity, heatmap, decode_ms, inference_ms,
+         total_ms, created_at)
        VALUES (@imageId, @modelId, @modelVersion, @backend, @gate, @gateReason, @eardrumProbability, @label,
-         @probabilities, @heatmap, @decodeMs, @inferenceMs, @totalMs, @createdAt)`,
+         @probabilities, @decision, @notSureReasons, @unfamiliarity, @heatmap, @decodeMs, @inferenceMs,
+         @totalMs, @createdAt)`,
     ),
     diagnosisById: db.prepare<[number], DiagnosisRow>('SELECT * FROM diagnoses WHERE id = ?'),
     reviewsOf: db.prepare<[number], ReviewRow>('SELECT * FROM reviews WHERE image_id = ? ORDER BY id'),
@@ -75,7 +77,7 @@ export function prepareRecordStatements(db: Database.Database) {
     markDone:
       db.prepare(`UPDATE images SET status = 'done', failure_code = NULL, failure_message = NULL, diagnosis_id = @diagnosisId,
              gate = @gate, gate_reason = @gateReason, model_label = @label, confidence = @confidence,
-             overlay_path = @overlayPath, width = coalesce(width, @width), height = coalesce(height, @height),
+             decision = @decision, overlay_path = @overlayPath, width = coalesce(width, @width), height = coalesce(height, @height),
              format = coalesce(format, @format)
            WHERE id = @id OR primary_id = @id`),
     markFailed: db.prepare(

@@ -221,6 +221,7 @@ export class RecordStore {
   commitDiagnosis(imageId: number, d: Diagnosis, overlayPath: string | null): void {
     this.db.transaction(() => {
       this.requireRow(imageId);
+      const decision = d.gate === 'eardrum' ? (d.decision ?? null) : null;
       const info = this.stmts.insertDiagnosis.run({
         imageId,
         modelId: d.model.id,
@@ -231,6 +232,10 @@ export class RecordStore {
         eardrumProbability: d.eardrumProbability,
         label: d.label,
         probabilities: JSON.stringify(d.probabilities),
+        // Only an eardrum answer carries a decision, whatever a classifier sends with another gate.
+        decision,
+        notSureReasons: JSON.stringify(decision === 'not_sure' ? d.notSureReasons : []),
+        unfamiliarity: d.unfamiliarity ?? null,
         heatmap: d.heatmap
           ? JSON.stringify({ rows: d.heatmap.rows, cols: d.heatmap.cols, values: d.heatmap.values })
           : null,
@@ -247,6 +252,7 @@ export class RecordStore {
         gateReason: d.gateReason ?? null,
         label: d.label,
         confidence,
+        decision,
         overlayPath,
         width: d.image.width,
         height: d.image.height,

@@ -6,12 +6,15 @@ import type { Diagnosis } from '../types.ts';
 const HELP = `usage: eardrum diagnose FILE... [--json] [--model DIR]
 
 Diagnoses each image and prints one line per image (with --json, one JSON object per line:
-path, gate, gateReason, eardrumProbability, label, probabilities, timings, model).
+path, gate, gateReason, eardrumProbability, label, probabilities, decision, notSureReasons,
+unfamiliarity, heatmap, image, timings, model). decision is "confident" or "not_sure" for an
+eardrum (not sure: a clinician decides; the label is then only the most likely one), null otherwise.
 A file that cannot be read gets its own line with the error; the exit code is non-zero only
 when no file could be read.`;
 
 function line(path: string, d: Diagnosis): string {
-  const top = d.label ? `${d.label} ${(100 * (d.probabilities[d.label] ?? 0)).toFixed(1)}%` : '';
+  let top = d.label ? `${d.label} ${(100 * (d.probabilities[d.label] ?? 0)).toFixed(1)}%` : '';
+  if (d.decision === 'not_sure') top = `not sure (${d.notSureReasons.join(', ')}; most likely ${top})`;
   const gate = d.gate === 'ungradable' ? `ungradable (${d.gateReason})` : d.gate;
   return `${path}\t${gate}\t${top}\t${d.timings.totalMs.toFixed(0)} ms`;
 }

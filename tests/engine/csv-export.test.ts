@@ -47,9 +47,10 @@ beforeAll(async () => {
         eardrumProbability: 0.97,
         label: 'aom',
         probabilities: { normal: 0.1, aom: 0.7, effusion: 0.2 },
-        decision: 'confident',
-        notSureReasons: [],
-        unfamiliarity: 0.1,
+        // The second photo is one the model is not sure of; the others it is.
+        decision: i === 1 ? 'not_sure' : 'confident',
+        notSureReasons: i === 1 ? ['low_confidence', 'unfamiliar'] : [],
+        unfamiliarity: i === 1 ? 1.5 : 0.1,
         heatmap: null,
         image: { width: 1, height: 1, format: 'jpeg' },
         timings: { decodeMs: 1, inferenceMs: 1, totalMs: 2 },
@@ -116,7 +117,18 @@ describe('CSV export', () => {
       abnormal: 'yes',
       p_aom: '0.7000',
     });
-    expect(rows[0]).toMatchObject({ reviewed_label: '', final_label: 'aom', model_confidence: '0.7000' });
+    expect(rows[0]).toMatchObject({
+      reviewed_label: '',
+      final_label: 'aom',
+      model_confidence: '0.7000',
+      model_decision: 'confident',
+      not_sure_reasons: '',
+    });
+    expect(rows[1]).toMatchObject({
+      model_label: 'aom',
+      model_decision: 'not_sure',
+      not_sure_reasons: 'low_confidence; unfamiliar',
+    });
   });
 
   it('applies the board filters and writes Korean headers when asked', async () => {
@@ -136,6 +148,22 @@ describe('CSV export', () => {
       판정가능여부: '고막',
       이상소견: '예',
     });
+  });
+
+  it('exports only the not-sure results when the board filters on them, worded in Korean', async () => {
+    const { n, bytes } = await exportTo(path.join(dir, 'not-sure-ko.csv'), {
+      filter: { decision: 'not_sure' },
+      sort: { field: 'capturedAt', direction: 'asc' },
+      language: 'ko',
+    });
+    expect(n).toBe(1);
+    const rows = parse(bytes, { bom: true, columns: true }) as Record<string, string>[];
+    expect(rows[0]).toMatchObject({
+      파일명: 'comma, "quoted"\nnewline.jpg',
+      모델확신여부: uiKo.decision.not_sure,
+      불확실사유: `${uiKo.decision.reasons.low_confidence}; ${uiKo.decision.reasons.unfamiliar}`,
+    });
+    expect(rows[0]!.모델확신여부).toBe('확실하지 않음, 의료진 확인 필요');
   });
 
   it('quotes every text cell and neutralises formulas however a spreadsheet splits the cells', async () => {
@@ -251,6 +279,14 @@ describe('CSV export', () => {
     expect(code).toBe(0);
     const rows = parse(readFileSync(out), { bom: true, columns: true }) as Record<string, string>[];
     expect(rows.map((r) => r.patient_id)).toEqual(['P1']);
+    expect(
+      await exportCli(['--db', path.join(dir, 'eardrum.sqlite'), '--out', out, '--decision', 'not_sure']),
+    ).toBe(0);
+    const unsure = parse(readFileSync(out), { bom: true, columns: true }) as Record<string, string>[];
+    expect(unsure.map((r) => [r.patient_id, r.model_decision])).toEqual([['P1', 'not_sure']]);
+    expect(
+      await exportCli(['--db', path.join(dir, 'eardrum.sqlite'), '--out', out, '--decision', 'maybe']),
+    ).toBe(1);
     expect(await exportCli(['--db', path.join(dir, 'none.sqlite'), '--out', out])).toBe(1);
     expect(await exportCli(['--db', path.join(dir, 'eardrum.sqlite'), '--out', out, '--ear', 'middle'])).toBe(
       1,

@@ -194,6 +194,58 @@ describe('database', () => {
     opened.db.close();
   });
 
+  it('gives results recorded before the model had a decision none (null), and the next ones theirs', async () => {
+    const v6 = path.join(dir, 'v6.sqlite');
+    const raw = new Database(v6);
+    for (const m of migrations.filter((x) => x.version <= 6)) {
+      raw.exec(m.sql);
+      raw
+        .prepare('INSERT INTO schema_migrations VALUES (?, ?, ?, ?)')
+        .run(m.version, m.name, checksum(m), 'x');
+    }
+    raw.pragma('user_version = 6');
+    raw.exec(`
+      INSERT INTO images (id, sha256, file_name, original_path, source, stored_path, size_bytes, captured_at,
+        captured_ms, capture_source, ingested_at, status, ear, search_text)
+        VALUES (1, '${'c'.repeat(64)}', 'old.jpg', '/in/old.jpg', 'watch', 'originals/cc/c.jpg', 10,
+        '2026-11-01T00:00:00.000Z', 1793491200000, 'mtime', 'x', 'done', 'left', 'old.jpg');
+      INSERT INTO diagnoses (id, image_id, model_id, model_version, backend, gate, eardrum_probability, label,
+        probabilities, decode_ms, inference_ms, total_ms, created_at)
+        VALUES (1, 1, 'm', '1', 'cpu', 'eardrum', 0.9, 'aom', '{"aom":0.4,"normal":0.35}', 1, 1, 2, 'x');
+      UPDATE images SET diagnosis_id = 1, gate = 'eardrum', model_label = 'aom', confidence = 0.4,
+        effective_label = 'aom' WHERE id = 1;
+    `);
+    raw.close();
+    const opened = await openDatabase(v6, { backupDir: path.join(dir, 'backups-v6') });
+    expect(opened.migratedFrom).toBe(6);
+    const s = new RecordStore(opened.db);
+    s.setLabels(FAKE_LABELS);
+    expect(s.summary(1)!.decision).toBeNull();
+    expect(s.detail(1)!.diagnosis).toMatchObject({
+      label: 'aom',
+      decision: null,
+      notSureReasons: [],
+      unfamiliarity: null,
+    });
+    const page = (decision: 'confident' | 'not_sure') =>
+      s.list({ filter: { decision }, sort: { field: 'capturedAt', direction: 'asc' }, offset: 0, limit: 9 });
+    expect(page('not_sure').total).toBe(0);
+    expect(page('confident').total).toBe(0);
+    // The column only takes the two decisions.
+    expect(() => opened.db.prepare("UPDATE images SET decision = 'maybe' WHERE id = 1").run()).toThrow(
+      /CHECK/,
+    );
+    const next = s.insertImage(image(7));
+    s.commitDiagnosis(
+      next.id,
+      { ...diagnosis('aom'), decision: 'not_sure', notSureReasons: ['unfamiliar'] },
+      null,
+    );
+    expect(page('not_sure').items.map((r) => r.id)).toEqual([next.id]);
+    expect(integrityCheck(opened.db)).toEqual(['ok']);
+    opened.db.close();
+  });
+
   it('refuses a damaged file with a clear error and leaves it untouched', async () => {
     const file = path.join(dir, 'bad.sqlite');
     writeFileSync(file, Buffer.alloc(8192, 7));
@@ -344,6 +396,79 @@ describe('records', () => {
     expect(() => db.prepare("UPDATE diagnoses SET label = 'normal'").run()).toThrow(/append-only/);
     expect(() => store.commitDiagnosis(a.id, diagnosis('aom'), null)).toThrow(/UNIQUE/);
     expect(store.detail(a.id)!.diagnosis!.label).toBe('aom');
+  });
+
+  it('keeps the model’s decision and its reasons with the record, through reviews and shared photos', () => {
+    const sure = store.insertImage(image(21));
+    const unsure = store.insertImage(image(22));
+    const dark = store.insertImage(image(23));
+    store.commitDiagnosis(sure.id, diagnosis('normal'), null);
+    store.commitDiagnosis(
+      unsure.id,
+      {
+        ...diagnosis('aom'),
+        probabilities: { normal: 0.3, aom: 0.34, effusion: 0.36 },
+        decision: 'not_sure',
+        notSureReasons: ['low_confidence', 'unfamiliar'],
+        unfamiliarity: 1.7,
+      },
+      null,
+    );
+    // A classifier that sent a decision with another gate: only an eardrum answer keeps one.
+    store.commitDiagnosis(
+      dark.id,
+      { ...diagnosis(null, 'ungradable'), decision: 'not_sure', notSureReasons: ['low_confidence'] },
+      null,
+    );
+    expect(store.summary(sure.id)!.decision).toBe('confident');
+    expect(store.summary(unsure.id)!.decision).toBe('not_sure');
+    expect(store.summary(dark.id)!.decision).toBeNull();
+    expect(store.detail(unsure.id)!.diagnosis).toMatchObject({
+      label: 'aom',
+      decision: 'not_sure',
+      notSureReasons: ['low_confidence', 'unfamiliar'],
+      unfamiliarity: 1.7,
+    });
+    expect(store.detail(sure.id)!.diagnosis).toMatchObject({ decision: 'confident', notSureReasons: [] });
+    expect(store.detail(dark.id)!.diagnosis).toMatchObject({ decision: null, notSureReasons: [] });
+
+    const ids = (decision?: 'confident' | 'not_sure') =>
+      store
+        .list({
+          filter: decision ? { decision } : {},
+          sort: { field: 'capturedAt', direction: 'asc' },
+          offset: 0,
+          limit: 50,
+        })
+        .items.map((r) => r.id)
+        .sort((a, b) => a - b);
+    expect(ids('not_sure')).toEqual([unsure.id]);
+    expect(ids('confident')).toEqual([sure.id]);
+    expect(ids()).toEqual([sure.id, unsure.id, dark.id]);
+
+    // A review settles the label but never rewrites the model's decision.
+    store.addReview({
+      recordId: unsure.id,
+      action: 'override',
+      label: 'effusion',
+      note: '',
+      reviewer: 'Dr Kim',
+    });
+    expect(store.summary(unsure.id)).toMatchObject({ decision: 'not_sure', effectiveLabel: 'effusion' });
+    expect(ids('not_sure')).toEqual([unsure.id]);
+    // Another file name of the same photo shares its diagnosis, decision included.
+    const other = store.addSource(unsure.id, {
+      fileName: 'again.jpg',
+      originalPath: '/in/again.jpg',
+      source: 'watch',
+      capturedAt: '2026-11-02T00:00:00.000Z',
+      captureSource: 'mtime',
+      patientId: 'P9',
+      ear: 'right',
+      patientSource: 'pattern',
+    });
+    expect(store.summary(other)).toMatchObject({ decision: 'not_sure', reviewed: false });
+    expect(ids('not_sure')).toEqual([unsure.id, other]);
   });
 
   it('rejects unknown override labels and confirming an undiagnosed record, writing nothing', () => {

@@ -41,6 +41,10 @@ describe('eardrum diagnose', () => {
     expect(lines[0]).toMatchObject({ path: a, gate: 'eardrum' });
     expect(Object.keys(lines[0].probabilities)).toContain('normal');
     expect(lines[0].timings.inferenceMs).toBeGreaterThan(0);
+    // The shipped model decides for every eardrum whether it is sure (issue 9): the field is always there.
+    expect(['confident', 'not_sure']).toContain(lines[0].decision);
+    expect(Array.isArray(lines[0].notSureReasons)).toBe(true);
+    expect(lines[0].notSureReasons.length > 0).toBe(lines[0].decision === 'not_sure');
     expect(lines[1]).toMatchObject({ path: bad, error: { code: 'corrupt' } });
     expect(lines[2].path).toBe(b);
   }, 120_000);

@@ -83,6 +83,7 @@ export function makeRecord(over: Partial<RecordSummary> = {}): RecordSummary {
     gateReason: null,
     modelLabel,
     confidence: modelLabel ? 0.87 : null,
+    decision: gate === 'eardrum' && modelLabel ? 'confident' : null,
     reviewedLabel,
     effectiveLabel: reviewedLabel ?? modelLabel,
     abnormal: modelLabel ? modelLabel !== 'normal' : null,
@@ -98,10 +99,10 @@ export function makeRecord(over: Partial<RecordSummary> = {}): RecordSummary {
   };
 }
 
-export function probabilitiesFor(label: string | null): Record<string, number> {
+export function probabilitiesFor(label: string | null, top = 0.87): Record<string, number> {
   if (!label) return {};
-  const rest = (1 - 0.87) / (LABELS.length - 1);
-  return Object.fromEntries(LABELS.map((l) => [l.id, l.id === label ? 0.87 : rest]));
+  const rest = (1 - top) / (LABELS.length - 1);
+  return Object.fromEntries(LABELS.map((l) => [l.id, l.id === label ? top : rest]));
 }
 
 export interface Call {
@@ -239,7 +240,13 @@ export class FakeApi implements ApiClient {
               gateReason: record.gateReason,
               eardrumProbability: record.gate === 'not_eardrum' ? 0.04 : 0.98,
               label: record.modelLabel,
-              probabilities: record.gate === 'eardrum' ? probabilitiesFor(record.modelLabel) : {},
+              probabilities:
+                record.gate === 'eardrum'
+                  ? probabilitiesFor(record.modelLabel, record.confidence ?? undefined)
+                  : {},
+              decision: record.decision,
+              notSureReasons: record.decision === 'not_sure' ? ['low_confidence', 'unfamiliar'] : [],
+              unfamiliarity: record.gate === 'eardrum' ? 0.2 : null,
               heatmap: null,
               timings: { decodeMs: 10, inferenceMs: 80, totalMs: 95 },
               createdAt: record.ingestedAt,
@@ -259,6 +266,7 @@ export class FakeApi implements ApiClient {
       if (filter?.from && r.capturedAt.slice(0, 10) < filter.from.slice(0, 10)) return false;
       if (filter?.to && r.capturedAt.slice(0, 10) > filter.to.slice(0, 10)) return false;
       if (filter?.reviewed !== undefined && r.reviewed !== filter.reviewed) return false;
+      if (filter?.decision && r.decision !== filter.decision) return false;
       if (filter?.text && !`${r.fileName} ${r.patientId}`.toLowerCase().includes(filter.text.toLowerCase()))
         return false;
       return true;
