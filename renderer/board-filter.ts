@@ -1,4 +1,4 @@
-import type { Ear, Gate, RecordFilter } from '../common/contract.ts';
+import type { Decision, Ear, Gate, RecordFilter } from '../common/contract.ts';
 import { utcOffsetMinutes } from './format.ts';
 
 /** The board's filter form as the user sees it; `toRecordFilter` turns it into the contract's filter. */
@@ -11,6 +11,8 @@ export interface BoardFilter {
   patient: string;
   ear: '' | Ear;
   reviewed: '' | 'yes' | 'no';
+  /** The model's decision: all (''), confident, or not sure. */
+  decision: '' | Decision;
   text: string;
 }
 
@@ -22,6 +24,7 @@ export const EMPTY_FILTER: BoardFilter = {
   patient: '',
   ear: '',
   reviewed: '',
+  decision: '',
   text: '',
 };
 
@@ -35,6 +38,7 @@ export function toRecordFilter(f: BoardFilter, offset = utcOffsetMinutes()): Rec
   if (f.patient.trim()) filter.patientId = f.patient.trim();
   if (f.ear) filter.ear = f.ear;
   if (f.reviewed) filter.reviewed = f.reviewed === 'yes';
+  if (f.decision) filter.decision = f.decision;
   if (f.text.trim()) filter.text = f.text.trim();
   return filter;
 }

@@ -9,7 +9,10 @@ interface Props {
   card?: readonly LabelInfo[];
 }
 
-/** Date range, label, result, patient, ear, review state and free text, all plain form controls. */
+/**
+ * Date range, label, result, the model's certainty, patient, ear, review state and free text, all plain form
+ * controls.
+ */
 export function FilterBar({ filter, onChange, card }: Props) {
   const { t, i18n } = useTranslation();
   const labels = card?.map((l) => l.id) ?? [...KNOWN_LABELS];
@@ -62,6 +65,17 @@ export function FilterBar({ filter, onChange, card }: Props) {
               {t(`board.gateOptions.${g}`)}
             </option>
           ))}
+        </select>
+      </label>
+      <label>
+        {t('board.decision')}
+        <select
+          value={filter.decision}
+          onChange={(e) => set('decision', e.target.value as BoardFilter['decision'])}
+        >
+          <option value="">{t('common.any')}</option>
+          <option value="confident">{t('board.decisionOptions.confident')}</option>
+          <option value="not_sure">{t('board.decisionOptions.not_sure')}</option>
         </select>
       </label>
       <label>

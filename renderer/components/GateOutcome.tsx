@@ -1,25 +1,38 @@
 import { useTranslation } from 'react-i18next';
-import type { LabelInfo, RecordSummary } from '../../common/contract.ts';
+import type { LabelInfo, NotSureReason, RecordSummary } from '../../common/contract.ts';
 import { formatPercent } from '../format.ts';
-import { labelName } from '../labels.ts';
+import { labelName, notSureWhy } from '../labels.ts';
 
 interface Props {
   record: Pick<
     RecordSummary,
-    'status' | 'gate' | 'gateReason' | 'failure' | 'effectiveLabel' | 'modelLabel' | 'reviewedLabel'
+    | 'status'
+    | 'gate'
+    | 'gateReason'
+    | 'failure'
+    | 'effectiveLabel'
+    | 'modelLabel'
+    | 'reviewedLabel'
+    | 'decision'
   >;
   eardrumProbability?: number | null;
+  /** Why the model was not sure (from the diagnosis), said under a not-sure headline. */
+  notSureReasons?: readonly NotSureReason[];
   card?: readonly LabelInfo[];
   /** Large headline (Live) or compact (Detail header). */
   size?: 'large' | 'normal';
 }
 
-/** The answer in words: the label, or plainly why there is none (no eardrum, too dark, unreadable). */
-export function GateOutcome({ record, eardrumProbability, card, size = 'normal' }: Props) {
+/**
+ * The answer in words: the label, "Not sure, needs a clinician" when the model will not name one, or plainly
+ * why there is none (no eardrum, too dark, unreadable).
+ */
+export function GateOutcome({ record, eardrumProbability, notSureReasons, card, size = 'normal' }: Props) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
   let headline: string;
   let hint: string | null = null;
+  let why: string | null = null;
   let tone: 'ok' | 'warn' | 'error' | 'muted' = 'ok';
   if (record.status === 'pending') {
     headline = t('gate.pending');
@@ -43,6 +56,12 @@ export function GateOutcome({ record, eardrumProbability, card, size = 'normal' 
     headline = reason;
     hint = t('gate.ungradableHint', { reason });
     tone = 'warn';
+  } else if (record.decision === 'not_sure' && record.reviewedLabel === null) {
+    // No label as the headline: a photo the model is unsure of waits for a clinician (issue 9).
+    headline = t('decision.not_sure');
+    hint = t('decision.hint');
+    why = notSureWhy(t, notSureReasons);
+    tone = 'warn';
   } else {
     headline = labelName(t, lang, record.effectiveLabel ?? record.modelLabel, card);
     // No number here: the eardrum check's score can be low (2.6%) and still pass its threshold, and
@@ -51,9 +70,14 @@ export function GateOutcome({ record, eardrumProbability, card, size = 'normal' 
   }
   const Heading = size === 'large' ? 'h2' : 'h3';
   return (
-    <div className={`gate-outcome gate-${tone} gate-${size}`} data-testid="gate-outcome">
+    <div
+      className={`gate-outcome gate-${tone} gate-${size}`}
+      data-testid="gate-outcome"
+      data-decision={record.decision ?? undefined}
+    >
       <Heading className="gate-headline">{headline}</Heading>
       {hint && <p className="gate-hint">{hint}</p>}
+      {why && <p className="gate-hint gate-why">{why}</p>}
     </div>
   );
 }

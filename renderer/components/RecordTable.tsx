@@ -5,7 +5,7 @@ import { useTranslation } from 'react-i18next';
 import type { LabelInfo, RecordSort, RecordSummary, SortField } from '../../common/contract.ts';
 import { formatDateTime, formatPercent } from '../format.ts';
 import type { RecordPages } from '../hooks/useRecordPages.ts';
-import { labelName } from '../labels.ts';
+import { labelName, modelLabelName } from '../labels.ts';
 import { Thumbnail } from './Thumbnail.tsx';
 
 export const ROW_HEIGHT = 56;
@@ -31,7 +31,7 @@ interface Props {
 function resultText(t: TFunction, lang: string, r: RecordSummary, card?: readonly LabelInfo[]): string {
   if (r.status === 'failed') return t('gate.failed');
   if (r.status === 'pending') return t('gate.pending');
-  if (r.gate === 'eardrum') return labelName(t, lang, r.modelLabel, card);
+  if (r.gate === 'eardrum') return modelLabelName(t, lang, r, card);
   if (r.gate === 'ungradable' && r.gateReason) return t(`gate.reason.${r.gateReason}`);
   return r.gate ? t(`gate.${r.gate}`) : '—';
 }
@@ -170,7 +170,8 @@ export function RecordTable({ pages, sort, onSort, onOpen, thumbnailUrl, card }:
                     </div>
                     <div
                       role="cell"
-                      className={`col-result result-${r.status === 'done' ? (r.gate ?? 'none') : r.status}`}
+                      className={`col-result result-${r.status === 'done' ? (r.gate ?? 'none') : r.status}${r.decision === 'not_sure' ? ' result-not-sure' : ''}`}
+                      data-decision={r.decision ?? undefined}
                     >
                       {resultText(t, lang, r, card)}
                     </div>

@@ -4,7 +4,7 @@ import type { LabelInfo, RecordFilter, RecordSummary, VisitSummary } from '../..
 import type { ApiClient } from '../api/client.ts';
 import { errorText } from '../errors.ts';
 import { formatDate, formatNumber } from '../format.ts';
-import { labelName } from '../labels.ts';
+import { recordLabelName } from '../labels.ts';
 import { Thumbnail } from './Thumbnail.tsx';
 
 const PAGE = 50;
@@ -54,7 +54,7 @@ export function VisitList({ api, filter, card, onVisit, refresh }: Props) {
           {r.status !== 'done'
             ? t(`gate.${r.status}`)
             : r.gate === 'eardrum'
-              ? labelName(t, lang, r.effectiveLabel, card)
+              ? recordLabelName(t, lang, r, card)
               : t(`gate.${r.gate}`)}
           {r.reviewed && <span className="reviewed-badge"> ✓</span>}
         </span>

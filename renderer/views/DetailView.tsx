@@ -13,7 +13,7 @@ import { ZoomPan } from '../components/ZoomPan.tsx';
 import { errorText } from '../errors.ts';
 import { useHeatmapPreference } from '../hooks/useHeatmapPreference.ts';
 import { dayOf, formatPercent } from '../format.ts';
-import { labelName } from '../labels.ts';
+import { modelLabelName } from '../labels.ts';
 
 interface Props {
   api: ApiClient;
@@ -148,12 +148,13 @@ export function DetailView({ api, id, card, reviewerName, onBack, onVisit, onRep
           <GateOutcome
             record={record}
             eardrumProbability={diagnosis?.eardrumProbability}
+            notSureReasons={diagnosis?.notSureReasons}
             card={card}
             size="large"
           />
           {record.reviewed && (
             <p className="model-answer">
-              {t('detail.modelAnswer')}: {labelName(t, lang, record.modelLabel, card)} ·{' '}
+              {t('detail.modelAnswer')}: {modelLabelName(t, lang, record, card)} ·{' '}
               {formatPercent(record.confidence, lang)}
             </p>
           )}

@@ -12,7 +12,7 @@ import { Thumbnail } from '../components/Thumbnail.tsx';
 import { errorText } from '../errors.ts';
 import { useHeatmapPreference } from '../hooks/useHeatmapPreference.ts';
 import { formatDateTime, formatPercent } from '../format.ts';
-import { labelName } from '../labels.ts';
+import { labelName, recordLabelName } from '../labels.ts';
 
 const RECENT = 8;
 
@@ -207,10 +207,12 @@ export function LiveView({ api, card, onOpen, settleMs = 1500 }: Props) {
             <GateOutcome
               record={record}
               eardrumProbability={diagnosis?.eardrumProbability}
+              notSureReasons={diagnosis?.notSureReasons}
               card={card}
               size="large"
             />
-            {record.gate === 'eardrum' && record.modelLabel && (
+            {/* Not sure: no "most likely" line that reads like an answer; the probabilities follow. */}
+            {record.gate === 'eardrum' && record.modelLabel && record.decision !== 'not_sure' && (
               <p className="top-label">
                 {t('live.topLabel')}: <strong>{labelName(t, lang, record.modelLabel, card)}</strong>{' '}
                 <span className="confidence">{formatPercent(record.confidence, lang)}</span>
@@ -246,7 +248,7 @@ export function LiveView({ api, card, onOpen, settleMs = 1500 }: Props) {
                       {r.status === 'failed'
                         ? t('gate.failed')
                         : r.gate === 'eardrum'
-                          ? labelName(t, lang, r.effectiveLabel, card)
+                          ? recordLabelName(t, lang, r, card)
                           : r.gate
                             ? t(`gate.${r.gate}`)
                             : t('gate.pending')}

@@ -6,7 +6,7 @@ import { HeatmapImage } from '../components/HeatmapImage.tsx';
 import { errorText } from '../errors.ts';
 import { formatDateTime, formatPercent } from '../format.ts';
 import { useHeatmapPreference } from '../hooks/useHeatmapPreference.ts';
-import { labelName } from '../labels.ts';
+import { labelName, notSureWhy } from '../labels.ts';
 import { answerHeadline } from '../answer.ts';
 
 interface Props {
@@ -147,6 +147,11 @@ export function ReportView({
               <section className="report-answer" aria-label={t('report.modelAnswer')}>
                 <h3>{t('report.modelAnswer')}</h3>
                 <p className="report-headline">{answerHeadline(t, lang, record, diagnosis, card)}</p>
+                {diagnosis?.decision === 'not_sure' && (
+                  <p className="report-not-sure">
+                    {t('decision.hint')} {notSureWhy(t, diagnosis.notSureReasons)}
+                  </p>
+                )}
                 {probabilities.length > 0 && (
                   <table className="report-probabilities">
                     <thead>

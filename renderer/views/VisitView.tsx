@@ -8,7 +8,7 @@ import { Thumbnail } from '../components/Thumbnail.tsx';
 import { errorText } from '../errors.ts';
 import { dayOf, formatDate, formatDateTime, formatPercent, utcOffsetMinutes } from '../format.ts';
 import { useHeatmapPreference } from '../hooks/useHeatmapPreference.ts';
-import { labelName } from '../labels.ts';
+import { modelLabelName, recordLabelName } from '../labels.ts';
 
 interface Props {
   api: ApiClient;
@@ -139,7 +139,7 @@ export function VisitView({ api, patientId, day, card, onOpen, onVisit, onReport
                       <>
                         {' · '}
                         {t('visit.modelSaid', {
-                          label: labelName(t, lang, main.modelLabel, card),
+                          label: modelLabelName(t, lang, main, card),
                           percent: formatPercent(main.confidence, lang),
                         })}
                       </>
@@ -163,7 +163,7 @@ export function VisitView({ api, patientId, day, card, onOpen, onVisit, onReport
                               src={r.hasThumbnail ? api.fileUrl('thumbnail', r.id) : null}
                               size={40}
                             />
-                            <span>{labelName(t, lang, r.effectiveLabel, card)}</span>
+                            <span>{recordLabelName(t, lang, r, card)}</span>
                             <time dateTime={r.capturedAt}>{formatDateTime(r.capturedAt, lang)}</time>
                           </button>
                         </li>
@@ -195,7 +195,7 @@ export function VisitView({ api, patientId, day, card, onOpen, onVisit, onReport
               <li key={r.id}>
                 <button type="button" className="recent-item" onClick={() => onOpen(r.id)}>
                   <Thumbnail src={r.hasThumbnail ? api.fileUrl('thumbnail', r.id) : null} size={40} />
-                  <span>{labelName(t, lang, r.effectiveLabel, card)}</span>
+                  <span>{recordLabelName(t, lang, r, card)}</span>
                   <time dateTime={r.capturedAt}>{formatDateTime(r.capturedAt, lang)}</time>
                 </button>
               </li>
@@ -243,7 +243,7 @@ function Timeline({ ear, records, day, card, thumbnail, onVisit }: TimelineProps
                 <Thumbnail src={thumbnail(r)} size={48} />
                 <span className={r.abnormal ? 'timeline-label abnormal' : 'timeline-label'}>
                   {r.status === 'done' && r.gate === 'eardrum'
-                    ? labelName(t, lang, r.effectiveLabel, card)
+                    ? recordLabelName(t, lang, r, card)
                     : r.gate
                       ? t(`gate.${r.gate}`)
                       : t(`gate.${r.status}`)}

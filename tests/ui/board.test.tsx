@@ -196,6 +196,52 @@ describe('Board view', () => {
     expect(bodyRows()[0]).toHaveAttribute('data-record-id', '2');
   });
 
+  it('filters on the model’s certainty: all, confident or not sure, and says "Not sure" in the row', async () => {
+    const records = [
+      ...sample(),
+      makeRecord({
+        id: 5,
+        modelLabel: 'earwax',
+        confidence: 0.34,
+        decision: 'not_sure',
+        patientId: 'D4',
+        capturedAt: '2026-11-23T09:00:00.000Z',
+      }),
+    ];
+    const { api } = setup(records);
+    await screen.findByText('5 results');
+    const certainty = screen.getByRole('combobox', { name: 'Model’s certainty' });
+    expect([...(certainty as HTMLSelectElement).options].map((o) => o.text)).toEqual([
+      'Any',
+      'Confident',
+      'Not sure',
+    ]);
+    await waitFor(() => expect(bodyRows()).toHaveLength(5));
+    // Newest first: the not-sure photo leads, its guess only in brackets, in the warning colour.
+    const unsureCell = bodyRows()[0]!.querySelector('.col-result')!;
+    expect(unsureCell).toHaveTextContent('Not sure (Earwax?)');
+    expect(unsureCell).toHaveClass('result-not-sure');
+
+    await userEvent.selectOptions(certainty, 'not_sure');
+    expect(await screen.findByText('1 result')).toBeInTheDocument();
+    await waitFor(() => expect(bodyRows()).toHaveLength(1));
+    expect(bodyRows()[0]).toHaveAttribute('data-record-id', '5');
+    const listed = api.callsTo('records.list') as { filter: { decision?: string } }[];
+    expect(listed.at(-1)?.filter.decision).toBe('not_sure');
+    const chartCalls = api.callsTo('records.countsPerDay') as { filter: { decision?: string } }[];
+    expect(chartCalls.at(-1)?.filter.decision).toBe('not_sure');
+    // The export takes the same filter.
+    await userEvent.click(screen.getByRole('button', { name: 'Export CSV' }));
+    await waitFor(() => expect(api.exports.at(-1)?.filter?.decision).toBe('not_sure'));
+
+    await userEvent.selectOptions(certainty, 'confident');
+    // The not-eardrum photo has no decision: it is neither.
+    expect(await screen.findByText('3 results')).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Clear filters' }));
+    expect(await screen.findByText('5 results')).toBeInTheDocument();
+    expect(certainty).toHaveValue('');
+  });
+
   it('sorts by a column header and flips direction on a second click', async () => {
     const { api } = setup(sample());
     await screen.findByText('4 results');

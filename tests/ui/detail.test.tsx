@@ -43,6 +43,37 @@ describe('Detail view', () => {
     expect(screen.getByText('Not reviewed yet.')).toBeInTheDocument();
   });
 
+  it('heads a not-sure result "Not sure, needs a clinician" (Korean too) until a clinician settles it', async () => {
+    const api = new FakeApi([
+      makeRecord({ id: 13, modelLabel: 'earwax', confidence: 0.34, decision: 'not_sure' }),
+      makeRecord({
+        id: 14,
+        modelLabel: 'earwax',
+        confidence: 0.34,
+        decision: 'not_sure',
+        reviewedLabel: 'normal',
+      }),
+    ]);
+    const first = setup(api, 13);
+    await screen.findByTestId('detail-view');
+    expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('Not sure, needs a clinician');
+    expect(screen.getByTestId('gate-outcome')).toHaveTextContent('Why: no condition likely enough');
+    expect(screen.getAllByRole('meter')).toHaveLength(LABELS.length);
+    first.unmount();
+
+    const korean = setup(api, 13, 'ko');
+    await screen.findByTestId('detail-view');
+    expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('확실하지 않음, 의료진 확인 필요');
+    expect(screen.getByTestId('gate-outcome')).toHaveTextContent('학습한 사진과 다른 사진');
+    korean.unmount();
+
+    // Reviewed: the clinician's label heads it; the model's answer below still says it was not sure.
+    setup(api, 14);
+    await screen.findByTestId('detail-view');
+    expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent(/^Normal$/);
+    expect(screen.getByText(/Model answer: Not sure \(Earwax\?\)/)).toBeInTheDocument();
+  });
+
   it('zooms and pans with buttons and keys, and shows the heatmap on request', async () => {
     const api = new FakeApi([makeRecord({ id: 12 })]);
     setup(api, 12);

@@ -36,6 +36,25 @@ describe('Live view', () => {
     expect(screen.getByText('Watching /inbox')).toBeInTheDocument();
   });
 
+  it('says "Not sure, needs a clinician" instead of a label when the model is not sure, probabilities below', async () => {
+    const api = new FakeApi([
+      makeRecord({ id: 8, modelLabel: 'earwax', confidence: 0.34, decision: 'not_sure' }),
+    ]);
+    setup(api);
+    const card = await screen.findByTestId('live-result');
+    const headline = within(card).getByRole('heading', { level: 2 });
+    expect(headline).toHaveTextContent('Not sure, needs a clinician');
+    expect(headline).not.toHaveTextContent('Earwax');
+    expect(card).toHaveTextContent('Why: no condition likely enough, photo unlike the training photos.');
+    // No "Most likely" line that reads like an answer; every probability, below the headline.
+    expect(card).not.toHaveTextContent('Most likely');
+    const bars = within(card).getAllByRole('meter');
+    expect(bars).toHaveLength(LABELS.length);
+    expect(bars[0]).toHaveAccessibleName('Earwax');
+    expect(bars[0]).toHaveAttribute('aria-valuetext', '34.0%');
+    expect(headline.compareDocumentPosition(bars[0]!) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+  });
+
   it('toggles the heatmap and its opacity, and remembers both for this user', async () => {
     const api = new FakeApi([makeRecord({ id: 3 })]);
     const first = setup(api);

@@ -65,6 +65,20 @@ describe('Report', () => {
     expect(page).toHaveTextContent('Decision support, not a diagnosis');
   });
 
+  it('prints "Not sure, needs a clinician" as the answer when the model was not sure, every probability below', async () => {
+    const api = new FakeApi([
+      makeRecord({ id: 35, modelLabel: 'earwax', confidence: 0.34, decision: 'not_sure' }),
+    ]);
+    setup(api, [35]);
+    const page = await screen.findByTestId('report-page');
+    const answer = within(page).getByRole('region', { name: 'The model’s answer' });
+    expect(answer.querySelector('.report-headline')).toHaveTextContent(/^Not sure, needs a clinician$/);
+    expect(answer).toHaveTextContent('Why: no condition likely enough, photo unlike the training photos.');
+    const rows = within(within(page).getByRole('table')).getAllByRole('row');
+    expect(rows).toHaveLength(LABELS.length + 1);
+    expect(rows[1]).toHaveTextContent('Earwax34.0%');
+  });
+
   it('shows the heatmap only when the clinician includes it', async () => {
     const api = new FakeApi([makeRecord({ id: 32 })]);
     setup(api, [32]);
