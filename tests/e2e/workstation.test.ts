@@ -658,14 +658,15 @@ describe('the workstation in a browser', () => {
   it('heads a not-sure result "Not sure, needs a clinician", and the board filters on the model’s certainty', async () => {
     await page.getByTestId('language-select').selectOption('en');
     await page.getByRole('link', { name: en.nav.board }).waitFor();
-    const list = async (decision?: 'confident' | 'not_sure') =>
+    const list = async (decision?: 'confident' | 'not_sure', reviewed?: boolean) =>
       (
         await api<{ items: RecordSummary[]; total: number }>('records.list', {
-          filter: decision ? { decision } : {},
+          filter: { ...(decision ? { decision } : {}), ...(reviewed === undefined ? {} : { reviewed }) },
           limit: 200,
         })
       ).body.value!;
-    if ((await list('not_sure')).total === 0) {
+    // One that no clinician has settled yet (a review would head it with the clinician's label).
+    if ((await list('not_sure', false)).total === 0) {
       for (const file of NOT_SURE_CANDIDATES) {
         const up = await api<{ record: { record: RecordSummary } }>('diagnose.upload', {
           fileName: path.basename(file),
@@ -701,15 +702,13 @@ describe('the workstation in a browser', () => {
     await certainty.selectOption('not_sure');
     await expect.poll(() => rows.count()).toBe(unsure.total);
 
-    const first = unsure.items[0]!;
+    const first = (await list('not_sure', false)).items[0]!;
     await page.locator(`[data-record-id="${first.id}"][role="row"]`).click();
     await page.getByTestId('detail-view').waitFor();
     const outcome = page.locator('.detail-info').getByTestId('gate-outcome');
-    // A review would settle it; until then the headline is "not sure", never the model's guess.
-    if (!first.reviewed) {
-      await expect(outcome.locator('h2').textContent()).resolves.toBe(en.decision.not_sure);
-      await expect(outcome.textContent()).resolves.toContain(en.decision.hint);
-    }
+    // Until a review settles it, the headline is "not sure", never the model's guess.
+    await expect(outcome.locator('h2').textContent()).resolves.toBe(en.decision.not_sure);
+    await expect(outcome.textContent()).resolves.toContain(en.decision.hint);
     const modelCard = await api<{ labels: unknown[] }>('model.card', {});
     await expect(page.locator('.detail-info').getByRole('meter').count()).resolves.toBe(
       modelCard.body.value!.labels.length,
