@@ -17,7 +17,7 @@ describe('App shell', () => {
     await screen.findByTestId('live-result');
     expect(screen.getByRole('link', { name: 'Live' })).toHaveAttribute('aria-current', 'page');
     await userEvent.click(screen.getByRole('link', { name: 'Board' }));
-    expect(await screen.findByTestId('board-count')).toHaveTextContent('1 result');
+    await waitFor(() => expect(screen.getByTestId('board-count')).toHaveTextContent('1 result'));
     expect(window.location.hash).toBe('#/board');
     await userEvent.click(screen.getByRole('link', { name: 'Settings' }));
     expect(await screen.findByTestId('model-card')).toBeInTheDocument();

@@ -1,5 +1,5 @@
 import '@testing-library/jest-dom/vitest';
-import { cleanup, render, type RenderResult } from '@testing-library/react';
+import { cleanup, configure, render, type RenderResult } from '@testing-library/react';
 import type { ReactElement } from 'react';
 import { I18nextProvider } from 'react-i18next';
 import { afterEach, beforeAll } from 'vitest';
@@ -21,6 +21,10 @@ export function fakeLayout(): void {
     }
   });
 }
+
+// findBy* and waitFor give up after 1 s by default; on a loaded 2-core CI machine the first render of a file
+// (cold imports, i18n, the virtualized table) can take longer than that without anything being wrong.
+configure({ asyncUtilTimeout: 5000 });
 
 afterEach(() => {
   cleanup();
