@@ -26,6 +26,7 @@ import { writeCsv } from '../main/export/csv-export.ts';
 import { WorkerDiagnoser } from '../main/model/worker-diagnoser.ts';
 import { createServices, type Services } from '../main/services.ts';
 import { openDatabase } from '../main/store/database.ts';
+import { SqliteStore } from '../main/store/sqlite-store.ts';
 import { RecordStore } from '../main/store/records.ts';
 import { defaultModelDir } from '../model/classifier.ts';
 import { datasetImages, fillSynthetic, percentile, variant } from './ingest-data.ts';
@@ -129,7 +130,7 @@ async function burst(d: WorkerDiagnoser, images: string[]) {
     const copied = performance.now() - t0;
     await done;
     const secs = (performance.now() - t0) / 1000;
-    const c = s.store.counts();
+    const c = await s.store.counts();
     line('copy time', ms(copied));
     line('all diagnosed after', `${secs.toFixed(1)} s`);
     line('throughput', `${(BURST / secs).toFixed(1)} img/s`, 'target ≥ 15 img/s');
@@ -205,7 +206,7 @@ async function queriesAndExport() {
   console.log(`\n5. CSV export of ${RECORDS.toLocaleString('en')} rows`);
   const out = path.join(dir, 'export.csv');
   const e0 = performance.now();
-  const rows = await writeCsv(store, createWriteStream(out), {
+  const rows = await writeCsv(new SqliteStore(db, null, store), createWriteStream(out), {
     filter: {},
     sort: { field: 'capturedAt', direction: 'asc' },
     language: 'ko',

@@ -22,9 +22,8 @@ import { ImageLibrary, type WriteFileFn } from './library/library.ts';
 import type { Diagnoser } from './model/diagnoser.ts';
 import { WorkerDiagnoser } from './model/worker-diagnoser.ts';
 import type { Backups } from './store/backups.ts';
-import { openDatabase } from './store/database.ts';
-import { RecordStore } from './store/records.ts';
-import { SettingsStore } from './store/settings-store.ts';
+import { openStore } from './store/open-store.ts';
+import type { Store } from './store/store.ts';
 import { EngineError, toEngineError } from './util/errors.ts';
 import type { Logger } from './util/logger.ts';
 import { silentLogger } from './util/logger.ts';
@@ -46,8 +45,10 @@ export interface ServicesOptions {
   dataDir: string;
   /** Folder to watch; when given it replaces (and is saved as) the watched-folder setting. */
   watchDir?: string;
-  /** Database file; default `<dataDir>/eardrum.sqlite`. */
+  /** Database file; default `<dataDir>/eardrum.sqlite`. Or a `postgres://user@host:port/db` URL: the shared history. */
   dbPath?: string;
+  /** File holding the PostgreSQL password (never given on the command line, never logged or stored). */
+  dbPasswordFile?: string;
   /**
    * The shipped model's folder; default model/classifier.ts `defaultModelDir()`. The engine uses the model
    * chosen in the data folder (`<dataDir>/models/current.json`, see main/learn/model-catalog.ts), this one
@@ -76,11 +77,12 @@ export interface Services {
   readonly appVersion: string;
   readonly transport: 'electron' | 'http';
   readonly dataDir: string;
+  /** The SQLite file, or the PostgreSQL URL without any password. */
   readonly dbPath: string;
-  readonly db: Database.Database;
-  readonly backups: Backups;
-  readonly store: RecordStore;
-  readonly settings: SettingsStore;
+  /** The SQLite connection; null on PostgreSQL. */
+  readonly db: Database.Database | null;
+  readonly backups: Backups | null;
+  readonly store: Store;
   readonly library: ImageLibrary;
   readonly diagnoser: Diagnoser;
   readonly patterns: PatternMatcher;
@@ -146,21 +148,17 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   lock.acquire();
   const cleanup: (() => Promise<void> | void)[] = [() => lock.release()];
   try {
-    const dbPath = path.resolve(opts.dbPath ?? path.join(dataDir, 'eardrum.sqlite'));
-    const opened = await openDatabase(dbPath, {
-      backupDir: path.join(dataDir, 'backups'),
+    const opened = await openStore({
+      db: opts.dbPath ?? path.join(dataDir, 'eardrum.sqlite'),
+      dataDir,
+      logger,
+      ...(opts.dbPasswordFile ? { passwordFile: opts.dbPasswordFile } : {}),
       ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
     });
-    const db = opened.db;
-    cleanup.unshift(() => {
-      db.close();
-    });
-    if (opened.preMigrationBackup)
-      logger.info(`database backed up to ${opened.preMigrationBackup} before migrating`);
-    const store = new RecordStore(db);
-    const settingsStore = new SettingsStore(db);
-    if (opts.watchDir !== undefined) settingsStore.update({ watchDir: path.resolve(opts.watchDir) });
-    const settings = settingsStore.get();
+    const { store, dbPath } = opened;
+    cleanup.unshift(() => store.close());
+    if (opts.watchDir !== undefined) await store.updateSettings({ watchDir: path.resolve(opts.watchDir) });
+    const settings = await store.getSettings();
     const library = new ImageLibrary(dataDir, opts.libraryWrite);
     await library.init();
 
@@ -202,7 +200,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     const patterns = new WorkerPatternMatcher();
     cleanup.unshift(() => patterns.close());
     store.setLabels(diagnoser.card.labels);
-    store.registerModel(diagnoser.card);
+    await store.registerModel(diagnoser.card);
     const engine = new Engine({
       store,
       library,
@@ -245,7 +243,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     let dailyTimer: NodeJS.Timeout | null = null;
     const dailyBackup = async () => {
       try {
-        const file = await opened.backups.dailyIfDue();
+        const file = await store.backupIfDue();
         if (file) logger.info(`daily backup ${file}`);
       } catch (err) {
         logger.warn((err as Error).message);
@@ -257,10 +255,9 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       transport: opts.transport ?? 'http',
       dataDir,
       dbPath,
-      db,
+      db: opened.db,
       backups: opened.backups,
       store,
-      settings: settingsStore,
       library,
       diagnoser,
       patterns,
@@ -294,9 +291,9 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
           }
         }
         if (patch.watchDir) patch = { ...patch, watchDir: path.resolve(patch.watchDir) };
-        const next = settingsStore.update(
+        const next = await store.updateSettings(
           patch,
-          changedBy ?? (settingsStore.get().reviewerName || undefined),
+          changedBy ?? ((await store.getSettings()).reviewerName || undefined),
         );
         if (patch.thresholds) {
           await services.diagnoser.setEardrumThreshold(

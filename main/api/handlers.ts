@@ -22,8 +22,8 @@ function notFound(id: number): EngineError {
 
 /** One handler per channel, shared by the Electron IPC wiring and the HTTP bridge. */
 export function createHandlers(s: Services): Handlers {
-  const detail = (id: number) => {
-    const d = s.store.detail(id);
+  const detail = async (id: number) => {
+    const d = await s.store.detail(id);
     if (!d) throw notFound(id);
     return d;
   };
@@ -55,21 +55,21 @@ export function createHandlers(s: Services): Handlers {
     'records.countsPerDay': async (a) => s.store.countsPerDay(a.filter),
     'records.visits': async (a) => s.store.visits(a),
     'records.updatePatient': async (a) => {
-      if (!s.store.row(a.id)) throw notFound(a.id);
-      s.store.updatePatient(a.id, a.patientId, a.ear);
-      s.engine.recordUpdated(a.id);
+      if (!(await s.store.row(a.id))) throw notFound(a.id);
+      await s.store.updatePatient(a.id, a.patientId, a.ear);
+      await s.engine.recordUpdated(a.id);
       return detail(a.id);
     },
     'reviews.add': async (a) => {
-      if (!s.store.row(a.recordId)) throw notFound(a.recordId);
-      s.store.addReview({
+      if (!(await s.store.row(a.recordId))) throw notFound(a.recordId);
+      await s.store.addReview({
         recordId: a.recordId,
         action: a.action,
         ...(a.label !== undefined ? { label: a.label } : {}),
         note: a.note,
         reviewer: a.reviewer,
       });
-      s.engine.recordUpdated(a.recordId);
+      await s.engine.recordUpdated(a.recordId);
       return detail(a.recordId);
     },
     'diagnose.upload': async (a) => {
@@ -91,7 +91,7 @@ export function createHandlers(s: Services): Handlers {
         release();
       }
     },
-    'settings.get': async () => s.settings.get(),
+    'settings.get': async () => s.store.getSettings(),
     'settings.update': async (a) =>
       s.updateSettings(a.watchDir === undefined ? a : { ...a, watchDir: checkWatchDirFromUi(a.watchDir) }),
     'settings.changeThreshold': async (a) => {
@@ -101,12 +101,12 @@ export function createHandlers(s: Services): Handlers {
           `The "${a.name}" threshold cannot be changed; only ${EDITABLE_THRESHOLDS.join(', ')} can.`,
         );
       }
-      const thresholds = { ...s.settings.get().thresholds };
+      const thresholds = { ...(await s.store.getSettings()).thresholds };
       if (a.value === null) delete thresholds[a.name];
       else thresholds[a.name] = a.value;
       return s.updateSettings({ thresholds }, a.changedBy);
     },
-    'settings.changes': async () => s.settings.changes(),
+    'settings.changes': async () => s.store.settingsChanges(),
     'settings.previewPattern': async (a) => s.patterns.preview(a.pattern, a.sample),
     'export.csv': async (a) => {
       if (!s.dialogs?.chooseSavePath) {
@@ -154,7 +154,7 @@ export async function finishUpload(
     ...(a.patientId !== undefined ? { patientId: a.patientId } : {}),
     ...(a.ear !== undefined ? { ear: a.ear } : {}),
   });
-  const d = s.store.detail(r.id);
+  const d = await s.store.detail(r.id);
   if (!d) throw notFound(r.id);
   return { record: d, duplicate: r.duplicate };
 }

@@ -6,11 +6,14 @@ import { parseArgs as parseContractArgs } from '../../common/contract.ts';
 import { writeCsv } from '../export/csv-export.ts';
 import { defaultDataDir } from '../paths.ts';
 import { openDatabaseReadOnly } from '../store/database.ts';
-import { RecordStore } from '../store/records.ts';
+import { createPool, isPostgresUrl } from '../store/pg-pool.ts';
+import { PgStore } from '../store/pg-store.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
+import type { Store } from '../store/store.ts';
 import { EngineError, toEngineError } from '../util/errors.ts';
 import { parseCli, reportFailure } from './shared.ts';
 
-const USAGE = `usage: eardrum export --out FILE.csv [--db FILE | --data-dir DIR] [filters]
+const USAGE = `usage: eardrum export --out FILE.csv [--db FILE|URL [--db-password-file FILE] | --data-dir DIR] [filters]
 
 Writes every matching record as CSV (RFC 4180, UTF-8 with BOM for Excel). Filters are those of the board:
   --from DAY|ISO  --to DAY|ISO   captured between (days are local; --to includes that day)
@@ -29,6 +32,7 @@ export async function run(argv: string[]): Promise<number> {
       {
         options: {
           db: { type: 'string' },
+          'db-password-file': { type: 'string' },
           'data-dir': { type: 'string' },
           out: { type: 'string' },
           from: { type: 'string' },
@@ -84,10 +88,17 @@ export async function run(argv: string[]): Promise<number> {
     });
     if (!args.ok) throw new EngineError(args.error.code, args.error.message);
     const dbPath = values.db ?? path.join(values['data-dir'] ?? defaultDataDir(), 'eardrum.sqlite');
-    const db = openDatabaseReadOnly(dbPath);
+    const store: Store = isPostgresUrl(dbPath)
+      ? await PgStore.open(
+          createPool({
+            url: dbPath,
+            ...(values['db-password-file'] ? { passwordFile: values['db-password-file'] } : {}),
+          }),
+          dbPath,
+        )
+      : new SqliteStore(openDatabaseReadOnly(dbPath));
     try {
-      const store = new RecordStore(db);
-      store.setLabels(store.latestModelLabels());
+      store.setLabels(await store.latestModelLabels());
       const out = path.resolve(values.out);
       const tmp = path.join(
         path.dirname(out),
@@ -103,7 +114,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       console.log(`wrote ${rows} records to ${out}`);
     } finally {
-      db.close();
+      await store.close();
     }
     return 0;
   } catch (err) {

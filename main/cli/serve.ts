@@ -10,14 +10,16 @@ import { parseCli, reportFailure, untilSignal } from './shared.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-const USAGE = `usage: eardrum serve [--watch DIR] [--port N] [--host H] [--data-dir DIR] [--db FILE]
-                     [--password-file FILE] [--renderer DIR] [--model DIR] [--backend auto|wasm|cpu] [--polling]
+const USAGE = `usage: eardrum serve [--watch DIR] [--port N] [--host H] [--data-dir DIR] [--db FILE|URL]
+                     [--db-password-file FILE] [--password-file FILE] [--renderer DIR] [--model DIR] [--backend auto|wasm|cpu] [--polling]
 
 Runs the engine and the HTTP bridge of the app's API, and serves the built user interface.
   --watch DIR        export folder to watch (default: the saved setting, else ${defaultWatchDir()})
   --port N           default 8400 (0 picks a free port)
   --host H           default 127.0.0.1. Any other address needs a password (EARDRUM_PASSWORD or --password-file).
   --data-dir DIR     default ${defaultDataDir()}
+  --db FILE|URL      SQLite file (default <data-dir>/eardrum.sqlite), or postgres://USER@HOST:PORT/DB for the
+                     history shared by several rooms, its password in --db-password-file (never in the URL)
   --renderer DIR     built UI (default dist/renderer)
 Every request needs the access token printed in the URL at start (new on each launch).`;
 
@@ -32,6 +34,7 @@ export async function run(argv: string[]): Promise<number> {
           host: { type: 'string' },
           'data-dir': { type: 'string' },
           db: { type: 'string' },
+          'db-password-file': { type: 'string' },
           'password-file': { type: 'string' },
           renderer: { type: 'string' },
           model: { type: 'string' },
@@ -60,13 +63,14 @@ export async function run(argv: string[]): Promise<number> {
     const services = await createServices({
       dataDir,
       ...(values.db ? { dbPath: values.db } : {}),
+      ...(values['db-password-file'] ? { dbPasswordFile: values['db-password-file'] } : {}),
       ...(values.model ? { modelDir: values.model } : {}),
       backend: backend as 'auto' | 'wasm' | 'cpu',
       transport: 'http',
       logger,
     });
     try {
-      let watchDir = values.watch ? path.resolve(values.watch) : services.settings.get().watchDir;
+      let watchDir = values.watch ? path.resolve(values.watch) : services.engine.currentSettings.watchDir;
       if (!watchDir) watchDir = ensureDir(defaultWatchDir());
       const patch: { watchDir: string; usePolling?: boolean } = { watchDir };
       if (values.polling !== undefined) patch.usePolling = values.polling;

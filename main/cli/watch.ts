@@ -4,14 +4,15 @@ import { defaultDataDir, defaultWatchDir, ensureDir } from '../paths.ts';
 import { consoleLogger } from '../util/logger.ts';
 import { parseCli, reportFailure, untilSignal } from './shared.ts';
 
-const USAGE = `usage: eardrum watch [DIR] [--data-dir DIR] [--db FILE] [--model DIR] [--backend auto|wasm|cpu]
+const USAGE = `usage: eardrum watch [DIR] [--data-dir DIR] [--db FILE|URL] [--db-password-file FILE] [--model DIR] [--backend auto|wasm|cpu]
                      [--polling] [--poll-interval MS] [--no-recursive] [--pattern PATTERN] [--once]
 
 Watches DIR (the otoscope's export folder) and diagnoses every image saved there exactly once, logging one
 line per result. Images already in DIR when it starts are diagnosed too (the backlog).
 DIR defaults to ${defaultWatchDir()} (created if missing).
   --data-dir DIR    where the database, image library and backups live (default: ${defaultDataDir()})
-  --db FILE         database file (default: <data-dir>/eardrum.sqlite)
+  --db FILE|URL     database file (default: <data-dir>/eardrum.sqlite), or postgres://USER@HOST:PORT/DB
+  --db-password-file FILE   the PostgreSQL password (first line; never in the URL, never logged)
   --polling         poll the folder instead of OS events (network shares: SMB/NFS send no events)
   --pattern P       file-name pattern for patient id / ear / date, e.g. "{patient}_{ear}_{date}*"
   --once            diagnose the backlog, then exit`;
@@ -24,6 +25,7 @@ export async function run(argv: string[]): Promise<number> {
         options: {
           'data-dir': { type: 'string' },
           db: { type: 'string' },
+          'db-password-file': { type: 'string' },
           model: { type: 'string' },
           backend: { type: 'string' },
           polling: { type: 'boolean' },
@@ -56,6 +58,7 @@ export async function run(argv: string[]): Promise<number> {
       dataDir: values['data-dir'] ?? defaultDataDir(),
       watchDir: path.resolve(dir),
       ...(values.db ? { dbPath: values.db } : {}),
+      ...(values['db-password-file'] ? { dbPasswordFile: values['db-password-file'] } : {}),
       ...(values.model ? { modelDir: values.model } : {}),
       backend: backend as 'auto' | 'wasm' | 'cpu',
       logger,
@@ -65,9 +68,8 @@ export async function run(argv: string[]): Promise<number> {
     if (values['poll-interval']) patch.pollIntervalMs = Number(values['poll-interval']);
     if (values['no-recursive']) patch.recursive = false;
     if (values.pattern) patch.fileNamePattern = values.pattern;
-    if (Object.keys(patch).length) services.settings.update(patch);
-    // The engine reads settings at construction; apply the CLI's before starting.
-    await services.engine.applySettings(services.settings.get());
+    // Saved and applied to the engine before it starts.
+    if (Object.keys(patch).length) await services.updateSettings(patch);
     logger.info(
       `model ${services.diagnoser.card.id} ${services.diagnoser.card.version} (${services.diagnoser.backend}); data ${services.dataDir}`,
     );

@@ -70,7 +70,8 @@ function createWindow(preloadFile: string): BrowserWindow {
 
 function installMenu(services: Services): void {
   // Like the window: the language chosen in the app, else the operating system's when we have it.
-  const language = services.settings.get().language ?? (app.getLocale().startsWith('ko') ? 'ko' : 'en');
+  const language =
+    services.engine.currentSettings.language ?? (app.getLocale().startsWith('ko') ? 'ko' : 'en');
   const strings = MENU_STRINGS[language] ?? MENU_STRINGS.en;
   const template = buildMenuTemplate(
     strings,
@@ -138,7 +139,7 @@ async function start(): Promise<void> {
     },
   });
   // Like `eardrum serve`: with no folder configured yet, watch the default inbox until one is chosen.
-  if (!services.settings.get().watchDir)
+  if (!services.engine.currentSettings.watchDir)
     await services.updateSettings({ watchDir: ensureDir(defaultWatchDir()) });
   new ShutdownCoordinator(
     app,

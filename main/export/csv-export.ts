@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import type { Language, LabelInfo, RecordFilter, RecordSort } from '../../common/contract.ts';
 import { TERMS, termFor, termForLabel } from '../../common/terms.ts';
-import { EXPORT_INDEX, type ExportRow, type RecordStore } from '../store/records.ts';
+import { EXPORT_INDEX, type ExportRow } from '../store/record-rows.ts';
+import type { Store } from '../store/store.ts';
 
 /**
  * CSV columns, in order. Documented in the README; label ids are language-neutral (`normal`, `aom`...), with
@@ -74,7 +75,7 @@ function num(v: number | null | undefined, digits = 4): string {
  * and the engine keep running during a large export. Returns the number of data rows written.
  */
 export async function writeCsv(
-  store: RecordStore,
+  store: Pick<Store, 'getLabels' | 'exportRows'>,
   out: Writable,
   args: { filter: RecordFilter; sort: RecordSort; language: Language },
 ): Promise<number> {
@@ -117,10 +118,12 @@ export async function writeCsv(
   });
   if (!csv.write(header)) await once(csv, 'drain');
   let n = 0;
-  for (const r of store.exportRows(args.filter, args.sort)) {
-    if (!csv.write(toCells(r, labelName, words, probColumns))) await once(csv, 'drain');
-    // Let other work (watcher events, HTTP) run now and then.
-    if (++n % CHUNK === 0) await new Promise((r) => setImmediate(r));
+  for await (const batch of store.exportRows(args.filter, args.sort)) {
+    for (const r of batch) {
+      if (!csv.write(toCells(r, labelName, words, probColumns))) await once(csv, 'drain');
+      // Let other work (watcher events, HTTP) run now and then.
+      if (++n % CHUNK === 0) await new Promise((r) => setImmediate(r));
+    }
   }
   csv.end();
   await done;

@@ -288,7 +288,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     const m = /^\/files\/([a-z]+)\/(\d{1,12})$/.exec(p);
     const kind = m ? fileKindSchema.safeParse(m[1]) : null;
     if (!m || !kind?.success) return sendError(res, ErrorCodes.notFound, 'No such file.');
-    const row = s.store.row(Number(m[2]));
+    const row = await s.store.row(Number(m[2]));
     const rel = row ? row[s.library.kindColumn(kind.data)] : null;
     const abs = rel ? await s.library.resolve(rel) : null;
     if (!abs) return sendError(res, ErrorCodes.notFound, 'No such file.');

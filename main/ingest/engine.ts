@@ -10,7 +10,8 @@ import type {
 import { ErrorCodes } from '../../common/contract.ts';
 import type { ImageLibrary } from '../library/library.ts';
 import type { Diagnoser } from '../model/diagnoser.ts';
-import type { RecordStore } from '../store/records.ts';
+import type { Store } from '../store/store.ts';
+import { toSummary } from '../store/record-rows.ts';
 import { EngineError, toEngineError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
@@ -26,7 +27,7 @@ import { Timings, type IngestTiming } from './stages/timings.ts';
 import { WatchStage } from './stages/watch.ts';
 
 export interface EngineOptions {
-  store: RecordStore;
+  store: Store;
   library: ImageLibrary;
   diagnoser: Diagnoser;
   /** Reads patient, ear and date from file names (in a worker thread, with a time limit). */
@@ -57,7 +58,7 @@ export type { IngestTiming } from './stages/timings.ts';
  * order, and the queue between them holds record ids only, so a burst of thousands costs no memory.
  */
 export class Engine {
-  private readonly store: RecordStore;
+  private readonly store: Store;
   private readonly logger: Logger;
   private settings: Settings;
   private readonly maxIngestRetries: number;
@@ -128,8 +129,11 @@ export class Engine {
     this.state = 'starting';
     this.running = true;
     // Records left pending by a crash or a stop: their copies are in the library; diagnose them first.
-    for (const row of this.store.pendingImages())
-      this.modelQueue.add({ imageId: row.id, path: row.original_path, readyAt: performance.now() });
+    for (const row of await this.store.pendingImages()) {
+      // A shared history holds other rooms' pending photos, whose copies are in their libraries: theirs.
+      const ours = this.store.backend === 'sqlite' || (await this.library.resolve(row.stored_path ?? ''));
+      if (ours) this.modelQueue.add({ imageId: row.id, path: row.original_path, readyAt: performance.now() });
+    }
     await this.watch.start(this.settings);
     this.state = 'running';
     this.emitStatus();
@@ -231,8 +235,8 @@ export class Engine {
   }
 
   /** Announces a record changed after the fact (review, patient edit, a rename followed). */
-  recordUpdated(id: number): void {
-    const record = this.store.summary(id);
+  async recordUpdated(id: number): Promise<void> {
+    const record = await this.store.summary(id);
     if (record) this.emit({ type: 'record.updated', record });
   }
 
@@ -275,7 +279,7 @@ export class Engine {
     try {
       const admitted = await this.admit.file(f);
       if (admitted.kind === 'unfinished') this.stabilizer.touch(f.path, f.size, f.mtimeMs, this.stabilityMs);
-      else this.admitted(admitted, f.path, { readyAt, stable: f });
+      else await this.admitted(admitted, f.path, { readyAt, stable: f });
       this.retries.delete(f.path);
       this.ingestError = null;
       this.watch.clearTransientError();
@@ -290,11 +294,11 @@ export class Engine {
   }
 
   /** Queues, counts and announces what admission came to. */
-  private admitted(
+  private async admitted(
     a: Admitted,
     file: string,
     job: { readyAt: number; stable?: StableFile; front?: boolean },
-  ): void {
+  ): Promise<void> {
     switch (a.kind) {
       case 'skipped':
       case 'unfinished':
@@ -311,7 +315,7 @@ export class Engine {
         );
         return;
       default: {
-        this.notifier.announceStored(a, file, {
+        await this.notifier.announceStored(a, file, {
           count: (kind) => void (kind === 'failed' ? this.counts.failed++ : this.counts.duplicates++),
           status: () => this.status(),
           summary: (id) => this.store.summary(id),
@@ -321,7 +325,7 @@ export class Engine {
   }
 
   private async runModel(job: ModelJob): Promise<void> {
-    const row = this.store.row(job.imageId);
+    const row = await this.store.row(job.imageId);
     if (!row || row.status !== 'pending') return;
     this.emit({ type: 'processing', path: job.path, recordId: job.imageId, status: this.status() });
     const t0 = performance.now();
@@ -360,20 +364,23 @@ export class Engine {
   ): Promise<{ id: number; duplicate: boolean }> {
     if (!this.running) throw new EngineError(ErrorCodes.modelUnavailable, 'The engine is not running.');
     const stored = await this.admit.upload(bytes, o);
-    this.admitted(stored, `upload:${o.fileName}`, { readyAt: performance.now(), front: true });
-    if (this.store.row(stored.recordId)?.status === 'pending') {
-      const done = this.notifier.waitFor(stored.recordId);
+    // Waiting starts before the record is looked at: the model may finish it meanwhile.
+    const done = this.notifier.waitFor(stored.recordId);
+    done.catch(() => undefined); // settled below when there is nothing to wait for
+    await this.admitted(stored, `upload:${o.fileName}`, { readyAt: performance.now(), front: true });
+    const row = await this.store.row(stored.recordId);
+    if (row?.status === 'pending') {
       this.pump();
       await done;
-    }
+    } else this.notifier.settle(stored.recordId, row ? toSummary(row) : null);
     return { id: stored.recordId, duplicate: stored.kind !== 'new' };
   }
 
   /** Re-queues a failed record's photo from its stored copy (with every record of that photo). */
-  retry(id: number): RecordSummary {
-    const asked = this.store.row(id);
+  async retry(id: number): Promise<RecordSummary> {
+    const asked = await this.store.row(id);
     if (!asked) throw new EngineError(ErrorCodes.notFound, `There is no record ${id}.`);
-    const row = asked.primary_id === null ? asked : this.store.row(asked.primary_id);
+    const row = asked.primary_id === null ? asked : await this.store.row(asked.primary_id);
     if (!row) throw new EngineError(ErrorCodes.notFound, `There is no record ${asked.primary_id}.`);
     if (row.status !== 'failed')
       throw new EngineError(ErrorCodes.invalidArgs, `Record ${id} has not failed.`);
@@ -383,10 +390,10 @@ export class Engine {
         `Record ${id} has no stored copy to diagnose (${row.failure_message ?? 'failed'}).`,
       );
     }
-    this.store.markPending(row.id);
+    await this.store.markPending(row.id);
     this.counts.failed = Math.max(0, this.counts.failed - 1);
     this.modelQueue.add({ imageId: row.id, path: row.original_path, readyAt: performance.now() });
     this.pump();
-    return this.store.summary(id)!;
+    return (await this.store.summary(id))!;
   }
 }

@@ -30,15 +30,19 @@ export function boundToUtc(value: string, offsetMinutes: number, upper: boolean)
   return ms > LAST_MS ? null : new Date(ms).toISOString();
 }
 
-/** `prefix` qualifies columns (e.g. `i.`) when the query joins other tables. */
-export function buildWhere(filter: RecordFilter, prefix = ''): Where {
+/** `prefix` qualifies columns (e.g. `i.`) when the query joins other tables; `@name` parameters. */
+export function buildWhere(
+  filter: RecordFilter,
+  prefix = '',
+  dialect: 'sqlite' | 'postgres' = 'sqlite',
+): Where {
   const c = (column: string) => `${prefix}${column}`;
   const clauses: string[] = [];
   const params: Record<string, string | number> = {};
   const offset = filter.utcOffsetMinutes ?? 0;
   if (filter.from) {
     const from = boundToUtc(filter.from, offset, false);
-    if (from === null) clauses.push('0');
+    if (from === null) clauses.push('1 = 0');
     else {
       clauses.push(`${c('captured_at')} >= @from`);
       params.from = from;
@@ -80,7 +84,11 @@ export function buildWhere(filter: RecordFilter, prefix = ''): Where {
     params.decision = filter.decision;
   }
   const text = filter.text?.trim().toLowerCase();
-  if (text) {
+  if (text && dialect === 'postgres') {
+    // pg_trgm's index answers LIKE with escapes: what the user typed is matched literally.
+    clauses.push(`${c('search_text')} LIKE @textLike`);
+    params.textLike = `%${text.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+  } else if (text) {
     // The trigram index answers LIKE only without ESCAPE, so `%` and `_` typed by the user merely widen the
     // candidates; instr() then keeps exact substring matches.
     clauses.push(

@@ -106,22 +106,7 @@ export class RecordQueries {
          FROM images ${where.sql} GROUP BY 1, 2 ORDER BY 1`,
       )
       .all(where.params) as { dayNumber: number; bucket: string; n: number }[];
-    const rows = raw.map((r) => ({
-      ...r,
-      day: new Date(r.dayNumber * 86_400_000).toISOString().slice(0, 10),
-    }));
-    const days = new Map<string, { day: string; counts: Record<string, number>; total: number }>();
-    const seen = new Set<string>();
-    for (const r of rows) {
-      let d = days.get(r.day);
-      if (!d) days.set(r.day, (d = { day: r.day, counts: {}, total: 0 }));
-      d.counts[r.bucket] = r.n;
-      d.total += r.n;
-      seen.add(r.bucket);
-    }
-    const order = [...this.labels().map((l) => l.id), 'not_eardrum', 'ungradable', 'pending', 'failed'];
-    const keys = [...order.filter((k) => seen.has(k)), ...[...seen].filter((k) => !order.includes(k)).sort()];
-    return { keys, days: [...days.values()] };
+    return countsFromBuckets(raw, this.labels());
   }
 
   /**
@@ -160,4 +145,24 @@ export class RecordQueries {
     }
     return c;
   }
+}
+
+/** Day-number buckets (days since 1970 in the caller's offset) as the chart's days and keys in label order. */
+export function countsFromBuckets(
+  raw: { dayNumber: number; bucket: string; n: number }[],
+  labels: LabelInfo[],
+): CountsPerDay {
+  const days = new Map<string, { day: string; counts: Record<string, number>; total: number }>();
+  const seen = new Set<string>();
+  for (const r of raw) {
+    const day = new Date(r.dayNumber * 86_400_000).toISOString().slice(0, 10);
+    let d = days.get(day);
+    if (!d) days.set(day, (d = { day, counts: {}, total: 0 }));
+    d.counts[r.bucket] = r.n;
+    d.total += r.n;
+    seen.add(r.bucket);
+  }
+  const order = [...labels.map((l) => l.id), 'not_eardrum', 'ungradable', 'pending', 'failed'];
+  const keys = [...order.filter((k) => seen.has(k)), ...[...seen].filter((k) => !order.includes(k)).sort()];
+  return { keys, days: [...days.values()] };
 }

@@ -15,30 +15,74 @@ export const DEFAULT_SETTINGS: Settings = {
   clinicName: '',
 };
 
+export interface SettingsChangeRow {
+  id: number;
+  key: string;
+  old_value: number | null;
+  new_value: number | null;
+  changed_by: string;
+  changed_at: string;
+}
+
+/** Stored rows (one JSON value per key) over the defaults; an unreadable or invalid value falls back. */
+export function settingsFromRows(rows: { key: string; value: string }[]): Settings {
+  const stored: Record<string, unknown> = {};
+  for (const r of rows) {
+    try {
+      stored[r.key] = JSON.parse(r.value);
+    } catch {
+      // An unreadable value falls back to its default rather than blocking the app.
+    }
+  }
+  const merged = { ...DEFAULT_SETTINGS, ...stored };
+  const parsed = settingsSchema.safeParse(merged);
+  if (parsed.success) return parsed.data;
+  // Keep what is valid field by field.
+  const out: Record<string, unknown> = { ...DEFAULT_SETTINGS };
+  for (const key of Object.keys(DEFAULT_SETTINGS) as (keyof Settings)[]) {
+    const one = settingsSchema.shape[key].safeParse(merged[key]);
+    if (one.success) out[key] = one.data;
+  }
+  return out as Settings;
+}
+
+/** The settings after a patch, validated. */
+export function nextSettings(current: Settings, patch: SettingsPatch): Settings {
+  const parsed = settingsSchema.safeParse({ ...current, ...patch });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new EngineError(
+      ErrorCodes.invalidArgs,
+      `Invalid setting ${issue?.path.join('.')}: ${issue?.message}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Thresholds that differ between two settings, for the audit trail of changes. */
+export function thresholdChanges(
+  before: Settings,
+  after: Settings,
+): { key: string; was: number | null; now: number | null }[] {
+  const out: { key: string; was: number | null; now: number | null }[] = [];
+  const a = before.thresholds;
+  const b = after.thresholds;
+  for (const name of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const was = a[name] ?? null;
+    const now = b[name] ?? null;
+    if (was !== now) out.push({ key: `thresholds.${name}`, was, now });
+  }
+  return out;
+}
+
 /** Settings live in the database (one JSON value per key) so they are backed up and written atomically. */
 export class SettingsStore {
   constructor(private readonly db: Database.Database) {}
 
   get(): Settings {
-    const rows = this.db.prepare('SELECT key, value FROM settings').all() as { key: string; value: string }[];
-    const stored: Record<string, unknown> = {};
-    for (const r of rows) {
-      try {
-        stored[r.key] = JSON.parse(r.value);
-      } catch {
-        // An unreadable value falls back to its default rather than blocking the app.
-      }
-    }
-    const merged = { ...DEFAULT_SETTINGS, ...stored };
-    const parsed = settingsSchema.safeParse(merged);
-    if (parsed.success) return parsed.data;
-    // Keep what is valid field by field.
-    const out: Record<string, unknown> = { ...DEFAULT_SETTINGS };
-    for (const key of Object.keys(DEFAULT_SETTINGS) as (keyof Settings)[]) {
-      const one = settingsSchema.shape[key].safeParse(merged[key]);
-      if (one.success) out[key] = one.data;
-    }
-    return out as Settings;
+    return settingsFromRows(
+      this.db.prepare('SELECT key, value FROM settings').all() as { key: string; value: string }[],
+    );
   }
 
   /**
@@ -47,15 +91,7 @@ export class SettingsStore {
    */
   update(patch: SettingsPatch, changedBy = 'unnamed'): Settings {
     const current = this.get();
-    const next = { ...current, ...patch };
-    const parsed = settingsSchema.safeParse(next);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new EngineError(
-        ErrorCodes.invalidArgs,
-        `Invalid setting ${issue?.path.join('.')}: ${issue?.message}`,
-      );
-    }
+    const next = nextSettings(current, patch);
     const at = new Date().toISOString();
     const put = this.db.prepare(
       'INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
@@ -68,29 +104,18 @@ export class SettingsStore {
         if (value !== undefined) put.run(key, JSON.stringify(value), at);
       }
       if (patch.thresholds) {
-        const before = current.thresholds;
-        const after = parsed.data.thresholds;
-        for (const name of new Set([...Object.keys(before), ...Object.keys(after)])) {
-          const was = before[name] ?? null;
-          const now = after[name] ?? null;
-          if (was !== now)
-            record.run(`thresholds.${name}`, was, now, changedBy.slice(0, 100) || 'unnamed', at);
-        }
+        for (const ch of thresholdChanges(current, next))
+          record.run(ch.key, ch.was, ch.now, changedBy.slice(0, 100) || 'unnamed', at);
       }
     })();
-    return parsed.data;
+    return next;
   }
 
   /** Recorded threshold changes, newest first. */
   changes(): SettingsChange[] {
-    const rows = this.db.prepare('SELECT * FROM settings_changes ORDER BY id DESC').all() as {
-      id: number;
-      key: string;
-      old_value: number | null;
-      new_value: number | null;
-      changed_by: string;
-      changed_at: string;
-    }[];
+    const rows = this.db
+      .prepare('SELECT * FROM settings_changes ORDER BY id DESC')
+      .all() as SettingsChangeRow[];
     return rows.map((r) => ({
       id: r.id,
       key: r.key,

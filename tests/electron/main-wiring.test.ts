@@ -138,7 +138,11 @@ vi.mock('../../main/services.ts', () => ({
     state.createOptions = options;
     let watchDir = '';
     state.services = {
-      settings: { get: () => ({ language: null, watchDir }) },
+      engine: {
+        get currentSettings() {
+          return { language: null, watchDir };
+        },
+      },
       updateSettings: async (patch: { watchDir: string }) => {
         watchDir = patch.watchDir;
       },
@@ -226,7 +230,7 @@ describe('Electron main wiring', () => {
   });
 
   it('watches the default inbox when no folder was configured', () => {
-    const settings = (h.state.services!.settings as { get(): { watchDir: string } }).get();
+    const settings = (h.state.services!.engine as { currentSettings: { watchDir: string } }).currentSettings;
     expect(settings.watchDir).toBe('/fake/inbox');
   });
 

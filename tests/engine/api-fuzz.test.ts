@@ -238,7 +238,7 @@ describe('dates and numbers are checked before use', () => {
   });
 
   it('reads the year-9999 bounds as "no limit" and "nothing", not as zero rows by accident', async () => {
-    const all = h.services.store.counts().total;
+    const all = h.records.counts().total;
     const list = async (filter: object) =>
       (
         JSON.parse((await post('/api/records.list', JSON.stringify({ filter }))).text) as {

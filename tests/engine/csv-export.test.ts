@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSV_COLUMNS, writeCsv } from '../../main/export/csv-export.ts';
 import { run as exportCli } from '../../main/cli/export.ts';
 import { openDatabase } from '../../main/store/database.ts';
+import { SqliteStore } from '../../main/store/sqlite-store.ts';
 import { RecordStore } from '../../main/store/records.ts';
 import type Database from 'better-sqlite3';
 import { en as uiEn, ko as uiKo } from '../../renderer/i18n/resources.ts';
@@ -74,7 +75,7 @@ afterAll(() => {
 });
 
 async function exportTo(file: string, args: Parameters<typeof writeCsv>[2]) {
-  const n = await writeCsv(store, createWriteStream(file), args);
+  const n = await writeCsv(new SqliteStore(db, null, store), createWriteStream(file), args);
   return { n, bytes: readFileSync(file) };
 }
 

@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 const list = (hh: Harness) =>
-  hh.services.store.list({
+  hh.records.list({
     filter: {},
     sort: { field: 'ingestedAt', direction: 'asc' },
     offset: 0,
@@ -34,7 +34,7 @@ describe('engine with a deterministic diagnoser', () => {
       patientId: null,
       ear: 'unknown',
     });
-    const row = h.services.store.row(named.id)!;
+    const row = h.records.row(named.id)!;
     expect(existsSync(path.join(h.services.library.root, row.stored_path!))).toBe(true);
     expect(existsSync(path.join(h.services.library.root, row.thumb_path!))).toBe(true);
     // The library copy survives the otoscope deleting its file.
@@ -86,9 +86,9 @@ describe('engine with a deterministic diagnoser', () => {
     await new Promise((r) => setTimeout(r, 500));
     await h.services.engine.idle();
     expect(diagnoser.calls).toBe(1);
-    expect(h.services.db.prepare('SELECT count(*) FROM diagnoses').pluck().get()).toBe(1);
-    const rows = h.services.db
-      .prepare('SELECT file_name, status, diagnosis_id FROM images ORDER BY id')
+    expect(h.services.db!.prepare('SELECT count(*) FROM diagnoses').pluck().get()).toBe(1);
+    const rows = h.services
+      .db!.prepare('SELECT file_name, status, diagnosis_id FROM images ORDER BY id')
       .all() as { file_name: string; status: string; diagnosis_id: number }[];
     expect(rows.map((r) => r.file_name)).toEqual(['storm-19.jpg', 'copy of a.jpg']);
     expect(new Set(rows.map((r) => r.diagnosis_id)).size).toBe(1);
@@ -168,16 +168,16 @@ describe('engine with a deterministic diagnoser', () => {
     await h.settled(1);
     const id = list(h)[0]!.id;
     // Simulate a crash between insert and commit: back to pending, diagnosis gone.
-    h.services.db.exec('DROP TRIGGER diagnoses_append_only_d');
-    h.services.db
-      .prepare('UPDATE images SET status = ?, diagnosis_id = NULL WHERE id = ?')
+    h.services.db!.exec('DROP TRIGGER diagnoses_append_only_d');
+    h.services
+      .db!.prepare('UPDATE images SET status = ?, diagnosis_id = NULL WHERE id = ?')
       .run('pending', id);
-    h.services.db.prepare('DELETE FROM diagnoses').run();
+    h.services.db!.prepare('DELETE FROM diagnoses').run();
     await h.close();
     rmSync(path.join(watchDir, 'x.jpg')); // the otoscope software deleted its file meanwhile
     h = await startHarness({ dataDir, watchDir });
     await h.settled(1);
-    expect(h.services.store.summary(id)!.status).toBe('done');
+    expect(h.records.summary(id)!.status).toBe('done');
     await h.close();
     removeDir(dataDir);
     removeDir(watchDir);
@@ -252,7 +252,7 @@ describe('engine with a deterministic diagnoser', () => {
     ).value;
     expect(v.duplicate).toBe(false);
     expect(v.record.record).toMatchObject({ status: 'done', fileName: 'upload.jpg', patientId: 'U1' });
-    expect(h.services.store.counts().done).toBeLessThan(10);
+    expect(h.records.counts().done).toBeLessThan(10);
     const again = await h.services.call('diagnose.upload', {
       fileName: 'x.jpg',
       dataBase64: bytes.toString('base64'),
@@ -280,7 +280,7 @@ describe('engine with a deterministic diagnoser', () => {
     expect(failed).toMatchObject({ error: { code: 'disk_full' }, record: null });
     expect((failed as { error: { message: string } }).error.message).toMatch(/disk is full/);
     expect(h.services.engine.status().error?.code).toBe('disk_full');
-    expect(h.services.store.counts().total).toBe(0);
+    expect(h.records.counts().total).toBe(0);
     expect(readdirSync(path.join(h.services.library.root, 'tmp'))).toEqual([]);
     const originals = path.join(h.services.library.root, 'originals');
     const files = existsSync(originals)
@@ -303,16 +303,16 @@ describe('engine with a deterministic diagnoser', () => {
       ok: false,
       error: { code: 'invalid_args' },
     });
-    h.services.store.markFailed(id, { code: 'internal', message: 'worker crashed' });
-    h.services.db.exec('DROP TRIGGER diagnoses_append_only_d');
-    h.services.db.prepare('UPDATE images SET diagnosis_id = NULL WHERE id = ?').run(id);
-    h.services.db.prepare('DELETE FROM diagnoses').run();
+    h.records.markFailed(id, { code: 'internal', message: 'worker crashed' });
+    h.services.db!.exec('DROP TRIGGER diagnoses_append_only_d');
+    h.services.db!.prepare('UPDATE images SET diagnosis_id = NULL WHERE id = ?').run(id);
+    h.services.db!.prepare('DELETE FROM diagnoses').run();
     expect(await h.services.call('records.retry', { id })).toMatchObject({
       ok: true,
       value: { status: 'pending' },
     });
     await h.settled(1);
-    expect(h.services.store.summary(id)!.status).toBe('done');
+    expect(h.records.summary(id)!.status).toBe('done');
     expect(diagnoser.calls).toBe(2);
   });
 });

@@ -12,7 +12,7 @@ beforeAll(async () => {
   h = await startHarness({ diagnoser: new FakeDiagnoser({ delayMs: 5 }) });
   bridge = await startBridge({ services: h.services });
   figures = await runFaultSuite({
-    db: h.services.db,
+    db: h.services.db!,
     url: bridge.url,
     token: bridge.token,
     watchDir: h.watchDir,

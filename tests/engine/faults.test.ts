@@ -84,7 +84,7 @@ describe('watched folder with the shipped model', () => {
     closeSync(fd);
     const closedAt = Date.now();
     await h.settled(1, 30_000);
-    const records = h.services.store.list({
+    const records = h.records.list({
       filter: {},
       sort: { field: 'capturedAt', direction: 'asc' },
       offset: 0,
@@ -92,7 +92,7 @@ describe('watched folder with the shipped model', () => {
     });
     expect(records.total).toBe(1);
     expect(records.items[0]).toMatchObject({ status: 'done', sha256: sha(bytes) });
-    expect(h.services.db.prepare('SELECT count(*) FROM diagnoses').pluck().get()).toBe(1);
+    expect(h.services.db!.prepare('SELECT count(*) FROM diagnoses').pluck().get()).toBe(1);
     const processing = h.events.filter((e) => e.type === 'processing');
     expect(processing).toHaveLength(1);
     expect(Date.parse(records.items[0]!.ingestedAt)).toBeGreaterThanOrEqual(closedAt - 300);
@@ -116,8 +116,8 @@ describe('watched folder with the shipped model', () => {
     );
     await h.settled(1000, 420_000);
     loop.disable();
-    const db = h.services.db;
-    const counts = h.services.store.counts();
+    const db = h.services.db!;
+    const counts = h.records.counts();
     expect(counts).toMatchObject({ total: 1000, pending: 0 });
     expect(counts.done + counts.failed).toBe(1000);
     const stored = new Set(db.prepare('SELECT sha256 FROM images').pluck().all() as string[]);
@@ -149,7 +149,7 @@ describe('watched folder with the shipped model', () => {
     writeFileSync(path.join(h.watchDir, 'after.jpg'), good);
     await h.settled(6, 30_000);
     const by = Object.fromEntries(
-      h.services.store
+      h.records
         .list({ filter: {}, sort: { field: 'capturedAt', direction: 'asc' }, offset: 0, limit: 50 })
         .items.map((r) => [r.fileName, r]),
     );
@@ -184,12 +184,12 @@ describe('watched folder with the shipped model', () => {
     await new Promise((r) => setTimeout(r, 1500));
     await h.services.engine.idle();
     // The copy is a record of its own; the renamed file's record followed it to its last name.
-    expect(h.services.store.counts().total).toBe(2);
-    expect(h.services.db.prepare('SELECT file_name FROM images ORDER BY file_name').pluck().all()).toEqual([
+    expect(h.records.counts().total).toBe(2);
+    expect(h.services.db!.prepare('SELECT file_name FROM images ORDER BY file_name').pluck().all()).toEqual([
       'copy of 100_L_20261101.jpg',
       'storm-49.jpg',
     ]);
-    expect(h.services.db.prepare('SELECT count(*) FROM diagnoses').pluck().get()).toBe(1);
+    expect(h.services.db!.prepare('SELECT count(*) FROM diagnoses').pluck().get()).toBe(1);
     expect(h.events.filter((e) => e.type === 'processing')).toHaveLength(1);
     expect(h.events.filter((e) => e.type === 'duplicate').length).toBeGreaterThanOrEqual(1);
   }, 60_000);
@@ -326,7 +326,7 @@ describe('watched folder with the shipped model', () => {
       expect((await post({})).status).toBe(401);
       expect((await post({ Authorization: 'Bearer guess' })).status).toBe(401);
       expect((await post({ Authorization: `Bearer ${bridge.token}` })).status).toBe(200);
-      const id = h.services.store.list({
+      const id = h.records.list({
         filter: {},
         sort: { field: 'capturedAt', direction: 'asc' },
         offset: 0,

@@ -171,14 +171,14 @@ describe('HTTP bridge', () => {
   });
 
   it('serves stored images by record id and refuses every path traversal', async () => {
-    const id = h.services.store.list({
+    const id = h.records.list({
       filter: {},
       sort: { field: 'capturedAt', direction: 'asc' },
       offset: 0,
       limit: 1,
     }).items[0]!.id;
     for (const kind of ['original', 'thumbnail', 'overlay'] as const) {
-      const row = h.services.store.row(id)!;
+      const row = h.records.row(id)!;
       const r = await fetch(fileUrl(kind, id, { base: bridge.url }), { headers: auth });
       if (kind === 'overlay' && !row.overlay_path) {
         expect(r.status).toBe(404);

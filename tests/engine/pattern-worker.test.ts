@@ -48,7 +48,7 @@ describe('file-name patterns cannot stall the engine', () => {
     }
     // Nothing waits on the pattern (it held a backtracking engine 9–20 s); the bound allows a busy machine.
     expect(slowest.ms).toBeLessThan(1000);
-    const rows = h.services.store.list({
+    const rows = h.records.list({
       filter: {},
       sort: { field: 'fileName', direction: 'asc' },
       offset: 0,

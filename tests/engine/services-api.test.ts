@@ -18,7 +18,7 @@ describe('services through the contract', () => {
     h = await startHarness();
     writeFileSync(path.join(h.watchDir, 'S1_L_20261101.jpg'), await syntheticJpeg(1));
     await h.settled(1);
-    const id = h.services.store.list({
+    const id = h.records.list({
       filter: {},
       sort: { field: 'capturedAt', direction: 'asc' },
       offset: 0,
@@ -68,7 +68,7 @@ describe('services through the contract', () => {
 
   it('rejects bad settings with a clear error and keeps the old ones', async () => {
     h = await startHarness();
-    const before = h.services.settings.get();
+    const before = await h.services.store.getSettings();
     expect(await h.services.call('settings.update', { fileNamePattern: '{patient}_{side}' })).toMatchObject({
       ok: false,
       error: { code: 'invalid_args', message: expect.stringMatching(/unknown token \{side\}/) },
@@ -78,7 +78,7 @@ describe('services through the contract', () => {
       error: { message: expect.stringMatching(/Only the "eardrum" threshold/) },
     });
     expect(await h.services.call('settings.update', { pollIntervalMs: 1 })).toMatchObject({ ok: false });
-    expect(h.services.settings.get()).toEqual(before);
+    expect(await h.services.store.getSettings()).toEqual(before);
     expect(await h.services.call('settings.update', { thresholds: { eardrum: 0.7 } })).toMatchObject({
       ok: true,
       value: { thresholds: { eardrum: 0.7 } },

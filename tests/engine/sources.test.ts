@@ -17,8 +17,7 @@ afterEach(async () => {
 });
 
 const all = (x: Harness): RecordSummary[] =>
-  x.services.store.list({ filter: {}, sort: { field: 'fileName', direction: 'asc' }, offset: 0, limit: 100 })
-    .items;
+  x.records.list({ filter: {}, sort: { field: 'fileName', direction: 'asc' }, offset: 0, limit: 100 }).items;
 const byName = (x: Harness) => Object.fromEntries(all(x).map((r) => [r.fileName, r]));
 
 function filesUnder(dir: string): string[] {
@@ -34,14 +33,14 @@ describe('one photo, several sources', () => {
     writeFileSync(path.join(h.watchDir, 'A_L.jpg'), bytes);
     await h.settled(1);
     writeFileSync(path.join(h.watchDir, 'B_R.jpg'), bytes);
-    await waitFor(() => h!.services.store.counts().total === 2);
+    await waitFor(() => h!.records.counts().total === 2);
     await h.settled(2);
     const r = byName(h);
     expect(r['A_L.jpg']).toMatchObject({ patientId: 'A', ear: 'left', status: 'done' });
     expect(r['B_R.jpg']).toMatchObject({ patientId: 'B', ear: 'right', status: 'done' });
     expect(r['B_R.jpg']!.modelLabel).toBe(r['A_L.jpg']!.modelLabel);
     expect(r['B_R.jpg']!.sha256).toBe(r['A_L.jpg']!.sha256);
-    expect(h.services.db.prepare('SELECT count(*) FROM diagnoses').pluck().get()).toBe(1);
+    expect(h.services.db!.prepare('SELECT count(*) FROM diagnoses').pluck().get()).toBe(1);
     // Stored once: one original and one thumbnail in the library.
     expect(filesUnder(path.join(h.dataDir, 'library', 'originals'))).toHaveLength(1);
     // Both on the board, each found by its own patient, each shown with the other as the same photo.
@@ -65,7 +64,7 @@ describe('one photo, several sources', () => {
         reviewer: 'Dr B',
       }),
     ).toMatchObject({ ok: true });
-    expect(h.services.store.summary(r['A_L.jpg']!.id)).toMatchObject({ reviewed: false });
+    expect(h.records.summary(r['A_L.jpg']!.id)).toMatchObject({ reviewed: false });
     // And both go to the CSV.
     const out = path.join(h.dataDir, 'export.csv');
     await exportCsvToFile(
@@ -88,7 +87,7 @@ describe('one photo, several sources', () => {
     h = await startHarness({ diagnoser: new FakeDiagnoser({ delayMs: 400 }) });
     const bytes = await syntheticJpeg(502);
     writeFileSync(path.join(h.watchDir, 'C_L.jpg'), bytes);
-    await waitFor(() => h!.services.store.counts().pending === 1);
+    await waitFor(() => h!.records.counts().pending === 1);
     writeFileSync(path.join(h.watchDir, 'D_R.jpg'), bytes);
     await h.settled(2);
     const r = byName(h);
@@ -194,7 +193,7 @@ describe('every file is seen and told apart', () => {
       });
       expect(r).toMatchObject({ ok: false, error: { code } });
     }
-    expect(h.services.store.counts().total).toBe(0);
+    expect(h.records.counts().total).toBe(0);
     expect(filesUnder(path.join(h.dataDir, 'library'))).toHaveLength(0);
     // The same photo uploaded for a second patient is a second record of it; the same upload again is not.
     const bytes = (await syntheticJpeg(505)).toString('base64');
@@ -221,6 +220,6 @@ describe('every file is seen and told apart', () => {
     });
     expect(id(second)).not.toBe(id(first));
     expect(id(again)).toBe(id(second));
-    expect(h.services.store.counts().total).toBe(2);
+    expect(h.records.counts().total).toBe(2);
   });
 });

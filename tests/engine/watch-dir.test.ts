@@ -32,7 +32,7 @@ describe('the watched folder, as the renderer may set it', () => {
       expect(r, watchDir).toMatchObject({ ok: false, error: { code: 'invalid_args' } });
       expect((r as { error: { message: string } }).error.message).toMatch(why);
     }
-    expect(h.services.settings.get().watchDir).toBe(h.watchDir);
+    expect((await h.services.store.getSettings()).watchDir).toBe(h.watchDir);
   });
 
   it('accepts an absolute, existing, readable folder and watches it', async () => {
@@ -42,7 +42,7 @@ describe('the watched folder, as the renderer may set it', () => {
     writeFileSync(path.join(other, 'W1_L.jpg'), await syntheticJpeg(77));
     await h.settled(1);
     expect(
-      h.services.store.list({
+      h.records.list({
         filter: {},
         sort: { field: 'capturedAt', direction: 'desc' },
         offset: 0,

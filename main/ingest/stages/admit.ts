@@ -11,7 +11,7 @@ import {
   looksComplete,
   sniffFormat,
 } from '../../library/image-probe.ts';
-import type { RecordStore } from '../../store/records.ts';
+import type { Store } from '../../store/store.ts';
 import { EngineError } from '../../util/errors.ts';
 import type { StableFile } from '../stabilizer.ts';
 import type { PhotoSources, Stored } from './photo-sources.ts';
@@ -20,7 +20,7 @@ import type { PhotoSources, Stored } from './photo-sources.ts';
 export type Admitted = Stored | { kind: 'skipped' } | { kind: 'unfinished' };
 
 export interface AdmitStageOptions {
-  store: RecordStore;
+  store: Store;
   sources: PhotoSources;
   settings(): Settings;
   /** A JPEG/PNG without its end marker is given this long after its last change to be completed (ms). */
@@ -36,7 +36,7 @@ export class AdmitStage {
   constructor(private readonly o: AdmitStageOptions) {}
 
   async file(f: StableFile): Promise<Admitted> {
-    if (this.o.store.knownSource(f.path, f.size, f.mtimeMs) !== null) return { kind: 'skipped' };
+    if ((await this.o.store.knownSource(f.path, f.size, f.mtimeMs)) !== null) return { kind: 'skipped' };
     const ext = path.extname(f.path).toLowerCase();
     const namedLikeImage = IMAGE_EXTENSIONS.has(ext) || UNSUPPORTED_EXTENSIONS.has(ext);
     if (f.size > MAX_IMAGE_BYTES) {
@@ -118,7 +118,7 @@ export class AdmitStage {
       message: `The file is ${mb(f.size)}; images up to ${mb(MAX_IMAGE_BYTES)} are accepted.`,
     };
     const parsed = await this.o.sources.parseName(this.relativeToWatch(f.path));
-    const { id } = this.o.store.insertImage({
+    const { id } = await this.o.store.insertImage({
       sha256: hash.digest('hex'),
       fileName: path.basename(f.path),
       originalPath: f.path,

@@ -44,25 +44,25 @@ export class Notifier {
    * answer is known; a followed rename as an updated record). `count` is told first, so the status sent
    * along already counts it.
    */
-  announceStored(
+  async announceStored(
     a: Exclude<Stored, { kind: 'new' }>,
     file: string,
     ctx: {
       count(kind: 'failed' | 'duplicate'): void;
       status(): EngineStatus;
-      summary(id: number): RecordSummary | null;
+      summary(id: number): Promise<RecordSummary | null>;
     },
-  ): void {
+  ): Promise<void> {
     ctx.count(a.kind === 'failed' ? 'failed' : 'duplicate');
     if (a.kind === 'failed') {
-      const record = ctx.summary(a.recordId);
+      const record = await ctx.summary(a.recordId);
       this.logger.info(`failed ${path.basename(file)}: ${a.failure.message}`);
       this.emit({ type: 'failed', path: file, error: a.failure, record, status: ctx.status() });
       this.settle(a.recordId, record);
       return;
     }
     this.emit({ type: 'duplicate', path: file, recordId: a.recordId, status: ctx.status() });
-    const record = ctx.summary(a.recordId);
+    const record = await ctx.summary(a.recordId);
     if (!record) return;
     if (a.kind === 'moved') this.emit({ type: 'record.updated', record });
     if (a.kind !== 'source') return;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Ear, ErrorInfo, Settings } from '../../../common/contract.ts';
 import { EXTENSION_OF, probeImage, type SniffedFormat } from '../../library/image-probe.ts';
 import { ImageLibrary } from '../../library/library.ts';
-import type { NewSource, RecordStore } from '../../store/records.ts';
+import type { NewSource, Store } from '../../store/store.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { ParsedName } from '../file-name-pattern.ts';
 import type { PatternMatcher } from '../pattern-matcher.ts';
@@ -40,7 +40,7 @@ export type Stored =
   | { kind: 'again'; recordId: number };
 
 export interface PhotoSourcesOptions {
-  store: RecordStore;
+  store: Store;
   library: ImageLibrary;
   patterns: PatternMatcher;
   logger: Logger;
@@ -69,7 +69,7 @@ export class PhotoSources {
     const { store, library } = this.o;
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (!item.failure) {
-      const existing = store.findBySha(sha256);
+      const existing = await store.findBySha(sha256);
       if (existing) return this.anotherSource(existing.id, sha256, bytes, item);
     }
     let storedPath: string | null = null;
@@ -88,7 +88,7 @@ export class PhotoSources {
       : await probeImage(bytes, item.format, -new Date().getTimezoneOffset());
     const src = await this.describe(item, facts.exifTakenAt);
     const f = item.stable;
-    const { id, created } = store.insertImage({
+    const { id, created } = await store.insertImage({
       sha256,
       fileName: item.fileName,
       originalPath: item.originalPath,
@@ -117,21 +117,21 @@ export class PhotoSources {
     item: IngestItem,
   ): Promise<Stored> {
     const { store, logger } = this.o;
-    const records = store.photoRecords(primaryId);
+    const records = await store.photoRecords(primaryId);
     const f = item.stable;
     if (f) {
       const same = records.find((r) => r.source === 'watch' && r.original_path === f.path);
       if (same) {
-        store.rememberSource(f.path, f.size, f.mtimeMs, same.id);
+        await store.rememberSource(f.path, f.size, f.mtimeMs, same.id);
         return { kind: 'again', recordId: same.id };
       }
       // Renamed or moved: a file with these bytes, size and mtime that is no longer where it was.
-      const moved = store
-        .sourcesWithSameFile(sha256, f.size, f.mtimeMs)
-        .find((c) => c.path !== f.path && !existsSync(c.path));
+      const moved = (await store.sourcesWithSameFile(sha256, f.size, f.mtimeMs)).find(
+        (c) => c.path !== f.path && !existsSync(c.path),
+      );
       if (moved) {
         const parsed = await this.parseName(item.relative);
-        store.moveSource(moved.recordId, moved.path, { ...f, fileName: item.fileName }, parsed);
+        await store.moveSource(moved.recordId, moved.path, { ...f, fileName: item.fileName }, parsed);
         logger.info(`moved ${path.basename(moved.path)} → ${item.fileName} (record ${moved.recordId})`);
         return { kind: 'moved', recordId: moved.recordId, from: moved.path };
       }
@@ -148,7 +148,7 @@ export class PhotoSources {
       );
       if (again) return { kind: 'again', recordId: again.id };
     }
-    const id = store.addSource(primaryId, {
+    const id = await store.addSource(primaryId, {
       fileName: item.fileName,
       originalPath: item.originalPath,
       source: item.source,

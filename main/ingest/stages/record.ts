@@ -1,7 +1,8 @@
 import type { ErrorInfo, RecordSummary } from '../../../common/contract.ts';
 import type { Diagnosis } from '../../../model/types.ts';
 import { ImageLibrary } from '../../library/library.ts';
-import type { ImageRow, RecordStore } from '../../store/records.ts';
+import { toSummary } from '../../store/record-rows.ts';
+import type { ImageRow, Store } from '../../store/store.ts';
 
 /**
  * The record stage: the heatmap overlay is written to the library, then the diagnosis and the board's
@@ -10,7 +11,7 @@ import type { ImageRow, RecordStore } from '../../store/records.ts';
  */
 export class RecordStage {
   constructor(
-    private readonly store: RecordStore,
+    private readonly store: Store,
     private readonly library: ImageLibrary,
   ) {}
 
@@ -23,7 +24,7 @@ export class RecordStage {
       overlayPath = ImageLibrary.overlayPath(row.sha256, diagnosis.model.id, diagnosis.model.version);
       await this.library.put(overlayPath, diagnosis.heatmap.overlayPng);
     }
-    this.store.commitDiagnosis(row.id, diagnosis, overlayPath);
+    await this.store.commitDiagnosis(row.id, diagnosis, overlayPath);
     return this.outcome(row.id);
   }
 
@@ -31,16 +32,14 @@ export class RecordStage {
     id: number,
     failure: ErrorInfo,
   ): Promise<{ record: RecordSummary | null; others: RecordSummary[] }> {
-    this.store.markFailed(id, failure);
+    await this.store.markFailed(id, failure);
     return this.outcome(id);
   }
 
-  private outcome(id: number): { record: RecordSummary; others: RecordSummary[] } {
-    const others = this.store
-      .photoRecords(id)
-      .filter((r) => r.id !== id)
-      .map((r) => this.store.summary(r.id)!)
-      .filter(Boolean);
-    return { record: this.store.summary(id)!, others };
+  private async outcome(id: number): Promise<{ record: RecordSummary; others: RecordSummary[] }> {
+    const group = await this.store.photoRecords(id);
+    const others = group.filter((r) => r.id !== id).map(toSummary);
+    const self = group.find((r) => r.id === id);
+    return { record: self ? toSummary(self) : (await this.store.summary(id))!, others };
   }
 }

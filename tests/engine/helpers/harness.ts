@@ -1,10 +1,14 @@
 import type { EngineEvent } from '../../../common/contract.ts';
 import { createServices, type Services, type ServicesOptions } from '../../../main/services.ts';
+import type { RecordStore } from '../../../main/store/records.ts';
+import type { SqliteStore } from '../../../main/store/sqlite-store.ts';
 import { FakeDiagnoser } from './fake-diagnoser.ts';
 import { removeDir, tempDir, waitFor } from './fs-helpers.ts';
 
 export interface Harness {
   services: Services;
+  /** The SQLite store's synchronous side, for assertions (the harness runs on SQLite). */
+  records: RecordStore;
   dataDir: string;
   watchDir: string;
   events: EngineEvent[];
@@ -25,18 +29,20 @@ export async function startHarness(
     dataDir,
     watchDir,
   });
+  const records = (services.store as SqliteStore).records;
   const events: EngineEvent[] = [];
   services.subscribe((e) => events.push(e));
   await services.start();
   let closed = false;
   return {
     services,
+    records,
     dataDir,
     watchDir,
     events,
     async settled(n, timeoutMs = 30_000) {
       await waitFor(() => {
-        const c = services.store.counts();
+        const c = records.counts();
         return c.done + c.failed >= n && c.pending === 0;
       }, timeoutMs);
       await services.engine.idle();

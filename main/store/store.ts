@@ -1,0 +1,123 @@
+import type {
+  CountsPerDay,
+  Ear,
+  ErrorInfo,
+  LabelInfo,
+  RecordDetail,
+  RecordFilter,
+  RecordPage,
+  RecordSort,
+  RecordSummary,
+  ReviewAction,
+  Settings,
+  SettingsChange,
+  SettingsPatch,
+} from '../../common/contract.ts';
+import type { Diagnosis } from '../../model/types.ts';
+import type { ExportRow, ImageRow, NewImage, NewSource } from './record-rows.ts';
+
+export type { ExportRow, ImageRow, NewImage, NewSource } from './record-rows.ts';
+
+/** A model card as remembered by the store (first use wins; a given id and version never changes). */
+export interface ModelCardRecord {
+  id: string;
+  version: string;
+  labels: LabelInfo[];
+  details: Record<string, unknown>;
+}
+
+export interface ReviewInput {
+  recordId: number;
+  action: ReviewAction;
+  label?: string;
+  note: string;
+  reviewer: string;
+}
+
+export interface StoreHealth {
+  backend: 'sqlite' | 'postgres';
+  /** Where the history lives, without any password (a file path, or `postgres://user@host:port/db`). */
+  location: string;
+  schemaVersion: number;
+}
+
+/**
+ * What the engine and the API need from the history, whatever holds it: better-sqlite3 on one workstation
+ * (`SqliteStore`), or PostgreSQL shared by several rooms (`PgStore`). Asynchronous throughout because a
+ * network database is; every multi-row write is one transaction in either backend, diagnoses and reviews
+ * are append-only in the database itself, and the board's columns on a record are refreshed in the same
+ * transaction as the rows they summarise.
+ */
+export interface Store {
+  readonly backend: 'sqlite' | 'postgres';
+
+  // ---- labels and model cards (labels are kept in memory: they validate reviews and decide "abnormal")
+  setLabels(labels: LabelInfo[]): void;
+  getLabels(): LabelInfo[];
+  registerModel(card: ModelCardRecord): Promise<void>;
+  /** Labels of the most recently registered model (for tools that run without the model, like export). */
+  latestModelLabels(): Promise<LabelInfo[]>;
+
+  // ---- admission: sources and new records
+  /** The record holding a stored photo with these bytes, if any. */
+  findBySha(sha256: string): Promise<{ id: number; status: string } | undefined>;
+  /** The record id a watched file was ingested as, when its size and mtime are unchanged since. */
+  knownSource(filePath: string, size: number, mtimeMs: number): Promise<number | null>;
+  rememberSource(filePath: string, size: number, mtimeMs: number, imageId: number): Promise<void>;
+  /**
+   * A new record: a stored photo (pending) or a file that failed before anything was stored. For bytes
+   * already stored nothing is inserted and the holder's id comes back with `created: false`.
+   */
+  insertImage(img: NewImage): Promise<{ id: number; created: boolean }>;
+  /** A further source of a stored photo: its own record sharing the copy, status and diagnosis. */
+  addSource(primaryId: number, src: NewSource): Promise<number>;
+  /** Every record of one photo (the one holding the copy first), given any of them. */
+  photoRecords(id: number): Promise<ImageRow[]>;
+  /** Watched files with these bytes, size and mtime (a renamed file keeps its size and mtime). */
+  sourcesWithSameFile(
+    sha256: string,
+    size: number,
+    mtimeMs: number,
+  ): Promise<{ path: string; recordId: number }[]>;
+  /** A watched file renamed or moved: its record follows it (audited in image_edits). */
+  moveSource(
+    id: number,
+    from: string,
+    to: { path: string; fileName: string; size: number; mtimeMs: number },
+    parsed: { patientId: string | null; ear: Ear; matched: boolean },
+  ): Promise<void>;
+
+  // ---- the model's answers
+  commitDiagnosis(imageId: number, d: Diagnosis, overlayPath: string | null): Promise<void>;
+  markFailed(imageId: number, error: ErrorInfo): Promise<void>;
+  markPending(imageId: number): Promise<void>;
+  setThumbnail(imageId: number, thumbPath: string): Promise<void>;
+  /** Photos waiting for the model (left by a crash or a stop), oldest first. */
+  pendingImages(): Promise<ImageRow[]>;
+
+  // ---- records, reviews, edits
+  row(id: number): Promise<ImageRow | undefined>;
+  summary(id: number): Promise<RecordSummary | null>;
+  detail(id: number): Promise<RecordDetail | null>;
+  /** Appends a review (never overwrites the model's answer). An override must name a known label. */
+  addReview(input: ReviewInput): Promise<void>;
+  updatePatient(id: number, patientId: string | null, ear: Ear): Promise<void>;
+
+  // ---- the board, counts, CSV
+  list(args: { filter: RecordFilter; sort: RecordSort; offset: number; limit: number }): Promise<RecordPage>;
+  countsPerDay(filter: RecordFilter): Promise<CountsPerDay>;
+  /** Every matching record in board order, as arrays in EXPORT_COLUMNS order, in batches. */
+  exportRows(filter: RecordFilter, sort: RecordSort): AsyncIterable<ExportRow[]>;
+  counts(): Promise<{ total: number; done: number; failed: number; pending: number }>;
+
+  // ---- settings (one JSON value per key; threshold changes audited)
+  getSettings(): Promise<Settings>;
+  updateSettings(patch: SettingsPatch, changedBy?: string): Promise<Settings>;
+  settingsChanges(): Promise<SettingsChange[]>;
+
+  // ---- upkeep
+  /** A backup when one is due (SQLite: a daily file; PostgreSQL: the server's own backups, so none). */
+  backupIfDue(): Promise<string | null>;
+  health(): Promise<StoreHealth>;
+  close(): Promise<void>;
+}
