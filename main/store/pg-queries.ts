@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import type {
   CountsPerDay,
+  Ear,
+  VisitPage,
   LabelInfo,
   RecordFilter,
   RecordPage,
@@ -55,6 +57,64 @@ export class PgQueries {
       offset: args.offset,
       limit: args.limit,
     };
+  }
+
+  /** See RecordQueries.visits (SQLite): the same grouping in PostgreSQL's words. */
+  async visits(args: { filter: RecordFilter; offset: number; limit: number }): Promise<VisitPage> {
+    const where = buildWhere(args.filter, '', 'postgres');
+    const and = where.sql ? `${where.sql} AND` : 'WHERE';
+    const offsetMs = Math.trunc(args.filter.utcOffsetMinutes ?? 0) * 60_000;
+    const dayNumber = `((captured_ms + ${offsetMs}) / 86400000)::int`;
+    const one = async (sql: string) =>
+      (await this.pool.query<{ n: number }>(positional(sql, where.params))).rows[0]!.n;
+    const [total, withoutPatient] = await Promise.all([
+      one(`SELECT count(*)::int AS n FROM (SELECT 1 FROM images ${and} patient_id IS NOT NULL
+           GROUP BY patient_id, ${dayNumber}) v`),
+      one(`SELECT count(*)::int AS n FROM images ${and} patient_id IS NULL`),
+    ]);
+    const groups = (
+      await this.pool.query<{
+        patientId: string;
+        dayNumber: number;
+        n: number;
+        first: string;
+        last: string;
+        unknownEar: number;
+      }>(
+        positional(
+          `SELECT patient_id AS "patientId", ${dayNumber} AS "dayNumber", count(*)::int AS n,
+             min(captured_at) AS first, max(captured_at) AS last, max(captured_ms) AS "lastMs",
+             (count(*) FILTER (WHERE ear = 'unknown'))::int AS "unknownEar"
+           FROM images ${and} patient_id IS NOT NULL GROUP BY patient_id, "dayNumber"
+           ORDER BY "lastMs" DESC, patient_id LIMIT @limit OFFSET @offset`,
+          { ...where.params, limit: args.limit, offset: args.offset },
+        ),
+      )
+    ).rows;
+    const latest = async (patientId: string, ear: Ear, start: number) => {
+      const r = await this.pool.query<ImageRow>(
+        `SELECT * FROM images WHERE patient_id = $1 AND ear = $2 AND captured_ms >= $3 AND captured_ms < $4
+         ORDER BY captured_ms DESC, id DESC LIMIT 1`,
+        [patientId, ear, start, start + 86_400_000],
+      );
+      return r.rows[0] ? toSummary(r.rows[0]) : null;
+    };
+    const items = await Promise.all(
+      groups.map(async (g) => {
+        const start = g.dayNumber * 86_400_000 - offsetMs;
+        return {
+          patientId: g.patientId,
+          day: new Date(g.dayNumber * 86_400_000).toISOString().slice(0, 10),
+          firstCapturedAt: g.first,
+          lastCapturedAt: g.last,
+          count: g.n,
+          left: await latest(g.patientId, 'left', start),
+          right: await latest(g.patientId, 'right', start),
+          unknownEar: g.unknownEar,
+        };
+      }),
+    );
+    return { items, total, offset: args.offset, limit: args.limit, withoutPatient };
   }
 
   async countsPerDay(filter: RecordFilter): Promise<CountsPerDay> {

@@ -326,6 +326,9 @@ export class PgStore implements Store {
   list(args: { filter: RecordFilter; sort: RecordSort; offset: number; limit: number }) {
     return this.queries.list(args);
   }
+  visits(args: { filter: RecordFilter; offset: number; limit: number }) {
+    return this.queries.visits(args);
+  }
   countsPerDay(filter: RecordFilter) {
     return this.queries.countsPerDay(filter);
   }

@@ -112,6 +112,9 @@ export class SqliteStore implements Store {
   async list(args: { filter: RecordFilter; sort: RecordSort; offset: number; limit: number }) {
     return this.records.list(args);
   }
+  async visits(args: { filter: RecordFilter; offset: number; limit: number }) {
+    return this.records.visits(args);
+  }
   async countsPerDay(filter: RecordFilter) {
     return this.records.countsPerDay(filter);
   }

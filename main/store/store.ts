@@ -12,6 +12,7 @@ import type {
   Settings,
   SettingsChange,
   SettingsPatch,
+  VisitPage,
 } from '../../common/contract.ts';
 import type { Diagnosis } from '../../model/types.ts';
 import type { ExportRow, ImageRow, NewImage, NewSource } from './record-rows.ts';
@@ -105,6 +106,8 @@ export interface Store {
 
   // ---- the board, counts, CSV
   list(args: { filter: RecordFilter; sort: RecordSort; offset: number; limit: number }): Promise<RecordPage>;
+  /** The board grouped by visit (one patient's records of one day). */
+  visits(args: { filter: RecordFilter; offset: number; limit: number }): Promise<VisitPage>;
   countsPerDay(filter: RecordFilter): Promise<CountsPerDay>;
   /** Every matching record in board order, as arrays in EXPORT_COLUMNS order, in batches. */
   exportRows(filter: RecordFilter, sort: RecordSort): AsyncIterable<ExportRow[]>;

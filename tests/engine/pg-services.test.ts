@@ -32,7 +32,9 @@ async function settled(s: Services, n: number, timeoutMs = 30_000): Promise<void
     const c = await s.store.counts();
     if (c.done + c.failed >= n && c.pending === 0) break;
     if (Date.now() > end)
-      throw new Error(`${n} records not settled within ${timeoutMs} ms: ${JSON.stringify(c)} ${JSON.stringify(s.engine.status())}`);
+      throw new Error(
+        `${n} records not settled within ${timeoutMs} ms: ${JSON.stringify(c)} ${JSON.stringify(s.engine.status())}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
   await s.engine.idle();
@@ -82,8 +84,8 @@ describe.skipIf(postgresMissing)(
         writeFileSync(path.join(dirs[2]!, 'S1_L.jpg'), shared);
         writeFileSync(path.join(dirs[3]!, 'S1_L.jpg'), shared);
         await settled(a, 4).catch((e) => {
-        throw new Error(`${(e as Error).message}\n${lines.join('\n')}`);
-      });
+          throw new Error(`${(e as Error).message}\n${lines.join('\n')}`);
+        });
         await settled(b, 4);
         const page = await b.store.list({
           filter: {},

@@ -178,6 +178,11 @@ describe.each(backends)('store ($name)', (backend) => {
       (await store.list({ filter: { from: '10000-01-01' }, sort: newest, offset: 0, limit: 10 })).total,
     ).toBe(0);
 
+    const visits = await store.visits({ filter: {}, offset: 0, limit: 10 });
+    expect(visits).toMatchObject({ total: 3, withoutPatient: 0 });
+    const p9 = visits.items.find((v) => v.patientId === 'P9')!;
+    expect(p9).toMatchObject({ day: '2026-11-03', count: 1, left: null, unknownEar: 0 });
+    expect(p9.right!.id).toBe(b);
     const perDay = await store.countsPerDay({});
     expect(perDay.keys).toEqual(['aom', 'failed']);
     expect(perDay.days).toEqual([
