@@ -233,7 +233,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
           throw new EngineError(ErrorCodes.unsupported, 'This model runner cannot switch models.');
         await d.useModel(dir);
         store.setLabels(d.card.labels);
-        store.registerModel(d.card);
+        await store.registerModel(d.card);
         logger.info(`now using model ${d.card.id} ${d.card.version}`);
       },
       emit,

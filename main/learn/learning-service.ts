@@ -3,7 +3,8 @@ import { ErrorCodes } from '../../common/contract.ts';
 import type { ImageLibrary } from '../library/library.ts';
 import type { Diagnoser } from '../model/diagnoser.ts';
 import { AdaptFailure, type AdaptHandle } from '../model/diagnoser.ts';
-import type { RecordStore, ReviewedPhoto } from '../store/records.ts';
+import type { ReviewedPhoto } from '../store/records.ts';
+import type { Store } from '../store/store.ts';
 import { EngineError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { modelEntry, type ModelCatalog } from './model-catalog.ts';
@@ -28,7 +29,7 @@ const IDLE: AdaptJob = {
 };
 
 export interface LearningDeps {
-  store: RecordStore;
+  store: Pick<Store, 'reviewedPhotos'>;
   library: ImageLibrary;
   catalog: ModelCatalog;
   diagnoser: Diagnoser;
@@ -64,10 +65,10 @@ export class LearningService {
     this.d.emit({ type: 'learn.progress', job });
   }
 
-  summary(): LearningSummary {
+  async summary(): Promise<LearningSummary> {
     const labels = this.labels();
     const counts = new Map(labels.map((l) => [l, 0]));
-    for (const p of this.d.store.reviewedPhotos())
+    for (const p of await this.d.store.reviewedPhotos())
       if (counts.has(p.label)) counts.set(p.label, counts.get(p.label)! + 1);
     const usable = [...counts.values()].filter((n) => n >= MIN_PHOTOS_PER_LABEL).reduce((a, b) => a + b, 0);
     const activeModelId = this.d.diagnoser.card.id;
@@ -97,7 +98,7 @@ export class LearningService {
       throw new EngineError(ErrorCodes.unsupported, 'This model runner cannot learn from photos.');
     }
     const labels = new Set(this.labels());
-    const reviewed = this.d.store.reviewedPhotos().filter((p) => labels.has(p.label));
+    const reviewed = (await this.d.store.reviewedPhotos()).filter((p) => labels.has(p.label));
     const perLabel = new Map<string, number>();
     for (const p of reviewed) perLabel.set(p.label, (perLabel.get(p.label) ?? 0) + 1);
     const chosen = reviewed.filter((p) => perLabel.get(p.label)! >= MIN_PHOTOS_PER_LABEL);

@@ -290,6 +290,16 @@ export class PgStore implements Store {
     return this.edits.updatePatient(id, patientId, ear);
   }
 
+  /** In a shared history these include other rooms' photos, whose copies are in their libraries (main/README.md, Stores). */
+  async reviewedPhotos(): Promise<{ id: number; storedPath: string; fileName: string; label: string }[]> {
+    return (
+      await this.pool.query<{ id: number; storedPath: string; fileName: string; label: string }>(
+        `SELECT id, stored_path AS "storedPath", file_name AS "fileName", reviewed_label AS label FROM images
+         WHERE review_count > 0 AND reviewed_label IS NOT NULL AND stored_path IS NOT NULL ORDER BY id`,
+      )
+    ).rows;
+  }
+
   async summary(id: number): Promise<RecordSummary | null> {
     const row = await this.row(id);
     return row ? toSummary(row) : null;

@@ -109,6 +109,10 @@ export class SqliteStore implements Store {
     this.records.updatePatient(id, patientId, ear);
   }
 
+  async reviewedPhotos() {
+    return this.records.reviewedPhotos();
+  }
+
   async list(args: { filter: RecordFilter; sort: RecordSort; offset: number; limit: number }) {
     return this.records.list(args);
   }

@@ -104,6 +104,9 @@ export interface Store {
   addReview(input: ReviewInput): Promise<void>;
   updatePatient(id: number, patientId: string | null, ear: Ear): Promise<void>;
 
+  /** Reviewed photos with a stored copy and their latest review's label (what "Learn from reviewed photos" uses). */
+  reviewedPhotos(): Promise<{ id: number; storedPath: string; fileName: string; label: string }[]>;
+
   // ---- the board, counts, CSV
   list(args: { filter: RecordFilter; sort: RecordSort; offset: number; limit: number }): Promise<RecordPage>;
   /** The board grouped by visit (one patient's records of one day). */
