@@ -18,7 +18,7 @@ export const MIGRATION_LOCK_KEY = 0x45617244; // 'EarD'
 export const pgMigrations: PgMigration[] = [
   {
     version: 1,
-    name: 'initial schema (SQLite schema 6)',
+    name: 'initial schema (SQLite schema 7)',
     sql: `
 CREATE TABLE settings (
   key TEXT PRIMARY KEY,
@@ -70,6 +70,7 @@ CREATE TABLE images (
   gate_reason TEXT,
   model_label TEXT,
   confidence DOUBLE PRECISION,
+  decision TEXT CHECK (decision IN ('confident', 'not_sure')),
   reviewed_label TEXT,
   review_count INTEGER NOT NULL DEFAULT 0,
   last_reviewer TEXT,
@@ -86,6 +87,7 @@ CREATE INDEX images_status ON images (status);
 CREATE INDEX images_day_buckets ON images (captured_ms, effective_label, status, gate);
 CREATE INDEX images_review_abnormal ON images (review_count, abnormal, confidence);
 CREATE INDEX images_sha ON images (sha256);
+CREATE INDEX images_decision ON images (decision, captured_at);
 CREATE INDEX images_primary ON images (primary_id) WHERE primary_id IS NOT NULL;
 -- One stored copy per photo, whichever workstation stores it first: the database settles the race.
 CREATE UNIQUE INDEX images_one_copy_per_photo ON images (sha256) WHERE primary_id IS NULL AND stored_path IS NOT NULL;
@@ -104,6 +106,9 @@ CREATE TABLE diagnoses (
   eardrum_probability DOUBLE PRECISION NOT NULL,
   label TEXT,
   probabilities TEXT NOT NULL,
+  decision TEXT CHECK (decision IN ('confident', 'not_sure')),
+  not_sure_reasons TEXT NOT NULL DEFAULT '[]',
+  unfamiliarity DOUBLE PRECISION,
   heatmap TEXT,
   decode_ms DOUBLE PRECISION NOT NULL,
   inference_ms DOUBLE PRECISION NOT NULL,

@@ -15,7 +15,7 @@ import { EngineError } from '../util/errors.ts';
 import { PgQueries } from './pg-queries.ts';
 import { PgRecordEdits } from './pg-record-edits.ts';
 import { inTransaction, migratePg, redactUrl, type Queryable } from './pg-pool.ts';
-import type { DiagnosisRow, ImageRow, NewImage, NewSource, ReviewRow } from './record-rows.ts';
+import type { DiagnosisRow, ImageRow, NewImage, NewSource, ReviewedPhoto, ReviewRow } from './record-rows.ts';
 import { searchText, toDiagnosisView, toReview, toSummary } from './record-rows.ts';
 import type { ModelCardRecord, ReviewInput, Store, StoreHealth } from './store.ts';
 
@@ -147,10 +147,10 @@ export class PgStore implements Store {
         `INSERT INTO images (sha256, primary_id, file_name, original_path, source, stored_path, thumb_path,
            overlay_path, size_bytes, width, height, format, captured_at, captured_ms, capture_source, ingested_at,
            status, failure_code, failure_message, patient_id, ear, patient_source, diagnosis_id, gate,
-           gate_reason, model_label, confidence, search_text)
+           gate_reason, model_label, confidence, decision, search_text)
          SELECT sha256, id, $2, $3, $4, stored_path, thumb_path, overlay_path, size_bytes, width, height, format,
            $5, $6, $7, $8, status, failure_code, failure_message, $9, $10, $11, diagnosis_id, gate, gate_reason,
-           model_label, confidence, ''
+           model_label, confidence, decision, ''
          FROM images WHERE id = $1 RETURNING id`,
         [
           primaryId,
@@ -193,12 +193,15 @@ export class PgStore implements Store {
   }
 
   async commitDiagnosis(imageId: number, d: Diagnosis, overlayPath: string | null): Promise<void> {
+    // Only an eardrum answer carries a decision, whatever a classifier sends with another gate.
+    const decision = d.gate === 'eardrum' ? (d.decision ?? null) : null;
     await inTransaction(this.pool, async (c) => {
       await this.edits.requireRow(c, imageId, true);
       const ins = await c.query<{ id: number }>(
         `INSERT INTO diagnoses (image_id, model_id, model_version, backend, gate, gate_reason, eardrum_probability,
-           label, probabilities, heatmap, decode_ms, inference_ms, total_ms, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+           label, probabilities, decision, not_sure_reasons, unfamiliarity, heatmap, decode_ms, inference_ms,
+           total_ms, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
         [
           imageId,
           d.model.id,
@@ -209,6 +212,9 @@ export class PgStore implements Store {
           d.eardrumProbability,
           d.label,
           JSON.stringify(d.probabilities),
+          decision,
+          JSON.stringify(decision === 'not_sure' ? d.notSureReasons : []),
+          d.unfamiliarity ?? null,
           d.heatmap
             ? JSON.stringify({ rows: d.heatmap.rows, cols: d.heatmap.cols, values: d.heatmap.values })
             : null,
@@ -222,7 +228,8 @@ export class PgStore implements Store {
       await c.query(
         `UPDATE images SET status = 'done', failure_code = NULL, failure_message = NULL, diagnosis_id = $2,
            gate = $3, gate_reason = $4, model_label = $5, confidence = $6, overlay_path = $7,
-           width = coalesce(width, $8), height = coalesce(height, $9), format = coalesce(format, $10)
+           width = coalesce(width, $8), height = coalesce(height, $9), format = coalesce(format, $10),
+           decision = $11
          WHERE id = $1 OR primary_id = $1`,
         [
           imageId,
@@ -235,6 +242,7 @@ export class PgStore implements Store {
           d.image.width,
           d.image.height,
           d.image.format,
+          decision,
         ],
       );
       const group = await c.query<ImageRow>('SELECT * FROM images WHERE id = $1 OR primary_id = $1', [
@@ -291,10 +299,11 @@ export class PgStore implements Store {
   }
 
   /** In a shared history these include other rooms' photos, whose copies are in their libraries (main/README.md, Stores). */
-  async reviewedPhotos(): Promise<{ id: number; storedPath: string; fileName: string; label: string }[]> {
+  async reviewedPhotos(): Promise<ReviewedPhoto[]> {
     return (
-      await this.pool.query<{ id: number; storedPath: string; fileName: string; label: string }>(
-        `SELECT id, stored_path AS "storedPath", file_name AS "fileName", reviewed_label AS label FROM images
+      await this.pool.query<ReviewedPhoto>(
+        `SELECT id, stored_path AS "storedPath", file_name AS "fileName", reviewed_label AS label, gate,
+           model_label AS "modelLabel" FROM images
          WHERE review_count > 0 AND reviewed_label IS NOT NULL AND stored_path IS NOT NULL ORDER BY id`,
       )
     ).rows;

@@ -15,7 +15,7 @@ import type {
   VisitPage,
 } from '../../common/contract.ts';
 import type { Diagnosis } from '../../model/types.ts';
-import type { ExportRow, ImageRow, NewImage, NewSource } from './record-rows.ts';
+import type { ExportRow, ImageRow, NewImage, NewSource, ReviewedPhoto } from './record-rows.ts';
 
 export type { ExportRow, ImageRow, NewImage, NewSource } from './record-rows.ts';
 
@@ -105,7 +105,7 @@ export interface Store {
   updatePatient(id: number, patientId: string | null, ear: Ear): Promise<void>;
 
   /** Reviewed photos with a stored copy and their latest review's label (what "Learn from reviewed photos" uses). */
-  reviewedPhotos(): Promise<{ id: number; storedPath: string; fileName: string; label: string }[]>;
+  reviewedPhotos(): Promise<ReviewedPhoto[]>;
 
   // ---- the board, counts, CSV
   list(args: { filter: RecordFilter; sort: RecordSort; offset: number; limit: number }): Promise<RecordPage>;

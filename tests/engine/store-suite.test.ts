@@ -148,6 +148,10 @@ describe.each(backends)('store ($name)', (backend) => {
         hasOverlay: true,
       });
     }
+    expect((await store.summary(b))!.decision).toBe('confident');
+    expect(
+      (await store.list({ filter: { decision: 'confident' }, sort: newest, offset: 0, limit: 10 })).total,
+    ).toBe(2);
     const d = (await store.detail(b))!;
     expect(d.diagnosis).toMatchObject({ label: 'aom', heatmap: { rows: 1, cols: 2, values: [0.2, 0.9] } });
     expect(d.samePhoto!.map((r) => r.id)).toEqual([a.id]);
