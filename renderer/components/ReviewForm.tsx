@@ -166,7 +166,8 @@ export function ReviewForm({ recordId, confirmLabel, reviewed, defaultReviewer, 
         </button>
         {!chosen && (
           <span id={`${ids}-why`} className="muted" data-testid="review-hint">
-            {action === 'override' ? t('detail.pickLabelFirst') : t('detail.chooseFirst')}
+            {/* Without a model label to confirm (not an eardrum, ungradable) the only way is a label. */}
+            {action === 'override' || !canConfirm ? t('detail.pickLabelFirst') : t('detail.chooseFirst')}
           </span>
         )}
       </div>

@@ -194,6 +194,8 @@ describe('Detail view', () => {
     expect(screen.queryByRole('radio', { name: /Confirm/ })).toBeNull();
     expect(screen.getByRole('radio', { name: 'Choose another label' })).not.toBeChecked();
     expect(screen.getByRole('button', { name: 'Save review' })).toBeDisabled();
+    // There is no Confirm to choose, so the hint asks for a label only.
+    expect(screen.getByTestId('review-hint')).toHaveTextContent('Pick the label you see.');
     await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Label' }), 'not_eardrum');
     await userEvent.click(screen.getByRole('button', { name: 'Save review' }));
     await waitFor(() =>
