@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { doneLine } from '../../main/ingest/stages/notify.ts';
 import { consoleLogger, escapeControl } from '../../main/util/logger.ts';
 
 afterEach(() => vi.restoreAllMocks());
@@ -18,5 +19,23 @@ describe('log lines', () => {
     expect(lines[1]).toContain('bell\\x07 cr\\r tab\\t esc\\x1b[31m del\\x7f nel\\x85 ls\\u2028 ps\\u2029');
     expect(lines[1]).toContain('C:\\inbox\\a.jpg');
     expect(escapeControl('홍길동_좌.jpg')).toBe('홍길동_좌.jpg');
+  });
+
+  it('say "not sure" on a diagnosed photo the model is not sure of', () => {
+    const timings = { decodeMs: 10, inferenceMs: 20, totalMs: 42 };
+    const base = { gate: 'eardrum' as const, label: 'aom', timings };
+    expect(doneLine('a.jpg', { ...base, decision: 'not_sure' }, 0.52)).toBe(
+      'done a.jpg: eardrum aom 52%, not sure [42 ms]',
+    );
+    expect(doneLine('a.jpg', { ...base, decision: 'confident' }, 0.91)).toBe(
+      'done a.jpg: eardrum aom 91% [42 ms]',
+    );
+    expect(
+      doneLine(
+        'b.jpg',
+        { gate: 'ungradable' as const, label: null, gateReason: 'blurred' as const, decision: null, timings },
+        null,
+      ),
+    ).toBe('done b.jpg: ungradable (blurred) [42 ms]');
   });
 });

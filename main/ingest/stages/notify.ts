@@ -17,6 +17,17 @@ interface Waiter {
  * The last stage: tells the screens (live events) and whoever waits on one record (a hand upload waits for
  * its diagnosis). A listener that throws is logged and does not stop the others.
  */
+/** The log line of a diagnosed photo; a not-sure answer says so, as the UI's headline does. */
+export function doneLine(
+  fileName: string,
+  d: Pick<Diagnosis, 'gate' | 'label' | 'gateReason' | 'decision' | 'timings'>,
+  confidence: number | null,
+): string {
+  const label = d.label ? ` ${d.label} ${((confidence ?? 0) * 100).toFixed(0)}%` : '';
+  const notSure = d.decision === 'not_sure' ? ', not sure' : '';
+  return `done ${fileName}: ${d.gate}${label}${notSure}${d.gateReason ? ` (${d.gateReason})` : ''} [${d.timings.totalMs} ms]`;
+}
+
 export class Notifier {
   private readonly listeners = new Set<Listener>();
   private readonly waiters = new Map<number, Waiter[]>();
@@ -87,11 +98,7 @@ export class Notifier {
       this.logger.info(`failed ${path.basename(file)}: ${r.failure.message}`);
       this.emit({ type: 'failed', path: file, error: r.failure, record, status: status() });
     } else if (record) {
-      const d = r.diagnosis;
-      const label = d.label ? ` ${d.label} ${((record.confidence ?? 0) * 100).toFixed(0)}%` : '';
-      this.logger.info(
-        `done ${record.fileName}: ${d.gate}${label}${d.gateReason ? ` (${d.gateReason})` : ''} [${d.timings.totalMs} ms]`,
-      );
+      this.logger.info(doneLine(record.fileName, r.diagnosis, record.confidence));
       this.emit({ type: 'done', record, status: status() });
     }
     if (record) this.settle(record.id, record);
