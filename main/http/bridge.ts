@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { EngineEvent, ErrorInfo } from '../../common/contract.ts';
+import type { EngineEvent } from '../../common/contract.ts';
 import {
   ErrorCodes,
   HTTP_API_PREFIX,
@@ -31,6 +31,7 @@ import {
   sessionCookie,
   withoutTokenQuery,
 } from './auth.ts';
+import { sendJson, sendError, sendResult } from './json-responses.ts';
 import { receiveUpload } from './upload-route.ts';
 import { serveStatic } from './static-files.ts';
 import { buildWhere } from '../store/filters.ts';
@@ -69,28 +70,6 @@ export interface Bridge {
   close(): Promise<void>;
 }
 
-const STATUS_OF: Record<string, number> = {
-  [ErrorCodes.invalidArgs]: 400,
-  [ErrorCodes.unauthorized]: 401,
-  [ErrorCodes.forbidden]: 403,
-  [ErrorCodes.notFound]: 404,
-  [ErrorCodes.unknownChannel]: 404,
-  [ErrorCodes.tooLarge]: 413,
-  [ErrorCodes.tooManyRequests]: 429,
-  // Understood but not possible here (a folder dialog over HTTP, a record without a stored copy).
-  [ErrorCodes.unsupported]: 422,
-  // Another adaptation is already running.
-  [ErrorCodes.busy]: 409,
-  [ErrorCodes.modelUnavailable]: 503,
-  [ErrorCodes.databaseLocked]: 503,
-  [ErrorCodes.diskFull]: 507,
-};
-
-function statusFor(e: ErrorInfo): number {
-  if (e.code.startsWith('image.')) return 422;
-  return STATUS_OF[e.code] ?? 500;
-}
-
 const COMMON_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
@@ -98,30 +77,6 @@ const COMMON_HEADERS = {
   'Cross-Origin-Resource-Policy': 'same-origin',
   'Cross-Origin-Opener-Policy': 'same-origin',
 };
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Cache-Control': 'no-store',
-    'Content-Length': Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
-function sendError(res: ServerResponse, code: string, message: string, status?: number): void {
-  const error = { code, message };
-  if (code === ErrorCodes.tooManyRequests) res.setHeader('Retry-After', '2');
-  sendJson(res, status ?? statusFor(error), { ok: false, error });
-}
-
-export function sendResult(
-  res: ServerResponse,
-  result: { ok: true; value: unknown } | { ok: false; error: ErrorInfo },
-): void {
-  if (!result.ok && result.error.code === ErrorCodes.tooManyRequests) res.setHeader('Retry-After', '2');
-  sendJson(res, result.ok ? 200 : statusFor(result.error), result);
-}
 
 function hasDotSegment(rawPath: string): boolean {
   let decoded: string;

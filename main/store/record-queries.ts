@@ -9,7 +9,14 @@ import type {
   VisitPage,
 } from '../../common/contract.ts';
 import { buildOrder, buildWhere } from './filters.ts';
-import { EXPORT_COLUMNS, EXPORT_SQL, toSummary, type ExportRow, type ImageRow } from './record-rows.ts';
+import {
+  EXPORT_COLUMNS,
+  EXPORT_SQL,
+  toSummary,
+  type ExportRow,
+  type ImageRow,
+  type ReviewedPhoto,
+} from './record-rows.ts';
 
 /** The board's queries on the SQLite history: pages, visits, counts per day, CSV rows, totals by status. */
 export class RecordQueries {
@@ -17,6 +24,29 @@ export class RecordQueries {
     private readonly db: Database.Database,
     private readonly labels: () => LabelInfo[],
   ) {}
+
+  /**
+   * Every reviewed image with a stored copy and the label of its latest review (a confirm recorded the model's
+   * label, an override the clinician's): what "Learn from reviewed photos" learns from. `gate` and `modelLabel`
+   * are what the model answered when the photo came in (the "before" of the comparison).
+   */
+  reviewedPhotos(): ReviewedPhoto[] {
+    return this.db
+      .prepare(
+        `SELECT id, stored_path AS storedPath, file_name AS fileName, reviewed_label AS label,
+                gate, model_label AS modelLabel FROM images
+         WHERE review_count > 0 AND reviewed_label IS NOT NULL AND stored_path IS NOT NULL ORDER BY id`,
+      )
+      .all() as ReviewedPhoto[];
+  }
+
+  /** Labels of the most recently registered model (for tools that run without the model, like export). */
+  latestModelLabels(): LabelInfo[] {
+    const row = this.db
+      .prepare('SELECT labels FROM models ORDER BY registered_at DESC, rowid DESC LIMIT 1')
+      .get() as { labels: string } | undefined;
+    return row ? (JSON.parse(row.labels) as LabelInfo[]) : [];
+  }
 
   list(args: { filter: RecordFilter; sort: RecordSort; offset: number; limit: number }): RecordPage {
     const where = buildWhere(args.filter);

@@ -4,6 +4,7 @@ import type {
   Ear,
   ErrorInfo,
   LabelInfo,
+  RecordDetail,
   RecordSummary,
   Review,
   ReviewAction,
@@ -239,6 +240,11 @@ export function toReview(r: ReviewRow): Review {
     reviewer: r.reviewer,
     createdAt: r.created_at,
   };
+}
+
+/** Another record of the same photo (the same file under another name), as Detail lists it. */
+export function toSamePhoto(r: ImageRow): NonNullable<RecordDetail['samePhoto']>[number] {
+  return { id: r.id, fileName: r.file_name, patientId: r.patient_id, ear: r.ear, capturedAt: r.captured_at };
 }
 
 /** A reviewed image as "Learn from reviewed photos" sees it. */

@@ -18,7 +18,7 @@ import { EngineError } from '../util/errors.ts';
 import { RecordQueries } from './record-queries.ts';
 import { prepareRecordStatements, type RecordStatements } from './record-statements.ts';
 import type { ExportRow, ImageRow, NewImage, NewSource, ReviewedPhoto } from './record-rows.ts';
-import { searchText, toDiagnosisView, toReview, toSummary } from './record-rows.ts';
+import { searchText, toDiagnosisView, toReview, toSamePhoto, toSummary } from './record-rows.ts';
 
 export type { ExportColumn, ExportRow, ImageRow, NewImage, NewSource, ReviewedPhoto } from './record-rows.ts';
 export { EXPORT_COLUMNS, EXPORT_INDEX, toSummary } from './record-rows.ts';
@@ -70,27 +70,13 @@ export class RecordStore {
     );
   }
 
-  /**
-   * Every reviewed image with a stored copy and the label of its latest review (a confirm recorded the model's
-   * label, an override the clinician's): what "Learn from reviewed photos" learns from. `gate` and `modelLabel`
-   * are what the model answered when the photo came in (the "before" of the comparison).
-   */
+  /** What "Learn from reviewed photos" learns from (see RecordQueries.reviewedPhotos). */
   reviewedPhotos(): ReviewedPhoto[] {
-    return this.db
-      .prepare(
-        `SELECT id, stored_path AS storedPath, file_name AS fileName, reviewed_label AS label,
-                gate, model_label AS modelLabel FROM images
-         WHERE review_count > 0 AND reviewed_label IS NOT NULL AND stored_path IS NOT NULL ORDER BY id`,
-      )
-      .all() as ReviewedPhoto[];
+    return this.queries.reviewedPhotos();
   }
 
-  /** Labels of the most recently registered model (for tools that run without the model, like export). */
   latestModelLabels(): LabelInfo[] {
-    const row = this.db
-      .prepare('SELECT labels FROM models ORDER BY registered_at DESC, rowid DESC LIMIT 1')
-      .get() as { labels: string } | undefined;
-    return row ? (JSON.parse(row.labels) as LabelInfo[]) : [];
+    return this.queries.latestModelLabels();
   }
 
   findBySha(sha256: string): { id: number; status: string } | undefined {
@@ -381,13 +367,7 @@ export class RecordStore {
       samePhoto: this.stmts.photoGroup
         .all(primary, primary)
         .filter((r) => r.id !== id)
-        .map((r) => ({
-          id: r.id,
-          fileName: r.file_name,
-          patientId: r.patient_id,
-          ear: r.ear,
-          capturedAt: r.captured_at,
-        })),
+        .map(toSamePhoto),
     };
   }
 
