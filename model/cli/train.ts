@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +24,7 @@ import { headLogits, seededRandom, trainAveragedLinearHead, trainLinearHead } fr
 import { TRAIN_CONFIG as C } from '../train/train-config.ts';
 import { writeNotice } from '../train/notice.ts';
 import { writeModelsPointer } from '../models-pointer.ts';
+import { dataSection, gitRevision } from '../train/card-parts.ts';
 
 const HELP = `usage: eardrum train [--backbone mobilenetv2-1.0|mobilenetv2-0.35] [--id ID] [--out DIR] [--no-eval]
                      [--sources SOURCE,...] [--min-images N]
@@ -39,18 +38,6 @@ model-card.json, NOTICE, evaluation/) and points resources/models/current.json a
 basaran2019_vanyyu_turkey): a base model that has never seen the other otoscope, for the
 leave-one-source-out check of \`eardrum adapt\`. --min-images (default ${C.minImagesPerLabel}) is the
 smallest number of photos a label needs in the data used to be learned.`;
-
-function sha256(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
-}
-
-function gitRevision(): string {
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -302,34 +289,7 @@ export async function run(argv: string[]): Promise<number> {
       durationSeconds: Math.round((Date.now() - started) / 1000),
     },
     metrics: {},
-    data: [
-      {
-        name: 'otoscopy',
-        manifest: 'datasets/otoscopy/manifest.csv',
-        sha256: sha256(path.join(otoDir, 'manifest.csv')),
-        sources: [
-          'basaran2019_vanyyu_turkey (Van Yüzüncü Yıl University, Turkey)',
-          'otomatch2020_osu_ohio (Ohio State University, USA)',
-        ].filter((name) => !sources || sources.some((v) => name.startsWith(`${v} `))),
-        licence: 'Turkey set: open access per its Kaggle page (not verified offline); OtoMatch: CC BY 4.0',
-      },
-      {
-        name: 'not-eardrum',
-        manifest: 'datasets/not-eardrum/manifest.csv',
-        sha256: sha256(path.join(negDir, 'manifest.csv')),
-        sources: [
-          'Debian wallpaper packages',
-          'scikit-image samples',
-          'IDRiD fundus',
-          'Kvasir-SEG',
-          'HAM10000',
-          'pharyngitis photos',
-          'synthetic frames',
-        ],
-        licence:
-          'mixed: GPL-2+, CC-BY(-SA), CC0, CC BY 4.0; HAM10000 CC BY-NC 4.0 (non-commercial); Kvasir-SEG research/education; throat photos unverified',
-      },
-    ],
+    data: dataSection(otoDir, negDir),
     limitations: [
       'Trained on two public sources (Turkey, Ohio) whose otoscopes differ; effusion is Ohio-only and aom/com are Turkey-only, so some labels can track the camera instead of the ear.',
       'No perforation or cholesteatoma classes; effusion mixes OME and AOM as published.',
