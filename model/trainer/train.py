@@ -159,6 +159,13 @@ def main() -> int:
     p.add_argument("--probe-lr", type=float, default=3e-3)
     p.add_argument("--colour-jitter", type=float, default=0.0, help="spread of colour changes after white balance (0 = off)")
     p.add_argument("--freeze", type=int, default=0, help="freeze the first N blocks of features")
+    p.add_argument("--init", default="", help="start from this run's network.pt (train.py/soup.py) instead of ImageNet")
+    p.add_argument(
+        "--consistency",
+        type=float,
+        default=0.0,
+        help="weight of the agreement loss between two simulated otoscopes of the same photo (0 = off)",
+    )
     p.add_argument("--ema", type=float, default=0.99)
     p.add_argument("--max-samples", type=int, default=0, help="smoke runs: use at most this many samples")
     p.add_argument("--steps-per-epoch", type=int, default=0, help="default: samples / batch")
@@ -204,6 +211,12 @@ def main() -> int:
     calib = [train.normalise(train.batch_uint8(clean_rows[i : i + 32])) for i in range(0, min(256, len(clean_rows)), 32)]
     rebuild_batch_norm(backbone, biases, calib)
     net = EardrumNet(backbone.features, len(labels), args.dropout)
+    if args.init:
+        start = torch.load(os.path.join(args.init, "network.pt"))
+        if start["labels"] != labels:
+            raise SystemExit(f"train.py: {args.init} was trained on other labels ({start['labels']})")
+        net.load_state_dict(start["state_dict"])
+        log(f"starting from {args.init}")
     adversary = nn.Sequential(nn.Linear(1280, 256), nn.ReLU(), nn.Linear(256, 1))
     frozen = list(net.features[: args.freeze]) if args.freeze else []
     for m in frozen:
@@ -239,12 +252,22 @@ def main() -> int:
     history = []
 
     def draw_batch():
-        draw = rng.choice(len(samples), size=args.batch, p=weights)
-        rows = []
+        # With consistency on, half the batch is photos and the other half the same photos through another
+        # simulated otoscope (rows i and i + batch/2 are one photo), so the cost per step stays the same.
+        pairs = args.consistency > 0
+        draw = rng.choice(len(samples), size=args.batch // 2 if pairs else args.batch, p=weights)
+        rows, twins = [], []
         for k in draw:
             views_of = train.by_sample[samples[k]]
             use_clean = len(views_of) == 1 or rng.random() < args.clean_share
-            rows.append(views_of[0] if use_clean else views_of[1 + rng.integers(len(views_of) - 1)])
+            row = views_of[0] if use_clean else views_of[1 + rng.integers(len(views_of) - 1)]
+            rows.append(row)
+            if pairs:
+                others = [r for r in views_of if r != row] or [row]
+                twins.append(others[rng.integers(len(others))])
+        if pairs:
+            rows += twins
+            draw = np.concatenate([draw, draw])
         batch_entries = [entries[k] for k in draw]
         x255 = rotate_flip(train.batch_uint8(rows), gen, mask)
         if args.colour_jitter > 0:
@@ -284,7 +307,7 @@ def main() -> int:
         for m in frozen:
             m.eval()
         t_epoch = time.time()
-        totals = {"class": 0.0, "gate": 0.0, "adv": 0.0, "adv_acc": 0.0, "n": 0}
+        totals = {"class": 0.0, "gate": 0.0, "adv": 0.0, "adv_acc": 0.0, "js": 0.0, "n": 0}
         for _ in range(steps_per_epoch):
             x, batch_entries, is_eardrum, y = draw_batch()
 
@@ -297,6 +320,16 @@ def main() -> int:
             loss_class = F.cross_entropy(logits, y, weight=class_weight, ignore_index=-100, label_smoothing=args.label_smoothing)
             loss_gate = F.binary_cross_entropy_with_logits(gate[:, 0], is_eardrum.float())
             loss = loss_class + args.gate_weight * loss_gate
+            if args.consistency > 0:
+                half = logits.shape[0] // 2
+                ear = is_eardrum[:half]
+                if ear.any():
+                    p_a = F.softmax(logits[:half][ear], dim=1)
+                    p_b = F.softmax(logits[half:][ear], dim=1)
+                    m = ((p_a + p_b) / 2).clamp_min(1e-7).log()
+                    js = (F.kl_div(m, p_a, reduction="batchmean") + F.kl_div(m, p_b, reduction="batchmean")) / 2
+                    loss = loss + args.consistency * js
+                    totals["js"] += js.item()
             adv_rows = [i for i, e in enumerate(batch_entries) if e["label"] in adversary_labels]
             if adversary_on and len(adv_rows) >= 2:
                 ramp = 2 / (1 + math.exp(-10 * progress)) - 1
@@ -331,13 +364,14 @@ def main() -> int:
                 "loss_gate": round(totals["gate"] / n, 4),
                 "loss_adversary": round(totals["adv"] / n, 4),
                 "adversary_accuracy": round(totals["adv_acc"] / n, 3),
+                "loss_consistency": round(totals["js"] / n, 4),
                 "val": report,
             }
         )
         log(
             f"epoch {epoch + 1}/{args.epochs} ({time.time() - t_epoch:.0f} s, ETA {eta / 60:.1f} min): "
             f"loss {totals['class'] / n:.3f} gate {totals['gate'] / n:.3f} adv {totals['adv'] / n:.3f} "
-            f"(acc {totals['adv_acc'] / n:.2f}) | val acc {report['accuracy']:.3f} f1 {report['macro_f1']:.3f} "
+            f"(acc {totals['adv_acc'] / n:.2f}) js {totals['js'] / n:.4f} | val acc {report['accuracy']:.3f} f1 {report['macro_f1']:.3f} "
             f"auc {report['auc']:.3f} " + " ".join(f"{k} {v:.3f}" for k, v in report["per_source"].items())
         )
 
