@@ -177,58 +177,30 @@ export class EardrumClassifier {
     const t1 = performance.now();
 
     const maps = this.card.outputs.featureMaps.length;
-    let featureMaps: tf.Tensor3D[];
-    let features: Float32Array;
-    let logits: Float32Array;
-    let gate: number;
-    try {
-      const first = tf.tidy(() => {
-        const out = this.forward(x);
-        const featureMaps = out.slice(0, maps).map((m) => m.squeeze([0]) as tf.Tensor3D);
-        return {
-          featureMaps,
-          pooled: tf.concat(
-            featureMaps.map((m) => m.mean([0, 1])),
-            0,
-          ),
-          classLogits: out[maps]!,
-          gateLogit: out[maps + 1]!,
-        };
-      });
-      featureMaps = first.featureMaps;
-      const [pooled, cls, g] = await Promise.all([
-        first.pooled.data(),
-        first.classLogits.data(),
-        first.gateLogit.data(),
-      ]);
-      tf.dispose([first.pooled, first.classLogits, first.gateLogit]);
-      features = pooled as Float32Array;
-      logits = cls as Float32Array;
-      gate = g[0]!;
-      const look = this.card.secondLook;
-      if (look && Math.max(...softmax(logits, 1)) < look.belowTopProbability) {
-        // The network was trained at every rotation, so the same photo turned half a circle is a second,
-        // partly independent opinion; averaging the two steadies the uncertain answers (model/README.md).
-        const second = tf.tidy(() => {
-          const out = this.forward(tf.reverse(x, [1, 2]));
-          return [out[maps]!, out[maps + 1]!];
-        });
-        const [cls2, g2] = await Promise.all(second.map((t) => t.data()));
-        tf.dispose(second);
-        logits = logits.map((v, i) => (v + cls2![i]!) / 2);
-        gate = (gate + g2![0]!) / 2;
-      }
-    } finally {
-      x.dispose();
-    }
+    const { featureMaps, pooled, classLogits, gateLogit } = tf.tidy(() => {
+      const out = this.forward(x);
+      const featureMaps = out.slice(0, maps).map((m) => m.squeeze([0]) as tf.Tensor3D);
+      return {
+        featureMaps,
+        pooled: tf.concat(
+          featureMaps.map((m) => m.mean([0, 1])),
+          0,
+        ),
+        classLogits: out[maps]!,
+        gateLogit: out[maps + 1]!,
+      };
+    });
+    x.dispose();
+    const [features, logits, gate] = await Promise.all([pooled.data(), classLogits.data(), gateLogit.data()]);
+    tf.dispose([pooled, classLogits, gateLogit]);
     const t2 = performance.now();
     return {
       img,
       box,
       featureMaps,
-      features,
-      classLogits: logits,
-      gateLogit: gate,
+      features: features as Float32Array,
+      classLogits: logits as Float32Array,
+      gateLogit: gate[0]!,
       quality,
       t0,
       t1,

@@ -48,13 +48,6 @@ export const modelCardSchema = z.object({
       validation: z.record(z.string(), z.unknown()),
     })
     .optional(),
-  /**
-   * When the first answer's top probability (before temperature) is below `belowTopProbability`, the photo is
-   * looked at again turned by 180° and the two answers' logits are averaged. Absent in older models.
-   */
-  secondLook: z
-    .object({ view: z.literal('rotate180'), belowTopProbability: z.number().min(0).max(1) })
-    .optional(),
   thresholds: z.object({
     /** Minimum gate probability for "eardrum". */
     eardrum: z.number().min(0).max(1),

@@ -260,7 +260,6 @@ export async function run(argv: string[]): Promise<number> {
       classKernelLayer: TRAINED_NETWORK_OUTPUTS.classLogits,
     },
     calibration: { method: 'temperature scaling on the val split', temperature: 1 },
-    ...(C.secondLook.belowTopProbability > 0 ? { secondLook: C.secondLook } : {}),
     thresholds: { eardrum: 0.5, minBrightP95: 0, maxClipped: 1, minSharpness: 0, minSide: 1 },
     training: { config: C, trainerArgs: extraTrainerArgs, trainer: training, sources: sources ?? 'all' },
     metrics: {},

@@ -27,11 +27,6 @@ export const FINETUNE_CONFIG = {
   },
   /** Fine-tuning runs (seeds differ) whose weights are averaged into the shipped network. */
   seeds: 2,
-  /**
-   * A second look at the photo turned by 180° when the first answer is unsure (model/classifier.ts); the
-   * threshold was chosen on val (model/README.md): it steadies the uncertain half of the answers.
-   */
-  secondLook: { view: 'rotate180' as const, belowTopProbability: Number(process.env.EARDRUM_SECOND_LOOK ?? 0.7) },
   /** Share of validation eardrums the gate may reject when its threshold is chosen. */
   maxEardrumRejection: 0.01,
   /**
