@@ -16,6 +16,7 @@ const commands = {
   watch: 'main/cli/watch.ts',
   export: 'main/cli/export.ts',
   serve: 'main/cli/serve.ts',
+  migrate: 'main/cli/migrate.ts',
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { chmod, copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { toEngineError } from '../util/errors.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../util/private-files.ts';
+import { isInside } from '../util/safe-path.ts';
+
+/**
+ * Copies one library file (a path relative to the library, as the database holds it) from one library into
+ * another: into the target's tmp/ first, then renamed into place, so the target never holds half a photo.
+ * Library names are content-addressed, so a file already there is the same file and is left alone.
+ * 'missing': the source library lacks it (the record is still worth copying; the caller reports it).
+ */
+export async function copyLibraryFile(
+  fromRoot: string,
+  toRoot: string,
+  rel: string,
+): Promise<'copied' | 'present' | 'missing'> {
+  const from = path.resolve(fromRoot, rel);
+  const to = path.resolve(toRoot, rel);
+  // Paths come from a database file someone hands us: none may leave either library.
+  if (path.isAbsolute(rel) || !isInside(path.resolve(fromRoot), from) || !isInside(path.resolve(toRoot), to))
+    return 'missing';
+  if (await exists(to)) return 'present';
+  if (!(await exists(from))) return 'missing';
+  const tmpDir = path.join(toRoot, 'tmp');
+  const tmp = path.join(tmpDir, `${randomBytes(8).toString('hex')}.part`);
+  try {
+    await mkdir(tmpDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    await mkdir(path.dirname(to), { recursive: true, mode: PRIVATE_DIR_MODE });
+    await copyFile(from, tmp, constants.COPYFILE_EXCL);
+    await chmod(tmp, PRIVATE_FILE_MODE);
+    await rename(tmp, to);
+    return 'copied';
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw toEngineError(err, `Copying ${rel} into the library ${toRoot}`);
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
