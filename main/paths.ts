@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,4 +24,20 @@ export function defaultWatchDir(): string {
 export function ensureDir(dir: string): string {
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/**
+ * This workstation's name among the rooms sharing one PostgreSQL (claims, notifications, its own folder in a
+ * shared library's tmp/): the host name and a digest of the data folder, so two engines on one computer
+ * differ and a restarted one is itself again. ASCII only, at most 63 characters (PostgreSQL's
+ * application_name).
+ */
+export function workstationName(dataDir: string): string {
+  const host =
+    os
+      .hostname()
+      .replace(/[^A-Za-z0-9.-]/g, '_')
+      .slice(0, 40) || 'host';
+  const digest = createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 8);
+  return `eardrum-${host}-${digest}`;
 }

@@ -28,6 +28,7 @@ import { EngineError, toEngineError } from './util/errors.ts';
 import type { Logger } from './util/logger.ts';
 import { silentLogger } from './util/logger.ts';
 import { ensurePrivateDir, isPrivateDir, makeTreePrivate } from './util/private-files.ts';
+import { workstationName } from './paths.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -49,6 +50,13 @@ export interface ServicesOptions {
   dbPath?: string;
   /** File holding the PostgreSQL password (never given on the command line, never logged or stored). */
   dbPasswordFile?: string;
+  /**
+   * A library folder shared by the rooms (SMB/NFS), so every room shows the photos, thumbnails and
+   * overlays another stored; default `<dataDir>/library`, this workstation's own. Must exist.
+   */
+  libraryDir?: string;
+  /** Shared history: how long a photo's claim outlives its room's last heartbeat (ms, default 30 s). */
+  claimLeaseMs?: number;
   /**
    * The shipped model's folder; default model/classifier.ts `defaultModelDir()`. The engine uses the model
    * chosen in the data folder (`<dataDir>/models/current.json`, see main/learn/model-catalog.ts), this one
@@ -147,11 +155,13 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   const lock = new DataDirLock(dataDir);
   lock.acquire();
   const cleanup: (() => Promise<void> | void)[] = [() => lock.release()];
+  const workstation = workstationName(dataDir);
   try {
     const opened = await openStore({
       db: opts.dbPath ?? path.join(dataDir, 'eardrum.sqlite'),
       dataDir,
       logger,
+      workstation,
       ...(opts.dbPasswordFile ? { passwordFile: opts.dbPasswordFile } : {}),
       ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
     });
@@ -159,8 +169,13 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     cleanup.unshift(() => store.close());
     if (opts.watchDir !== undefined) await store.updateSettings({ watchDir: path.resolve(opts.watchDir) });
     const settings = await store.getSettings();
-    const library = new ImageLibrary(dataDir, opts.libraryWrite);
+    const library = new ImageLibrary(
+      dataDir,
+      opts.libraryWrite,
+      opts.libraryDir ? { root: opts.libraryDir, workstation } : undefined,
+    );
     await library.init();
+    if (library.shared) logger.info(`image library ${library.root} (shared)`);
 
     const shippedDir = opts.modelDir ?? (await defaultModelDir());
     const adaptFromDir = opts.adaptBaseDir ?? (opts.modelDir ? opts.modelDir : await defaultAdaptBaseDir());
@@ -210,6 +225,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       dataDir,
       logger,
       ...(opts.stabilityMs !== undefined ? { stabilityMs: opts.stabilityMs } : {}),
+      ...(opts.claimLeaseMs !== undefined ? { claimLeaseMs: opts.claimLeaseMs } : {}),
     });
 
     const extraListeners = new Set<(e: EngineEvent) => void>();

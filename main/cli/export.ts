@@ -6,7 +6,7 @@ import { parseArgs as parseContractArgs } from '../../common/contract.ts';
 import { writeCsv } from '../export/csv-export.ts';
 import { defaultDataDir } from '../paths.ts';
 import { openDatabaseReadOnly } from '../store/database.ts';
-import { createPool, isPostgresUrl } from '../store/pg-pool.ts';
+import { createPool, pgClientConfig, isPostgresUrl } from '../store/pg-pool.ts';
 import { PgStore } from '../store/pg-store.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import type { Store } from '../store/store.ts';
@@ -89,13 +89,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!args.ok) throw new EngineError(args.error.code, args.error.message);
     const dbPath = values.db ?? path.join(values['data-dir'] ?? defaultDataDir(), 'eardrum.sqlite');
     const store: Store = isPostgresUrl(dbPath)
-      ? await PgStore.open(
-          createPool({
-            url: dbPath,
-            ...(values['db-password-file'] ? { passwordFile: values['db-password-file'] } : {}),
-          }),
-          dbPath,
-        )
+      ? await openPgForExport(dbPath, values['db-password-file'])
       : new SqliteStore(openDatabaseReadOnly(dbPath));
     try {
       store.setLabels(await store.latestModelLabels());
@@ -120,4 +114,13 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     return reportFailure(err);
   }
+}
+
+/** The shared history for reading only: the export claims nothing and listens to nothing. */
+function openPgForExport(url: string, passwordFile: string | undefined): Promise<PgStore> {
+  const connect = { url, ...(passwordFile ? { passwordFile } : {}), applicationName: 'eardrum export' };
+  return PgStore.open(createPool(connect), url, {
+    workstation: connect.applicationName,
+    listenConfig: pgClientConfig(connect),
+  });
 }

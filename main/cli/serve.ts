@@ -11,7 +11,8 @@ import { parseCli, reportFailure, untilSignal } from './shared.ts';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const USAGE = `usage: eardrum serve [--watch DIR] [--port N] [--host H] [--data-dir DIR] [--db FILE|URL]
-                     [--db-password-file FILE] [--password-file FILE] [--renderer DIR] [--model DIR] [--backend auto|wasm|cpu] [--polling]
+                     [--db-password-file FILE] [--library DIR] [--password-file FILE] [--renderer DIR] [--model DIR]
+                     [--backend auto|wasm|cpu] [--polling]
 
 Runs the engine and the HTTP bridge of the app's API, and serves the built user interface.
   --watch DIR        export folder to watch (default: the saved setting, else ${defaultWatchDir()})
@@ -20,6 +21,7 @@ Runs the engine and the HTTP bridge of the app's API, and serves the built user 
   --data-dir DIR     default ${defaultDataDir()}
   --db FILE|URL      SQLite file (default <data-dir>/eardrum.sqlite), or postgres://USER@HOST:PORT/DB for the
                      history shared by several rooms, its password in --db-password-file (never in the URL)
+  --library DIR      image library folder shared by the rooms (SMB/NFS, must exist; default <data-dir>/library)
   --renderer DIR     built UI (default dist/renderer)
 Every request needs the access token printed in the URL at start (new on each launch).`;
 
@@ -35,6 +37,7 @@ export async function run(argv: string[]): Promise<number> {
           'data-dir': { type: 'string' },
           db: { type: 'string' },
           'db-password-file': { type: 'string' },
+          library: { type: 'string' },
           'password-file': { type: 'string' },
           renderer: { type: 'string' },
           model: { type: 'string' },
@@ -64,6 +67,7 @@ export async function run(argv: string[]): Promise<number> {
       dataDir,
       ...(values.db ? { dbPath: values.db } : {}),
       ...(values['db-password-file'] ? { dbPasswordFile: values['db-password-file'] } : {}),
+      ...(values.library ? { libraryDir: path.resolve(values.library) } : {}),
       ...(values.model ? { modelDir: values.model } : {}),
       backend: backend as 'auto' | 'wasm' | 'cpu',
       transport: 'http',

@@ -4,7 +4,8 @@ import { defaultDataDir, defaultWatchDir, ensureDir } from '../paths.ts';
 import { consoleLogger } from '../util/logger.ts';
 import { parseCli, reportFailure, untilSignal } from './shared.ts';
 
-const USAGE = `usage: eardrum watch [DIR] [--data-dir DIR] [--db FILE|URL] [--db-password-file FILE] [--model DIR] [--backend auto|wasm|cpu]
+const USAGE = `usage: eardrum watch [DIR] [--data-dir DIR] [--db FILE|URL] [--db-password-file FILE] [--library DIR]
+                     [--model DIR] [--backend auto|wasm|cpu]
                      [--polling] [--poll-interval MS] [--no-recursive] [--pattern PATTERN] [--once]
 
 Watches DIR (the otoscope's export folder) and diagnoses every image saved there exactly once, logging one
@@ -13,6 +14,7 @@ DIR defaults to ${defaultWatchDir()} (created if missing).
   --data-dir DIR    where the database, image library and backups live (default: ${defaultDataDir()})
   --db FILE|URL     database file (default: <data-dir>/eardrum.sqlite), or postgres://USER@HOST:PORT/DB
   --db-password-file FILE   the PostgreSQL password (first line; never in the URL, never logged)
+  --library DIR     image library folder shared by the rooms (SMB/NFS, must exist; default <data-dir>/library)
   --polling         poll the folder instead of OS events (network shares: SMB/NFS send no events)
   --pattern P       file-name pattern for patient id / ear / date, e.g. "{patient}_{ear}_{date}*"
   --once            diagnose the backlog, then exit`;
@@ -26,6 +28,7 @@ export async function run(argv: string[]): Promise<number> {
           'data-dir': { type: 'string' },
           db: { type: 'string' },
           'db-password-file': { type: 'string' },
+          library: { type: 'string' },
           model: { type: 'string' },
           backend: { type: 'string' },
           polling: { type: 'boolean' },
@@ -59,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
       watchDir: path.resolve(dir),
       ...(values.db ? { dbPath: values.db } : {}),
       ...(values['db-password-file'] ? { dbPasswordFile: values['db-password-file'] } : {}),
+      ...(values.library ? { libraryDir: path.resolve(values.library) } : {}),
       ...(values.model ? { modelDir: values.model } : {}),
       backend: backend as 'auto' | 'wasm' | 'cpu',
       logger,

@@ -10,40 +10,26 @@ import type {
 import { ErrorCodes } from '../../common/contract.ts';
 import type { ImageLibrary } from '../library/library.ts';
 import type { Diagnoser } from '../model/diagnoser.ts';
+import type { EngineOptions } from './engine-options.ts';
 import type { Store } from '../store/store.ts';
+import { ClaimTakenError } from '../store/pg-shared.ts';
 import { toSummary } from '../store/record-rows.ts';
 import { EngineError, toEngineError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
-import type { PatternMatcher } from './pattern-matcher.ts';
 import { WriteStabilizer, type StableFile } from './stabilizer.ts';
 import { AdmitStage, type Admitted } from './stages/admit.ts';
+import { JobClaims } from './stages/claims.ts';
 import { classify } from './stages/classify.ts';
 import { Notifier } from './stages/notify.ts';
 import { PhotoSources } from './stages/photo-sources.ts';
 import { RecordStage } from './stages/record.ts';
+import { RemoteChanges } from './stages/remote.ts';
 import { ModelQueue, type ModelJob } from './stages/model-queue.ts';
 import { Timings, type IngestTiming } from './stages/timings.ts';
 import { WatchStage } from './stages/watch.ts';
 
-export interface EngineOptions {
-  store: Store;
-  library: ImageLibrary;
-  diagnoser: Diagnoser;
-  /** Reads patient, ear and date from file names (in a worker thread, with a time limit). */
-  patterns: PatternMatcher;
-  settings: Settings;
-  /** The data folder: never watched even if it sits inside the watched folder. */
-  dataDir: string;
-  logger?: Logger;
-  /** A file must keep its size and mtime this long before it is read (ms). */
-  stabilityMs?: number;
-  /** A JPEG/PNG without its end marker is given this long after its last change to be completed (ms). */
-  incompleteGraceMs?: number;
-  /** Retries of a file whose ingest failed for an environmental reason (disk full, database locked). */
-  maxIngestRetries?: number;
-}
-
+export type { EngineOptions } from './engine-options.ts';
 export type { IngestTiming } from './stages/timings.ts';
 
 /**
@@ -56,6 +42,8 @@ export type { IngestTiming } from './stages/timings.ts';
  * failure with its reason); `classify` runs the model worker on the stored copy; `RecordStage` commits the
  * answer; `Notifier` sends the events. Admission and the model each take one item at a time in arrival
  * order, and the queue between them holds record ids only, so a burst of thousands costs no memory.
+ * On a history shared by several rooms, `JobClaims` decides which room diagnoses each photo (and takes
+ * over a dead room's), and `RemoteChanges` announces the other rooms' results and reviews here.
  */
 export class Engine {
   private readonly store: Store;
@@ -69,6 +57,8 @@ export class Engine {
   private readonly stabilizer: WriteStabilizer;
   private readonly admit: AdmitStage;
   private readonly recorder: RecordStage;
+  private readonly claims: JobClaims;
+  private readonly remote: RemoteChanges | null;
   private readonly diagnoser: Diagnoser;
   private readonly library: ImageLibrary;
 
@@ -121,6 +111,15 @@ export class Engine {
       incompleteGraceMs: opts.incompleteGraceMs ?? 4000,
     });
     this.recorder = new RecordStage(this.store, this.library);
+    this.claims = new JobClaims({
+      store: this.store,
+      library: this.library,
+      logger: this.logger,
+      leaseMs: opts.claimLeaseMs ?? 30_000,
+      onClaimed: (row) => this.enqueue(row.id, row.original_path),
+    });
+    const { store, notifier, logger } = this;
+    this.remote = RemoteChanges.of({ store, notifier, logger, status: () => this.status() });
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------------------
@@ -128,12 +127,9 @@ export class Engine {
   async start(): Promise<void> {
     this.state = 'starting';
     this.running = true;
-    // Records left pending by a crash or a stop: their copies are in the library; diagnose them first.
-    for (const row of await this.store.pendingImages()) {
-      // A shared history holds other rooms' pending photos, whose copies are in their libraries: theirs.
-      const ours = this.store.backend === 'sqlite' || (await this.library.resolve(row.stored_path ?? ''));
-      if (ours) this.modelQueue.add({ imageId: row.id, path: row.original_path, readyAt: performance.now() });
-    }
+    // Records left pending by a crash or a stop (and, shared, other rooms' unclaimed ones): diagnosed first.
+    await this.claims.start();
+    await this.remote?.start();
     await this.watch.start(this.settings);
     this.state = 'running';
     this.emitStatus();
@@ -153,6 +149,8 @@ export class Engine {
       await new Promise((r) => setTimeout(r, 10));
     this.readyQueue.length = 0;
     this.modelQueue.clear();
+    await this.remote?.stop();
+    await this.claims.stop();
     this.notifier.rejectAll(new EngineError(ErrorCodes.cancelled, 'The engine stopped.'));
     this.state = 'stopped';
     this.emitStatus();
@@ -304,6 +302,8 @@ export class Engine {
       case 'unfinished':
         return;
       case 'new':
+        // Shared: another room's sweep may have claimed it first; its answer comes through RemoteChanges.
+        if (!(await this.claims.take(a.recordId))) return;
         this.modelQueue.add(
           {
             imageId: a.recordId,
@@ -340,6 +340,8 @@ export class Engine {
       this.notifier.announceResult(job.path, committed, () => this.status());
       this.timing.add(job.readyAt, t0, job.stable);
     } catch (err) {
+      // Another room took the photo over (this one's lease ran out): its answer is the one kept and heard.
+      if (err instanceof ClaimTakenError) return this.logger.info(err.message);
       // The commit itself failed (disk full, database locked): the record stays pending and is retried at
       // the next start; the overlay, if written, is a complete file that will simply be reused.
       const e = toEngineError(err, `Saving the diagnosis of ${row.file_name}`);
@@ -378,22 +380,14 @@ export class Engine {
 
   /** Re-queues a failed record's photo from its stored copy (with every record of that photo). */
   async retry(id: number): Promise<RecordSummary> {
-    const asked = await this.store.row(id);
-    if (!asked) throw new EngineError(ErrorCodes.notFound, `There is no record ${id}.`);
-    const row = asked.primary_id === null ? asked : await this.store.row(asked.primary_id);
-    if (!row) throw new EngineError(ErrorCodes.notFound, `There is no record ${asked.primary_id}.`);
-    if (row.status !== 'failed')
-      throw new EngineError(ErrorCodes.invalidArgs, `Record ${id} has not failed.`);
-    if (!row.stored_path) {
-      throw new EngineError(
-        ErrorCodes.unsupported,
-        `Record ${id} has no stored copy to diagnose (${row.failure_message ?? 'failed'}).`,
-      );
-    }
-    await this.store.markPending(row.id);
+    const row = await this.recorder.reopen(id);
     this.counts.failed = Math.max(0, this.counts.failed - 1);
-    this.modelQueue.add({ imageId: row.id, path: row.original_path, readyAt: performance.now() });
-    this.pump();
+    if (await this.claims.take(row.id)) this.enqueue(row.id, row.original_path);
     return (await this.store.summary(id))!;
+  }
+
+  private enqueue(imageId: number, path: string): void {
+    this.modelQueue.add({ imageId, path, readyAt: performance.now() });
+    this.pump();
   }
 }

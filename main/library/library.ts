@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
-import { mkdir, open, readdir, realpath, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { FileKind } from '../../common/contract.ts';
-import { toEngineError } from '../util/errors.ts';
+import { ErrorCodes } from '../../common/contract.ts';
+import { EngineError, toEngineError } from '../util/errors.ts';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../util/private-files.ts';
 import { isInside } from '../util/safe-path.ts';
 
@@ -32,17 +33,36 @@ export class ImageLibrary {
   readonly root: string;
   /** Writes in progress (library files, uploads being received); emptied at start. */
   readonly tmpDir: string;
+  /** A folder shared by several rooms (SMB/NFS) rather than this data folder's own `library/`. */
+  readonly shared: boolean;
   private realRoot: string | null = null;
 
+  /**
+   * `shared`: the library is `shared.root`, a folder several workstations use, and this one writes in
+   * progress in `tmp/<shared.workstation>/` of it, its own (emptied at start without touching another
+   * room's half-written files) and on the same file system, so the final rename stays atomic.
+   */
   constructor(
     dataDir: string,
     private readonly writeFile: WriteFileFn = writeAndSync,
+    shared?: { root: string; workstation: string },
   ) {
-    this.root = path.join(dataDir, 'library');
-    this.tmpDir = path.join(this.root, 'tmp');
+    this.shared = shared !== undefined;
+    this.root = shared ? path.resolve(shared.root) : path.join(dataDir, 'library');
+    this.tmpDir = shared ? path.join(this.root, 'tmp', shared.workstation) : path.join(this.root, 'tmp');
   }
 
   async init(): Promise<void> {
+    // A shared library must be there already: creating it would hide an unmounted share behind an empty
+    // local folder, and other rooms would never see what this one stores.
+    if (this.shared) {
+      const st = await stat(this.root).catch(() => null);
+      if (!st?.isDirectory())
+        throw new EngineError(
+          ErrorCodes.notFound,
+          `The shared library folder ${this.root} is missing or not a folder (is the share mounted?).`,
+        );
+    }
     try {
       await mkdir(this.tmpDir, { recursive: true, mode: PRIVATE_DIR_MODE });
       // Leftovers of writes interrupted by a crash; the finished files were renamed out already.

@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import type { Logger } from '../util/logger.ts';
 import type { Backups } from './backups.ts';
 import { openDatabase } from './database.ts';
-import { createPool, isPostgresUrl, redactUrl } from './pg-pool.ts';
+import { createPool, isPostgresUrl, pgClientConfig, redactUrl } from './pg-pool.ts';
 import { PgStore } from './pg-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import type { Store } from './store.ts';
@@ -15,6 +15,8 @@ export interface OpenStoreOptions {
   logger: Logger;
   /** PostgreSQL: the file holding the password. */
   passwordFile?: string;
+  /** PostgreSQL: this room's name in claims and change notifications (see paths.ts workstationName). */
+  workstation?: string;
   busyTimeoutMs?: number;
 }
 
@@ -29,9 +31,17 @@ export interface OpenedStore {
 /** Opens the history the options name: SQLite (migrated, backed up) or PostgreSQL (migrated under a lock). */
 export async function openStore(o: OpenStoreOptions): Promise<OpenedStore> {
   if (isPostgresUrl(o.db)) {
-    const pool = createPool({ url: o.db, ...(o.passwordFile ? { passwordFile: o.passwordFile } : {}) });
+    const connect = {
+      url: o.db,
+      ...(o.passwordFile ? { passwordFile: o.passwordFile } : {}),
+      applicationName: o.workstation ?? 'eardrum',
+    };
+    const pool = createPool(connect);
     try {
-      const store = await PgStore.open(pool, o.db);
+      const store = await PgStore.open(pool, o.db, {
+        workstation: connect.applicationName,
+        listenConfig: pgClientConfig(connect),
+      });
       o.logger.info(
         `database ${redactUrl(o.db)} (PostgreSQL, schema ${(await store.health()).schemaVersion})`,
       );

@@ -174,6 +174,42 @@ CREATE TRIGGER reviews_no_truncate BEFORE TRUNCATE ON reviews
   FOR EACH STATEMENT EXECUTE FUNCTION eardrum_append_only();
 `,
   },
+  {
+    version: 2,
+    name: 'claims on photos being diagnosed; change notifications between rooms',
+    sql: `
+-- A photo waiting for the model is claimed by the workstation that will diagnose it. The claim lives until
+-- expires_at (server time, so the rooms' clocks do not matter), renewed while that workstation is alive;
+-- an expired claim may be taken by another room, which is how a photo left by a dead workstation is done.
+CREATE TABLE photo_claims (
+  image_id INTEGER PRIMARY KEY REFERENCES images(id),
+  claimed_by TEXT NOT NULL CHECK (length(claimed_by) BETWEEN 1 AND 100),
+  claimed_at TIMESTAMPTZ NOT NULL,
+  heartbeat_at TIMESTAMPTZ NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX photo_claims_holder ON photo_claims (claimed_by);
+
+-- Every change to a record tells the other rooms which record changed and how (never the row itself), on
+-- commit. A trigger rather than calls in the code: whatever writes the history (an engine, a migration
+-- tool, a queue flushed after an outage) is seen. "by" is the writer's application_name, so a room skips
+-- its own changes, which it announced already. Identical payloads in one transaction arrive once.
+CREATE FUNCTION eardrum_notify_record() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('eardrum_records', json_build_object(
+    'id', NEW.id,
+    'kind', CASE WHEN TG_OP = 'INSERT' THEN 'new'
+                 WHEN OLD.status IS DISTINCT FROM NEW.status THEN NEW.status
+                 ELSE 'updated' END,
+    'by', current_setting('application_name'))::text);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER images_notify_insert AFTER INSERT ON images
+  FOR EACH ROW EXECUTE FUNCTION eardrum_notify_record();
+CREATE TRIGGER images_notify_update AFTER UPDATE ON images
+  FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION eardrum_notify_record();
+`,
+  },
 ];
 
 export function pgChecksum(m: PgMigration): string {

@@ -21,6 +21,11 @@ export interface PgConnectOptions {
   passwordFile?: string;
   /** Connections in the pool. */
   max?: number;
+  /**
+   * Names this workstation to the server (`application_name`): the change notifications' triggers read it,
+   * so a room can tell its own changes (already announced locally) from other rooms'.
+   */
+  applicationName?: string;
 }
 
 /** The URL without any password, for logs and the status bar. */
@@ -51,7 +56,8 @@ export function readPasswordFile(file: string): string {
   return text.split(/\r?\n/)[0]!;
 }
 
-export function createPool(o: PgConnectOptions): pg.Pool {
+/** node-postgres settings for one connection to the URL (the pool's and the change listener's). */
+export function pgClientConfig(o: PgConnectOptions): pg.ClientConfig {
   let u: URL;
   try {
     u = new URL(o.url);
@@ -65,17 +71,21 @@ export function createPool(o: PgConnectOptions): pg.Pool {
     );
   // Fields rather than node-postgres' connectionString, whose parsed fields would override the password.
   const ssl = u.searchParams.get('sslmode');
-  const pool = new pg.Pool({
+  return {
     host: u.searchParams.get('host') ?? (u.hostname || 'localhost'),
     port: Number(u.port || 5432),
     user: decodeURIComponent(u.username),
     database: decodeURIComponent(u.pathname.slice(1)) || decodeURIComponent(u.username),
     ...(ssl && ssl !== 'disable' ? { ssl: { rejectUnauthorized: ssl === 'verify-full' } } : {}),
     ...(o.passwordFile ? { password: readPasswordFile(o.passwordFile) } : {}),
-    max: o.max ?? 4,
+    ...(o.applicationName ? { application_name: o.applicationName.slice(0, 63) } : {}),
     connectionTimeoutMillis: 5000,
     types,
-  });
+  };
+}
+
+export function createPool(o: PgConnectOptions): pg.Pool {
+  const pool = new pg.Pool({ ...pgClientConfig(o), max: o.max ?? 4 });
   // An idle connection dropped by a server restart must not crash the process: the next query reconnects.
   pool.on('error', () => undefined);
   return pool;

@@ -15,6 +15,7 @@ import { EngineError } from '../util/errors.ts';
 import { PgQueries } from './pg-queries.ts';
 import { PgRecordEdits } from './pg-record-edits.ts';
 import { inTransaction, migratePg, redactUrl, type Queryable } from './pg-pool.ts';
+import { PgSharedHistory } from './pg-shared.ts';
 import type { DiagnosisRow, ImageRow, NewImage, NewSource, ReviewedPhoto, ReviewRow } from './record-rows.ts';
 import { searchText, toDiagnosisView, toReview, toSummary } from './record-rows.ts';
 import type { ModelCardRecord, ReviewInput, Store, StoreHealth } from './store.ts';
@@ -28,6 +29,7 @@ const now = () => new Date().toISOString();
  */
 export class PgStore implements Store {
   readonly backend = 'postgres' as const;
+  readonly shared: PgSharedHistory;
   private labels: LabelInfo[] = [];
   private labelById = new Map<string, LabelInfo>();
   private readonly queries: PgQueries;
@@ -37,15 +39,24 @@ export class PgStore implements Store {
     readonly pool: pg.Pool,
     private readonly url: string,
     private schemaVersion: number,
+    shared: { workstation: string; listenConfig: pg.ClientConfig },
   ) {
+    this.shared = new PgSharedHistory(pool, shared.workstation, shared.listenConfig);
     this.queries = new PgQueries(pool, () => this.labels);
     this.edits = new PgRecordEdits(pool, () => this.labelById);
   }
 
-  /** Connects and migrates (under an advisory lock). The pool is the caller's to close through close(). */
-  static async open(pool: pg.Pool, url: string): Promise<PgStore> {
+  /**
+   * Connects and migrates (under an advisory lock). The pool is the caller's to close through close().
+   * `workstation` names this room in claims and notifications; the listener connects with `listenConfig`.
+   */
+  static async open(
+    pool: pg.Pool,
+    url: string,
+    shared: { workstation: string; listenConfig: pg.ClientConfig },
+  ): Promise<PgStore> {
     const version = await migratePg(pool);
-    return new PgStore(pool, url, version);
+    return new PgStore(pool, url, version, shared);
   }
 
   setLabels(labels: LabelInfo[]): void {
@@ -197,6 +208,7 @@ export class PgStore implements Store {
     const decision = d.gate === 'eardrum' ? (d.decision ?? null) : null;
     await inTransaction(this.pool, async (c) => {
       await this.edits.requireRow(c, imageId, true);
+      await this.shared.settle(c, imageId);
       const ins = await c.query<{ id: number }>(
         `INSERT INTO diagnoses (image_id, model_id, model_version, backend, gate, gate_reason, eardrum_probability,
            label, probabilities, decision, not_sure_reasons, unfamiliarity, heatmap, decode_ms, inference_ms,
@@ -258,6 +270,7 @@ export class PgStore implements Store {
       imageId,
       "UPDATE images SET status = 'failed', failure_code = $2, failure_message = $3 WHERE id = $1 OR primary_id = $1",
       [imageId, error.code, error.message],
+      true,
     );
   }
   async markPending(imageId: number): Promise<void> {
@@ -267,9 +280,10 @@ export class PgStore implements Store {
       [imageId],
     );
   }
-  private async lockedUpdate(imageId: number, text: string, values: unknown[]): Promise<void> {
+  private async lockedUpdate(imageId: number, text: string, values: unknown[], settle = false) {
     await inTransaction(this.pool, async (c) => {
       await this.edits.requireRow(c, imageId, true);
+      if (settle) await this.shared.settle(c, imageId);
       await c.query(text, values);
     });
   }

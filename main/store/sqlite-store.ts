@@ -22,6 +22,8 @@ const EXPORT_BATCH = 1000;
  */
 export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
+  /** One workstation: nobody to share claims or changes with. */
+  readonly shared = null;
   readonly records: RecordStore;
   readonly settings: SettingsStore;
 

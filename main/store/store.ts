@@ -35,6 +35,41 @@ export interface ReviewInput {
   reviewer: string;
 }
 
+/** One record changed in a shared history, as another room's notification tells it (never the row itself). */
+export interface RecordChange {
+  id: number;
+  /** `new` (inserted), the status it moved to, or `updated` (a review, an edit, a further source). */
+  kind: 'new' | 'pending' | 'done' | 'failed' | 'updated';
+  /** The workstation that made the change (its application name); empty for other writers. */
+  by: string;
+}
+
+/**
+ * What a history shared by several rooms adds (PostgreSQL): claims on the photos waiting for the model, so
+ * each is diagnosed by one room and a dead room's photos are taken over after their lease, and a feed of
+ * other rooms' changes for the live views.
+ */
+export interface SharedHistory {
+  /** This workstation's name in claims and notifications. */
+  readonly workstation: string;
+  /** Claims a pending photo for this workstation: false when it is not pending or another room's live claim holds it. */
+  claimPhoto(imageId: number, leaseMs: number): Promise<boolean>;
+  /** Extends every claim this workstation holds (its heartbeat); returns how many it holds. */
+  renewClaims(leaseMs: number): Promise<number>;
+  /** Gives up this workstation's claims (one photo, or all when stopping) so another room may take them at once. */
+  releaseClaims(imageId?: number): Promise<void>;
+  /** Pending photos with a stored copy whose claim is missing or expired, by id after `afterId` (a page). */
+  unclaimedPending(afterId: number, limit: number): Promise<ImageRow[]>;
+  /**
+   * Listens for changes to records on a connection of its own, reconnecting when it is lost; `onState`
+   * hears each loss and recovery. Resolves with a function that stops listening.
+   */
+  listen(
+    onChange: (c: RecordChange) => void,
+    onState: (s: { connected: boolean; error?: string }) => void,
+  ): Promise<() => Promise<void>>;
+}
+
 export interface StoreHealth {
   backend: 'sqlite' | 'postgres';
   /** Where the history lives, without any password (a file path, or `postgres://user@host:port/db`). */
@@ -51,6 +86,8 @@ export interface StoreHealth {
  */
 export interface Store {
   readonly backend: 'sqlite' | 'postgres';
+  /** Claims and change notifications between rooms; null for one workstation's own history (SQLite). */
+  readonly shared: SharedHistory | null;
 
   // ---- labels and model cards (labels are kept in memory: they validate reviews and decide "abnormal")
   setLabels(labels: LabelInfo[]): void;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../main/store/database.ts';
-import { createPool } from '../../main/store/pg-pool.ts';
+import { createPool, pgClientConfig } from '../../main/store/pg-pool.ts';
 import { PgStore } from '../../main/store/pg-store.ts';
 import type { NewImage } from '../../main/store/record-rows.ts';
 import { SqliteStore } from '../../main/store/sqlite-store.ts';
@@ -55,10 +55,11 @@ const backends: Backend[] = [
     async open() {
       const name = `suite_${process.pid}_${++dbCount}`;
       pg!.createDatabase(name);
-      const store = await PgStore.open(
-        createPool({ url: pg!.url(name), passwordFile: pg!.passwordFile }),
-        pg!.url(name),
-      );
+      const connect = { url: pg!.url(name), passwordFile: pg!.passwordFile, applicationName: 'suite' };
+      const store = await PgStore.open(createPool(connect), pg!.url(name), {
+        workstation: 'suite',
+        listenConfig: pgClientConfig(connect),
+      });
       return { store, raw: (sql) => store.pool.query(sql) };
     },
   },

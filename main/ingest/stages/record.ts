@@ -1,8 +1,10 @@
 import type { ErrorInfo, RecordSummary } from '../../../common/contract.ts';
+import { ErrorCodes } from '../../../common/contract.ts';
 import type { Diagnosis } from '../../../model/types.ts';
 import { ImageLibrary } from '../../library/library.ts';
 import { toSummary } from '../../store/record-rows.ts';
 import type { ImageRow, Store } from '../../store/store.ts';
+import { EngineError } from '../../util/errors.ts';
 
 /**
  * The record stage: the heatmap overlay is written to the library, then the diagnosis and the board's
@@ -34,6 +36,24 @@ export class RecordStage {
   ): Promise<{ record: RecordSummary | null; others: RecordSummary[] }> {
     await this.store.markFailed(id, failure);
     return this.outcome(id);
+  }
+
+  /** A failed photo given another try (asked for by any of its records): its copy's record back to pending. */
+  async reopen(id: number): Promise<ImageRow> {
+    const asked = await this.store.row(id);
+    if (!asked) throw new EngineError(ErrorCodes.notFound, `There is no record ${id}.`);
+    const row = asked.primary_id === null ? asked : await this.store.row(asked.primary_id);
+    if (!row) throw new EngineError(ErrorCodes.notFound, `There is no record ${asked.primary_id}.`);
+    if (row.status !== 'failed')
+      throw new EngineError(ErrorCodes.invalidArgs, `Record ${id} has not failed.`);
+    if (!row.stored_path) {
+      throw new EngineError(
+        ErrorCodes.unsupported,
+        `Record ${id} has no stored copy to diagnose (${row.failure_message ?? 'failed'}).`,
+      );
+    }
+    await this.store.markPending(row.id);
+    return row;
   }
 
   private async outcome(id: number): Promise<{ record: RecordSummary; others: RecordSummary[] }> {
