@@ -41,6 +41,12 @@ import {
   settingsSchema,
 } from './contract/settings.ts';
 import { EngineEvent, adaptJobSchema, learningSummarySchema } from './contract/learning.ts';
+import {
+  databaseStatusSchema,
+  databaseTestArgsSchema,
+  databaseTestResultSchema,
+  databaseUseArgsSchema,
+} from './contract/database.ts';
 
 export const CONTRACT_VERSION = 1;
 
@@ -48,6 +54,7 @@ export * from './contract/results.ts';
 export * from './contract/records.ts';
 export * from './contract/settings.ts';
 export * from './contract/learning.ts';
+export * from './contract/database.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Channels
@@ -179,6 +186,18 @@ export const channels = {
   'learn.decide': { args: z.object({ use: z.boolean() }), result: learningSummarySchema },
   /** Switches to a model of `learn.summary`'s list (the shipped one to go back). New results use it. */
   'models.use': { args: z.object({ id: z.string().min(1).max(200) }), result: learningSummarySchema },
+  /** Settings → Clinic database: the history in use, the one the next start uses, where passwords are kept. */
+  'database.status': { args: empty, result: databaseStatusSchema },
+  /**
+   * Connects to a PostgreSQL with the given password and reads its schema version; changes nothing. Fails
+   * with a `database.*` code (unreachable, wrong_password, not_allowed, missing, schema_newer).
+   */
+  'database.test': { args: databaseTestArgsSchema, result: databaseTestResultSchema },
+  /**
+   * Saves which history the next start uses (in the data folder, not in the history): a PostgreSQL (tested
+   * first, the password kept in the keychain or a private file) or this workstation's own SQLite file.
+   */
+  'database.use': { args: databaseUseArgsSchema, result: databaseStatusSchema },
 } as const satisfies Record<string, { args: z.ZodType; result: z.ZodType }>;
 
 export type Channels = typeof channels;
@@ -226,6 +245,9 @@ export const apiMethods = {
   cancelLearning: 'learn.cancel',
   decideLearning: 'learn.decide',
   useModel: 'models.use',
+  databaseStatus: 'database.status',
+  testDatabase: 'database.test',
+  useDatabase: 'database.use',
 } as const satisfies Record<string, ChannelName>;
 
 export type ApiMethodName = keyof typeof apiMethods;

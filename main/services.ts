@@ -22,7 +22,8 @@ import { ImageLibrary, type WriteFileFn } from './library/library.ts';
 import type { Diagnoser } from './model/diagnoser.ts';
 import { WorkerDiagnoser } from './model/worker-diagnoser.ts';
 import type { Backups } from './store/backups.ts';
-import { openStore } from './store/open-store.ts';
+import { filePasswordKeeper, type PasswordKeeper } from './store/db-password.ts';
+import { openChosenStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import { EngineError, toEngineError } from './util/errors.ts';
 import type { Logger } from './util/logger.ts';
@@ -58,6 +59,11 @@ export interface ServicesOptions {
   /** Shared history: how long a photo's claim outlives its room's last heartbeat (ms, default 30 s). */
   claimLeaseMs?: number;
   /**
+   * Keeps the password of the clinic database chosen in Settings: the desktop app's keychain
+   * (main/electron/keychain-password.ts); default a private file in the data folder.
+   */
+  passwordKeeper?: PasswordKeeper;
+  /**
    * The shipped model's folder; default model/classifier.ts `defaultModelDir()`. The engine uses the model
    * chosen in the data folder (`<dataDir>/models/current.json`, see main/learn/model-catalog.ts), this one
    * when none was chosen or the chosen one cannot be loaded.
@@ -87,6 +93,9 @@ export interface Services {
   readonly dataDir: string;
   /** The SQLite file, or the PostgreSQL URL without any password. */
   readonly dbPath: string;
+  /** Why that history: `--db`, the clinic database saved in Settings, or the default SQLite file. */
+  readonly dbSource: 'command_line' | 'saved' | 'default';
+  readonly passwordKeeper: PasswordKeeper;
   /** The SQLite connection; null on PostgreSQL. */
   readonly db: Database.Database | null;
   readonly backups: Backups | null;
@@ -157,12 +166,14 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   const cleanup: (() => Promise<void> | void)[] = [() => lock.release()];
   const workstation = workstationName(dataDir);
   try {
-    const opened = await openStore({
-      db: opts.dbPath ?? path.join(dataDir, 'eardrum.sqlite'),
+    const passwordKeeper = opts.passwordKeeper ?? filePasswordKeeper(dataDir);
+    const opened = await openChosenStore({
+      cliDb: opts.dbPath,
+      cliPasswordFile: opts.dbPasswordFile,
+      keeper: passwordKeeper,
       dataDir,
       logger,
       workstation,
-      ...(opts.dbPasswordFile ? { passwordFile: opts.dbPasswordFile } : {}),
       ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
     });
     const { store, dbPath } = opened;
@@ -271,6 +282,8 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       transport: opts.transport ?? 'http',
       dataDir,
       dbPath,
+      dbSource: opened.source,
+      passwordKeeper,
       db: opened.db,
       backups: opened.backups,
       store,

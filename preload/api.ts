@@ -38,6 +38,9 @@ export function buildEardrumApi(ipc: Invoker): EardrumApi {
     cancelLearning: (args) => ipc.invoke('learn.cancel', args),
     decideLearning: (args) => ipc.invoke('learn.decide', args),
     useModel: (args) => ipc.invoke('models.use', args),
+    databaseStatus: (args) => ipc.invoke('database.status', args),
+    testDatabase: (args) => ipc.invoke('database.test', args),
+    useDatabase: (args) => ipc.invoke('database.use', args),
     onEvent(listener: (event: EngineEvent) => void) {
       // The IPC event object (with its sender) never reaches the page, only the payload.
       const wrapped = (_event: IpcRendererEvent, payload: EngineEvent) => listener(payload);

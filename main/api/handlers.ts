@@ -14,6 +14,7 @@ import {
 import { writeCsv } from '../export/csv-export.ts';
 import type { Services } from '../services.ts';
 import { EngineError, toEngineError } from '../util/errors.ts';
+import { createDatabaseHandlers } from './database-handlers.ts';
 import { checkWatchDirFromUi } from './watch-dir.ts';
 
 function notFound(id: number): EngineError {
@@ -140,6 +141,7 @@ export function createHandlers(s: Services): Handlers {
     'learn.cancel': async () => s.learning.cancel(),
     'learn.decide': async (a) => s.learning.decide(a.use),
     'models.use': async (a) => s.learning.use(a.id),
+    ...createDatabaseHandlers(s),
   };
 }
 

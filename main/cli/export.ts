@@ -6,6 +6,8 @@ import { parseArgs as parseContractArgs } from '../../common/contract.ts';
 import { writeCsv } from '../export/csv-export.ts';
 import { defaultDataDir } from '../paths.ts';
 import { openDatabaseReadOnly } from '../store/database.ts';
+import { startupDatabase } from '../store/db-config.ts';
+import { filePasswordKeeper } from '../store/db-password.ts';
 import { createPool, pgClientConfig, isPostgresUrl } from '../store/pg-pool.ts';
 import { PgStore } from '../store/pg-store.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
@@ -23,7 +25,8 @@ Writes every matching record as CSV (RFC 4180, UTF-8 with BOM for Excel). Filter
   --decision confident|not_sure  the model's decision (results from before it had one match neither)
   --sort FIELD[:asc|desc]        default capturedAt:asc
   --lang en|ko                   headers and label names; ko also words ear, status, gate, decision
-                                 (default en)`;
+                                 (default en)
+Without --db: the clinic database chosen in Settings for that data folder, else its eardrum.sqlite.`;
 
 export async function run(argv: string[]): Promise<number> {
   try {
@@ -87,9 +90,17 @@ export async function run(argv: string[]): Promise<number> {
       language: values.lang ?? 'en',
     });
     if (!args.ok) throw new EngineError(args.error.code, args.error.message);
-    const dbPath = values.db ?? path.join(values['data-dir'] ?? defaultDataDir(), 'eardrum.sqlite');
+    // Like a start: --db, else the clinic database saved in Settings, else the data folder's own file.
+    const dataDir = path.resolve(values['data-dir'] ?? defaultDataDir());
+    const chosen = startupDatabase({
+      dataDir,
+      keeper: filePasswordKeeper(dataDir),
+      cliDb: values.db,
+      cliPasswordFile: values['db-password-file'],
+    });
+    const dbPath = chosen.db;
     const store: Store = isPostgresUrl(dbPath)
-      ? await openPgForExport(dbPath, values['db-password-file'])
+      ? await openPgForExport(dbPath, chosen)
       : new SqliteStore(openDatabaseReadOnly(dbPath));
     try {
       store.setLabels(await store.latestModelLabels());
@@ -117,8 +128,16 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** The shared history for reading only: the export claims nothing and listens to nothing. */
-function openPgForExport(url: string, passwordFile: string | undefined): Promise<PgStore> {
-  const connect = { url, ...(passwordFile ? { passwordFile } : {}), applicationName: 'eardrum export' };
+function openPgForExport(
+  url: string,
+  secret: { passwordFile?: string; password?: string },
+): Promise<PgStore> {
+  const connect = {
+    url,
+    ...(secret.passwordFile ? { passwordFile: secret.passwordFile } : {}),
+    ...(secret.password !== undefined ? { password: secret.password } : {}),
+    applicationName: 'eardrum export',
+  };
   return PgStore.open(createPool(connect), url, {
     workstation: connect.applicationName,
     listenConfig: pgClientConfig(connect),

@@ -12,7 +12,8 @@ Watches DIR (the otoscope's export folder) and diagnoses every image saved there
 line per result. Images already in DIR when it starts are diagnosed too (the backlog).
 DIR defaults to ${defaultWatchDir()} (created if missing).
   --data-dir DIR    where the database, image library and backups live (default: ${defaultDataDir()})
-  --db FILE|URL     database file (default: <data-dir>/eardrum.sqlite), or postgres://USER@HOST:PORT/DB
+  --db FILE|URL     database file (default: the clinic database chosen in Settings, else
+                    <data-dir>/eardrum.sqlite), or postgres://USER@HOST:PORT/DB
   --db-password-file FILE   the PostgreSQL password (first line; never in the URL, never logged)
   --library DIR     image library folder shared by the rooms (SMB/NFS, must exist; default <data-dir>/library)
   --polling         poll the folder instead of OS events (network shares: SMB/NFS send no events)

@@ -2,7 +2,7 @@
  * Electron entry (bundled to dist-electron/main.js). The only file that reaches for Electron's
  * runtime objects; every decision it wires is a tested plain function in this folder.
  */
-import { BrowserWindow, Menu, app, dialog, ipcMain, protocol, session } from 'electron';
+import { BrowserWindow, Menu, app, dialog, ipcMain, protocol, safeStorage, session } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EVENT_CHANNEL, FILE_PROTOCOL, type EngineEvent } from '../../common/contract.ts';
@@ -11,9 +11,12 @@ import { SHELL_NAVIGATE_CHANNEL } from '../../preload/shell-channels.ts';
 import { defaultWatchDir, ensureDir } from '../paths.ts';
 import { WorkerDiagnoser } from '../model/worker-diagnoser.ts';
 import { createServices, type Services } from '../services.ts';
+import { filePasswordKeeper } from '../store/db-password.ts';
 import { consoleLogger } from '../util/logger.ts';
 import { createFileProtocolHandler, createRendererProtocolHandler } from './app-protocol.ts';
+import { startWithSavedDatabase } from './database-startup.ts';
 import { registerIpcHandlers } from './ipc-handlers.ts';
+import { keychainPasswordKeeper } from './keychain-password.ts';
 import { ShutdownCoordinator, acquireSingleInstance } from './lifecycle.ts';
 import { MENU_STRINGS, buildMenuTemplate } from './menu.ts';
 import { appPaths } from './paths.ts';
@@ -110,33 +113,42 @@ async function start(): Promise<void> {
     ...(paths.classifierModule ? { classifierModule: paths.classifierModule } : {}),
     ...(paths.adaptModule ? { adaptModule: paths.adaptModule } : {}),
   });
+  const passwordKeeper = keychainPasswordKeeper(safeStorage, filePasswordKeeper(paths.dataDir));
   // createServices switches the worker to the model chosen in the data folder, if any.
-  const services = await createServices({
+  const services = await startWithSavedDatabase({
     dataDir: paths.dataDir,
-    modelDir: shippedModelDir,
-    adaptBaseDir: adaptBaseDir(paths.resourcesDir),
-    diagnoser,
-    transport: 'electron',
-    logger: log,
-    dialogs: {
-      async chooseSavePath(suggestedName) {
-        const options = { defaultPath: suggestedName, filters: [{ name: 'CSV', extensions: ['csv'] }] };
-        const r = mainWindow
-          ? await dialog.showSaveDialog(mainWindow, options)
-          : await dialog.showSaveDialog(options);
-        return r.canceled || !r.filePath ? null : r.filePath;
-      },
-      async chooseFolder() {
-        const options = { properties: ['openDirectory' as const, 'createDirectory' as const] };
-        const r = mainWindow
-          ? await dialog.showOpenDialog(mainWindow, options)
-          : await dialog.showOpenDialog(options);
-        return r.canceled ? null : (r.filePaths[0] ?? null);
-      },
-      async savePdf(suggestedName) {
-        return mainWindow ? saveWindowAsPdf(mainWindow, dialog, suggestedName) : null;
-      },
-    },
+    keeper: passwordKeeper,
+    language: app.getLocale().startsWith('ko') ? 'ko' : 'en',
+    ask: (options) => dialog.showMessageBox(options),
+    start: () =>
+      createServices({
+        dataDir: paths.dataDir,
+        passwordKeeper,
+        modelDir: shippedModelDir,
+        adaptBaseDir: adaptBaseDir(paths.resourcesDir),
+        diagnoser,
+        transport: 'electron',
+        logger: log,
+        dialogs: {
+          async chooseSavePath(suggestedName) {
+            const options = { defaultPath: suggestedName, filters: [{ name: 'CSV', extensions: ['csv'] }] };
+            const r = mainWindow
+              ? await dialog.showSaveDialog(mainWindow, options)
+              : await dialog.showSaveDialog(options);
+            return r.canceled || !r.filePath ? null : r.filePath;
+          },
+          async chooseFolder() {
+            const options = { properties: ['openDirectory' as const, 'createDirectory' as const] };
+            const r = mainWindow
+              ? await dialog.showOpenDialog(mainWindow, options)
+              : await dialog.showOpenDialog(options);
+            return r.canceled ? null : (r.filePaths[0] ?? null);
+          },
+          async savePdf(suggestedName) {
+            return mainWindow ? saveWindowAsPdf(mainWindow, dialog, suggestedName) : null;
+          },
+        },
+      }),
   });
   // Like `eardrum serve`: with no folder configured yet, watch the default inbox until one is chosen.
   if (!services.engine.currentSettings.watchDir)

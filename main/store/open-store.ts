@@ -2,6 +2,11 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Logger } from '../util/logger.ts';
 import type { Backups } from './backups.ts';
+import { EngineError } from '../util/errors.ts';
+import { classifyConnectError } from './db-check.ts';
+import { ErrorCodes } from '../../common/contract.ts';
+import { defaultSqliteFile, readDbConfig, startupDatabase, type StartupDatabase } from './db-config.ts';
+import type { PasswordKeeper } from './db-password.ts';
 import { openDatabase } from './database.ts';
 import { createPool, isPostgresUrl, pgClientConfig, redactUrl } from './pg-pool.ts';
 import { PgStore } from './pg-store.ts';
@@ -17,6 +22,8 @@ export interface OpenStoreOptions {
   passwordFile?: string;
   /** PostgreSQL: this room's name in claims and change notifications (see paths.ts workstationName). */
   workstation?: string;
+  /** PostgreSQL: the password itself (kept by Settings); passwordFile wins over it. */
+  password?: string;
   busyTimeoutMs?: number;
 }
 
@@ -34,6 +41,7 @@ export async function openStore(o: OpenStoreOptions): Promise<OpenedStore> {
     const connect = {
       url: o.db,
       ...(o.passwordFile ? { passwordFile: o.passwordFile } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
       applicationName: o.workstation ?? 'eardrum',
     };
     const pool = createPool(connect);
@@ -64,4 +72,44 @@ export async function openStore(o: OpenStoreOptions): Promise<OpenedStore> {
     db: opened.db,
     backups: opened.backups,
   };
+}
+
+export interface OpenChosenStoreOptions extends Omit<OpenStoreOptions, 'db' | 'passwordFile' | 'password'> {
+  /** `--db`, when given: it wins over the choice saved in Settings. */
+  cliDb?: string | undefined;
+  cliPasswordFile?: string | undefined;
+  keeper: PasswordKeeper;
+}
+
+/** The clinic database saved in Settings could not be opened at start (the desktop app offers a way back). */
+export class SavedDatabaseError extends EngineError {}
+
+/**
+ * Opens the history chosen at start (see db-config.ts `startupDatabase`). A clinic database saved in
+ * Settings that cannot be opened stops the start with a sentence saying so: falling back to this
+ * workstation's own file would show another history, and its new results would be missing from the clinic's.
+ */
+export async function openChosenStore(
+  o: OpenChosenStoreOptions,
+): Promise<OpenedStore & { source: StartupDatabase['source'] }> {
+  const { cliDb, cliPasswordFile, keeper, ...rest } = o;
+  const saved = !cliDb ? readDbConfig(o.dataDir) : null;
+  try {
+    const chosen = startupDatabase({ dataDir: o.dataDir, keeper, cliDb, cliPasswordFile });
+    const secret = {
+      ...(chosen.passwordFile ? { passwordFile: chosen.passwordFile } : {}),
+      ...(chosen.password !== undefined ? { password: chosen.password } : {}),
+    };
+    return { ...(await openStore({ ...rest, db: chosen.db, ...secret })), source: chosen.source };
+  } catch (err) {
+    if (!saved) throw err;
+    const why = classifyConnectError(err, saved.url) ?? (err as Error);
+    throw new SavedDatabaseError(
+      why instanceof EngineError ? why.code : ErrorCodes.internal,
+      `The clinic database chosen in Settings (${redactUrl(saved.url)}) cannot be opened: ${why.message} ` +
+        "This workstation does not switch to its own database by itself: start the server, or go back to this workstation's " +
+        `database (start once with --db ${defaultSqliteFile(o.dataDir)}, then Settings → Clinic database).`,
+      { cause: err },
+    );
+  }
 }

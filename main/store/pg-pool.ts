@@ -19,6 +19,8 @@ export interface PgConnectOptions {
   url: string;
   /** A file holding the password (first line); never logged, never stored. */
   passwordFile?: string;
+  /** The password itself (Settings: decrypted from the keychain); a passwordFile wins over it. */
+  password?: string;
   /** Connections in the pool. */
   max?: number;
   /**
@@ -77,7 +79,11 @@ export function pgClientConfig(o: PgConnectOptions): pg.ClientConfig {
     user: decodeURIComponent(u.username),
     database: decodeURIComponent(u.pathname.slice(1)) || decodeURIComponent(u.username),
     ...(ssl && ssl !== 'disable' ? { ssl: { rejectUnauthorized: ssl === 'verify-full' } } : {}),
-    ...(o.passwordFile ? { password: readPasswordFile(o.passwordFile) } : {}),
+    ...(o.passwordFile
+      ? { password: readPasswordFile(o.passwordFile) }
+      : o.password !== undefined
+        ? { password: o.password }
+        : {}),
     ...(o.applicationName ? { application_name: o.applicationName.slice(0, 63) } : {}),
     connectionTimeoutMillis: 5000,
     types,

@@ -54,6 +54,8 @@ export class BrowserWindow extends EventEmitter {
       report({ appInfo: info });
       const refused = await handlers.get('app.info')({ senderFrame: { url: 'https://evil.example/', parent: null } }, {});
       report({ refused });
+      const database = await handlers.get('database.status')({ senderFrame: { url, parent: null } }, {});
+      report({ database });
       app.quit();
     }, 500);
   }
@@ -62,6 +64,12 @@ export class BrowserWindow extends EventEmitter {
 }
 export const Menu = { buildFromTemplate: (t) => t, setApplicationMenu: () => report({ menu: true }) };
 export const dialog = { showErrorBox: (t, m) => report({ errorBox: m }), showMessageBox: async () => ({}) };
+export const safeStorage = {
+  isEncryptionAvailable: () => true,
+  getSelectedStorageBackend: () => 'gnome_libsecret',
+  encryptString: (s) => Buffer.from(s),
+  decryptString: (b) => b.toString(),
+};
 export const ipcMain = { handle: (c, fn) => handlers.set(c, fn), removeHandler: (c) => handlers.delete(c) };
 export const protocol = { registerSchemesAsPrivileged: (s) => report({ schemes: s.map((x) => x.scheme) }), handle: (s) => report({ protocol: s }) };
 export const session = { defaultSession: {
@@ -69,7 +77,7 @@ export const session = { defaultSession: {
   setPermissionRequestHandler() {},
   setPermissionCheckHandler() {},
 } };
-export default { app, BrowserWindow, Menu, dialog, ipcMain, protocol, session };
+export default { app, BrowserWindow, Menu, dialog, ipcMain, protocol, safeStorage, session };
 `;
 
 describe('the built Electron bundle', () => {
@@ -136,6 +144,10 @@ describe('the built Electron bundle', () => {
       dataDir: path.join(userData, 'data'),
       watchDir: path.join(tmp, 'inbox'),
       model: { id: expect.stringMatching(/^eardrum-/) },
+    });
+    expect(find('database')).toMatchObject({
+      ok: true,
+      value: { current: { kind: 'sqlite' }, source: 'default', passwordKept: 'keychain' },
     });
     expect(find('refused')).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(find('quit')).toBe('clean');

@@ -99,6 +99,12 @@ vi.mock('electron', async () => {
       setApplicationMenu: (m: unknown) => (state.menuTemplate = m),
     },
     dialog: { showErrorBox: () => undefined, showMessageBox: async () => ({}) },
+    safeStorage: {
+      isEncryptionAvailable: () => true,
+      getSelectedStorageBackend: () => 'gnome_libsecret',
+      encryptString: (s: string) => Buffer.from(s),
+      decryptString: (b: Buffer) => b.toString(),
+    },
     ipcMain: {
       handle: (c: string, fn: (e: unknown, a: unknown) => Promise<unknown>) => state.handlers.set(c, fn),
       removeHandler: (c: string) => state.handlers.delete(c),
@@ -190,6 +196,11 @@ describe('Electron main wiring', () => {
       modelDir: expect.stringMatching(/resources\/models\/test-model$/),
     });
     expect(h.state.createOptions?.dialogs).toBeTruthy();
+    // The clinic database's password goes to the OS keychain (safeStorage), its fallback file in the data folder.
+    expect(h.state.createOptions?.passwordKeeper).toMatchObject({
+      kind: 'keychain',
+      file: '/fake/userData/data/database-password',
+    });
   });
 
   it('guards the session and opens one hardened window on the app origin', () => {
