@@ -66,7 +66,7 @@ export const databaseTestArgsSchema = z.object({
 
 export const databaseTestResultSchema = z.object({
   database: databaseDescriptionSchema,
-  /** `server_version` as the server reports it, e.g. "15.8". */
+  /** The server's version number, e.g. "15.8" (`server_version` without the packager's suffix). */
   serverVersion: z.string(),
   /** `empty`: set up at the first start; `older`: migrated at the next start; `current`: ready. */
   schema: z.enum(['empty', 'older', 'current']),

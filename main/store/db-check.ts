@@ -66,8 +66,10 @@ export async function testConnection(url: string, password: string): Promise<Dat
   try {
     const c = await pool.connect();
     try {
-      const version = (await c.query<{ server_version: string }>('SHOW server_version')).rows[0]!
-        .server_version;
+      // "15.14 (Debian 15.14-0+deb12u1)": the number is what a person compares with what they installed.
+      const version = (
+        await c.query<{ server_version: string }>('SHOW server_version')
+      ).rows[0]!.server_version.split(' ')[0]!;
       const hasSchema =
         (await c.query<{ t: string | null }>(`SELECT to_regclass('schema_migrations')::text AS t`)).rows[0]!
           .t !== null;

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ModelCardView, PatternPreview, Settings } from '../../common/contract.ts';
 import type { ApiClient } from '../api/client.ts';
+import { ClinicDatabase } from '../components/ClinicDatabase.tsx';
 import { LearnFromReviews } from '../components/LearnFromReviews.tsx';
 import { ModelCard } from '../components/ModelCard.tsx';
 import { ThresholdSettings } from '../components/ThresholdSettings.tsx';
@@ -219,6 +220,10 @@ export function SettingsView({ api, card, settings, onSaved, dataDir, debounceMs
           <ThresholdSettings api={api} card={card} settings={settings} onChanged={onSaved} />
         )}
       </div>
+      <section className="learn-section" aria-labelledby="clinic-db-title">
+        <h3 id="clinic-db-title">{t('clinicDb.title')}</h3>
+        <ClinicDatabase api={api} />
+      </section>
       <section className="learn-section" aria-labelledby="learn-title">
         <h3 id="learn-title">{t('learn.title')}</h3>
         <LearnFromReviews api={api} {...(card ? { labels: card.labels } : {})} />

@@ -5,7 +5,7 @@
  * tests/e2e/ci-guard.ts also fails the run if it did not reach the end.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adaptBaseDir } from '../../model/classifier.ts';
 import type { RecordSummary } from '../../common/contract.ts';
 import { en, ko } from '../../renderer/i18n/resources.ts';
+import { startPostgres, type TestPostgres } from '../engine/helpers/postgres.ts';
 import { E2E_MARKER } from './ci-guard.ts';
 import { startServe, type ServeProcess } from './serve-process.ts';
 
@@ -70,6 +71,8 @@ let tmp: string;
 let watchDir: string;
 let serve: ServeProcess;
 let browser: Browser;
+/** The clinic's PostgreSQL for the Settings → Clinic database step (initdb in a temporary folder). */
+let clinicPg: TestPostgres | null = null;
 let page: Page;
 const problems: string[] = [];
 /** Every console line of every page, to check that none carries the access token. */
@@ -171,6 +174,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  await clinicPg?.stop();
   await browser?.close();
   const code = await serve?.stop();
   if (serve && code !== 0) console.error(`serve exited with ${code}:\n${serve.output()}`);
@@ -346,6 +350,49 @@ describe('the workstation in a browser', () => {
     await shot('settings');
     stepsDone++;
   }, 30_000);
+
+  it('points the workstation at a clinic PostgreSQL in Settings: a wrong password is said plainly, the right one connects and is kept for the next start, never shown', async () => {
+    clinicPg = await startPostgres();
+    const password = readFileSync(clinicPg.passwordFile, 'utf8').split('\n')[0]!;
+    const dataDir = path.join(tmp, 'data');
+    const section = page.getByTestId('clinic-db');
+    await section.getByTestId('clinic-db-current').getByText(en.clinicDb.local).waitFor();
+    await section.getByRole('textbox', { name: en.clinicDb.url }).fill(clinicPg.url('postgres'));
+    const passwordField = section.getByLabel(en.clinicDb.password, { exact: true });
+    await passwordField.fill('not-the-password');
+    const problemsBefore = problems.length;
+    await section.getByRole('button', { name: en.clinicDb.test }).click();
+    await section.getByRole('alert').getByText(en.errors.codes['database.wrong_password']).waitFor();
+    await passwordField.fill(password);
+    await section.getByRole('button', { name: en.clinicDb.test }).click();
+    await section
+      .getByRole('status')
+      .getByText(/^Connected \(PostgreSQL \d+[^)]*\)\. The database is empty/)
+      .waitFor();
+    await section.getByRole('button', { name: en.clinicDb.use }).click();
+    await section
+      .getByTestId('clinic-db-next')
+      .getByText(/eardrum@127\.0\.0\.1:\d+\/postgres/)
+      .waitFor();
+    await expect(passwordField.inputValue()).resolves.toBe('');
+    await shot('settings-clinic-database');
+    // The refused password answers 422, which Chromium logs as a failed resource: expected, not a script error.
+    expect(problems.splice(problemsBefore).filter((p) => !/status of 422/.test(p))).toEqual([]);
+    // Kept for the next start in a private file beside a config without it, and never shown or logged.
+    expect(statSync(path.join(dataDir, 'database-password')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path.join(dataDir, 'database.json'), 'utf8')).not.toContain(password);
+    const status = await api<{ next: { kind: string } }>('database.status', {});
+    expect(status.body.value?.next.kind).toBe('postgres');
+    expect(JSON.stringify(status.body)).not.toContain(password);
+    expect(await page.content()).not.toContain(password);
+    expect(serve.output()).not.toContain(password);
+    // Back to this workstation's own history, as the rest of the run expects.
+    await section.getByRole('button', { name: en.clinicDb.backToLocal }).click();
+    await section.getByTestId('clinic-db-next').getByText(en.clinicDb.local).waitFor();
+    expect(existsSync(path.join(dataDir, 'database-password'))).toBe(false);
+    expect(existsSync(path.join(dataDir, 'database.json'))).toBe(false);
+    stepsDone++;
+  }, 120_000);
 
   it('prints an exam’s report: page.pdf() holds clinic, patient, ear, time, answer, model, review and the disclaimer', async () => {
     const record = state.eardrum!;
@@ -723,7 +770,7 @@ describe('the workstation in a browser', () => {
   }, 90_000);
 
   it('ran every step without script errors or CSP violations', async () => {
-    expect(stepsDone).toBe(14);
+    expect(stepsDone).toBe(15);
     expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
     expect(consoleLines.filter((line) => line.includes(serve.token))).toEqual([]);
     await mkdir(path.dirname(E2E_MARKER), { recursive: true });

@@ -7,6 +7,7 @@ import {
   channels,
   parseArgs,
   type ArgsOf,
+  type DatabaseStatus,
   type ChannelName,
   type EngineEvent,
   type AdaptJob,
@@ -186,6 +187,15 @@ export class FakeApi implements ApiClient {
     activeModelId: CARD.id,
     job: IDLE_JOB,
   };
+  /** Settings → Clinic database: what is in use, and the one password the fake server accepts. */
+  database: DatabaseStatus = {
+    current: { kind: 'sqlite', file: '/data/eardrum.sqlite' },
+    source: 'default',
+    next: { kind: 'sqlite', file: '/data/eardrum.sqlite' },
+    passwordKept: 'file',
+    passwordFile: '/data/database-password',
+  };
+  databasePassword = 'right-pw';
   calls: Call[] = [];
   exports: ArgsOf<'export.csv'>[] = [];
   /** Channels that answer with this error instead. */
@@ -288,6 +298,28 @@ export class FakeApi implements ApiClient {
   private answer(channel: ChannelName, a: Record<string, unknown>): unknown {
     const notFound = { ok: false, error: { code: 'not_found', message: 'no such record' } };
     switch (channel) {
+      case 'database.status':
+        return this.database;
+      case 'database.test':
+      case 'database.use': {
+        if (a.kind === 'sqlite') {
+          this.database = { ...this.database, next: this.database.current };
+          return this.database;
+        }
+        if (a.password !== this.databasePassword)
+          return { ok: false, error: { code: 'database.wrong_password', message: 'password refused' } };
+        const u = new URL(String(a.url));
+        const db = {
+          kind: 'postgres' as const,
+          host: u.hostname,
+          port: Number(u.port || 5432),
+          database: u.pathname.slice(1),
+          user: u.username,
+        };
+        if (channel === 'database.test') return { database: db, serverVersion: '15.8', schema: 'empty' };
+        this.database = { ...this.database, next: db };
+        return this.database;
+      }
       case 'app.info':
         return {
           appVersion: '0.1.0',
