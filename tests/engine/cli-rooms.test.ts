@@ -1,0 +1,261 @@
+/**
+ * Two exam rooms as shipped: two `eardrum serve` child processes with the real model, each with its own data
+ * folder and watched folder, on one real PostgreSQL and one shared library folder. Photos dropped in either
+ * room reach the other's board and event stream (within 2 s), reviews from both land in one audit trail,
+ * and a folder both rooms watch gives each photo one record and one diagnosis.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EngineEvent } from '../../common/contract.ts';
+import { createPool } from '../../main/store/pg-pool.ts';
+import { removeDir, repoRoot, tempDir, waitFor } from './helpers/fs-helpers.ts';
+import {
+  POSTGRES_SKIP_REASON,
+  postgresMissing,
+  startPostgres,
+  type TestPostgres,
+} from './helpers/postgres.ts';
+import { distinctDatasetImages } from './helpers/real-model.ts';
+
+let server: TestPostgres | null = null;
+beforeAll(async () => {
+  if (!postgresMissing) {
+    server = await startPostgres();
+    server.createDatabase('clinic');
+  }
+}, 60_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+interface Room {
+  name: string;
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<number | null>;
+  base: string;
+  token: string;
+  events: { at: number; e: EngineEvent }[];
+  stopEvents: () => void;
+}
+
+const URL_RE = /(http:\/\/127\.0\.0\.1:\d+)\/\?token=([\w-]+)/;
+
+async function startRoom(name: string, o: { dataDir: string; watch: string; library: string }) {
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(repoRoot, 'bin', 'eardrum.mjs'),
+      'serve',
+      '--watch',
+      o.watch,
+      '--data-dir',
+      o.dataDir,
+      '--library',
+      o.library,
+      '--db',
+      server!.url('clinic'),
+      '--db-password-file',
+      server!.passwordFile,
+      '--port',
+      '0',
+    ],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { name, child, out: () => out, exited };
+}
+
+/** Reads the room's `/api/events` stream into `events`, each with the time it arrived here. */
+async function listen(base: string, token: string, events: Room['events']): Promise<() => void> {
+  const ctrl = new AbortController();
+  const res = await fetch(`${base}/api/events`, {
+    signal: ctrl.signal,
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  expect(res.status).toBe(200);
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  void (async () => {
+    let buf = '';
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+      if (done) return;
+      buf += decoder.decode(value, { stream: true });
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const data = buf
+          .slice(0, i)
+          .split('\n')
+          .find((l) => l.startsWith('data: '));
+        buf = buf.slice(i + 2);
+        if (data) events.push({ at: Date.now(), e: JSON.parse(data.slice(6)) as EngineEvent });
+      }
+    }
+  })();
+  return () => ctrl.abort();
+}
+
+async function call<T>(room: Room, channel: string, args: unknown = {}): Promise<T> {
+  const res = await fetch(`${room.base}/api/${channel}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${room.token}` },
+    body: JSON.stringify(args),
+  });
+  const body = (await res.json()) as { ok: boolean; value: T; error?: unknown };
+  if (!body.ok) throw new Error(`${room.name} ${channel}: ${JSON.stringify(body.error)}`);
+  return body.value;
+}
+
+function doneEvent(room: Room, fileName: string, timeoutMs = 120_000) {
+  return waitFor(
+    () => room.events.find((x) => x.e.type === 'done' && x.e.record.fileName === fileName),
+    timeoutMs,
+    20,
+  ).catch((err: Error) => {
+    throw new Error(`${room.name}: no done event for ${fileName}: ${err.message}\n${room.out()}`);
+  });
+}
+
+const idOf = (x: { e: EngineEvent }) => (x.e as { record: { id: number } }).record.id;
+
+describe.skipIf(postgresMissing)(
+  `two serve processes on one PostgreSQL${postgresMissing ? ` (skipped: ${POSTGRES_SKIP_REASON})` : ''}`,
+  () => {
+    it('shows each room’s photos on the other’s board and event stream, keeps one audit trail, and diagnoses a folder both watch once', async () => {
+      const dirs = {
+        data1: tempDir('room1-data'),
+        data2: tempDir('room2-data'),
+        inbox1: tempDir('room1-inbox'),
+        inbox2: tempDir('room2-inbox'),
+        shared: tempDir('clinic-share-inbox'),
+        library: tempDir('clinic-library'),
+      };
+      const rooms: Room[] = [];
+      const sql = createPool({ url: server!.url('clinic'), passwordFile: server!.passwordFile });
+      const started = await Promise.all([
+        startRoom('room 1', { dataDir: dirs.data1, watch: dirs.inbox1, library: dirs.library }),
+        startRoom('room 2', { dataDir: dirs.data2, watch: dirs.inbox2, library: dirs.library }),
+      ]);
+      try {
+        for (const s of started) {
+          await waitFor(() => URL_RE.test(s.out()) || s.child.exitCode !== null, 180_000, 100);
+          expect(s.child.exitCode, s.out()).toBeNull();
+          const [, base, token] = URL_RE.exec(s.out())!;
+          const events: Room['events'] = [];
+          const stopEvents = await listen(base!, token!, events);
+          rooms.push({ ...s, base: base!, token: token!, events, stopEvents });
+        }
+        const [r1, r2] = rooms as [Room, Room];
+        const images = distinctDatasetImages(5);
+
+        // A photo in each room's own folder: on its own stream, then on the other room's within 2 s.
+        copyFileSync(images[0]!.file, path.join(dirs.inbox1, 'A1_L_20261130.jpg'));
+        copyFileSync(images[1]!.file, path.join(dirs.inbox2, 'B1_R_20261130.jpg'));
+        const latencies: number[] = [];
+        for (const [own, other, file] of [
+          [r1, r2, 'A1_L_20261130.jpg'],
+          [r2, r1, 'B1_R_20261130.jpg'],
+        ] as const) {
+          const local = await doneEvent(own, file);
+          const remote = await doneEvent(other, file, 10_000);
+          expect(idOf(remote)).toBe(idOf(local));
+          latencies.push(remote.at - local.at);
+        }
+        console.log(`a result on the other room's event stream after ${latencies.join(' and ')} ms`);
+        for (const ms of latencies) expect(ms).toBeLessThan(2000);
+
+        // Both boards show both photos, diagnosed; room 2 serves room 1's thumbnail from the shared library.
+        for (const r of rooms) {
+          const page = await call<{ items: { fileName: string; status: string; id: number }[] }>(
+            r,
+            'records.list',
+            { sort: { field: 'fileName', direction: 'asc' } },
+          );
+          expect(page.items.map((i) => [i.fileName, i.status])).toEqual([
+            ['A1_L_20261130.jpg', 'done'],
+            ['B1_R_20261130.jpg', 'done'],
+          ]);
+        }
+        const a1 = idOf(await doneEvent(r1, 'A1_L_20261130.jpg'));
+        const thumbs = await Promise.all(
+          rooms.map(async (r) => {
+            const res = await fetch(`${r.base}/files/thumbnail/${a1}`, {
+              headers: { Authorization: `Bearer ${r.token}` },
+            });
+            expect(res.status, r.name).toBe(200);
+            return Buffer.from(await res.arrayBuffer());
+          }),
+        );
+        expect(thumbs[0]!.length).toBeGreaterThan(100);
+        expect(thumbs[1]!.equals(thumbs[0]!)).toBe(true);
+
+        // Reviews from both rooms on one record: one audit trail, and each review on the other's stream.
+        const b1 = idOf(await doneEvent(r2, 'B1_R_20261130.jpg'));
+        await call(r1, 'reviews.add', {
+          recordId: b1,
+          action: 'confirm',
+          note: 'room 1',
+          reviewer: 'dr kim',
+        });
+        await waitFor(
+          () => r2.events.some((x) => x.e.type === 'record.updated' && x.e.record.id === b1),
+          5000,
+          20,
+        );
+        await call(r2, 'reviews.add', {
+          recordId: b1,
+          action: 'confirm',
+          note: 'room 2',
+          reviewer: 'dr lee',
+        });
+        for (const r of rooms) {
+          const detail = await call<{ reviews: { reviewer: string; note: string }[] }>(r, 'records.get', {
+            id: b1,
+          });
+          expect(detail.reviews.map((v) => [v.reviewer, v.note])).toEqual([
+            ['dr kim', 'room 1'],
+            ['dr lee', 'room 2'],
+          ]);
+        }
+
+        // One network folder watched by both rooms: each photo one record, one diagnosis.
+        for (const r of rooms) await call(r, 'settings.update', { watchDir: dirs.shared });
+        for (const r of rooms)
+          expect((await call<{ watchDir: string }>(r, 'app.info')).watchDir, r.name).toBe(dirs.shared);
+        const sharedNames = ['S1_L_20261130.jpg', 'S2_R_20261130.jpg', 'S3_L_20261130.jpg'];
+        sharedNames.forEach((n, i) => copyFileSync(images[2 + i]!.file, path.join(dirs.shared, n)));
+        for (const r of rooms) for (const n of sharedNames) await doneEvent(r, n);
+        const rows = await sql.query<{ file_name: string; records: number; diagnoses: number }>(
+          `SELECT i.file_name, count(DISTINCT i.id)::int AS records, count(d.id)::int AS diagnoses
+           FROM images i LEFT JOIN diagnoses d ON d.image_id = i.id
+           WHERE i.original_path LIKE $1 GROUP BY i.file_name ORDER BY i.file_name`,
+          [`${dirs.shared}%`],
+        );
+        expect(rows.rows).toEqual(sharedNames.map((n) => ({ file_name: n, records: 1, diagnoses: 1 })));
+        // The model ran once per photo, in whichever room claimed it.
+        const processing = rooms.flatMap((r) =>
+          r.events.filter((x) => x.e.type === 'processing' && x.e.path.startsWith(dirs.shared)),
+        );
+        expect(processing).toHaveLength(sharedNames.length);
+        const claims = await sql.query('SELECT * FROM photo_claims');
+        expect(claims.rows).toEqual([]);
+
+        for (const r of rooms) {
+          r.stopEvents();
+          r.child.kill('SIGTERM');
+        }
+        for (const r of rooms) expect(await r.exited, r.out()).toBe(0);
+      } finally {
+        for (const s of started) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+        await sql.end();
+        Object.values(dirs).forEach(removeDir);
+      }
+    }, 420_000);
+  },
+);
