@@ -4,6 +4,7 @@ import type { LabelInfo } from '../../common/contract.ts';
 import { copyLibraryFile } from '../library/library-copy.ts';
 import { inTransaction } from './pg-pool.ts';
 import { PgRecordEdits } from './pg-record-edits.ts';
+import { DIAGNOSIS_COLUMNS, PHOTO_COLUMNS, RECORD_COLUMNS } from './history-migration-columns.ts';
 import type { DiagnosisRow, ImageRow, ReviewRow } from './record-rows.ts';
 
 /** A record as SQLite holds it (captured_ms is the board's integer copy of captured_at). */
@@ -11,82 +12,6 @@ type SourceRow = ImageRow & { captured_ms: number | null };
 
 /** Records copied per transaction: an interrupted run leaves whole records, and a rerun finishes the rest. */
 const BATCH = 200;
-
-/** The record's own columns, copied as they are (ids, the photo link and the diagnosis link are mapped). */
-const RECORD_COLUMNS = [
-  'sha256',
-  'file_name',
-  'original_path',
-  'source',
-  'stored_path',
-  'size_bytes',
-  'width',
-  'height',
-  'format',
-  'captured_at',
-  'captured_ms',
-  'capture_source',
-  'ingested_at',
-  'status',
-  'failure_code',
-  'failure_message',
-  'patient_id',
-  'ear',
-  'patient_source',
-  'thumb_path',
-  'overlay_path',
-  'gate',
-  'gate_reason',
-  'model_label',
-  'confidence',
-  'decision',
-  'reviewed_label',
-  'review_count',
-  'last_reviewer',
-  'last_reviewed_at',
-  'effective_label',
-  'abnormal',
-  'search_text',
-] as const;
-
-/** What a record shares with the photo's other records, taken from the photo's record in the target. */
-const PHOTO_COLUMNS = [
-  'stored_path',
-  'thumb_path',
-  'overlay_path',
-  'size_bytes',
-  'width',
-  'height',
-  'format',
-  'status',
-  'failure_code',
-  'failure_message',
-  'diagnosis_id',
-  'gate',
-  'gate_reason',
-  'model_label',
-  'confidence',
-  'decision',
-] as const;
-
-const DIAGNOSIS_COLUMNS = [
-  'model_id',
-  'model_version',
-  'backend',
-  'gate',
-  'gate_reason',
-  'eardrum_probability',
-  'label',
-  'probabilities',
-  'decision',
-  'not_sure_reasons',
-  'unfamiliarity',
-  'heatmap',
-  'decode_ms',
-  'inference_ms',
-  'total_ms',
-  'created_at',
-] as const;
 
 /** Settings that describe one workstation, not the clinic: never copied into the shared store. */
 const LOCAL_SETTINGS = new Set(['watchDir']);
