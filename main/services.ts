@@ -24,6 +24,7 @@ import { WorkerDiagnoser } from './model/worker-diagnoser.ts';
 import type { Backups } from './store/backups.ts';
 import { filePasswordKeeper, type PasswordKeeper } from './store/db-password.ts';
 import { openChosenStore } from './store/open-store.ts';
+import { Outbox } from './store/outbox.ts';
 import type { Store } from './store/store.ts';
 import { EngineError, toEngineError } from './util/errors.ts';
 import type { Logger } from './util/logger.ts';
@@ -227,8 +228,15 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     cleanup.unshift(() => patterns.close());
     store.setLabels(diagnoser.card.labels);
     await store.registerModel(diagnoser.card);
+    // PostgreSQL can go away while the workstation runs: results wait in a local queue meanwhile.
+    let outbox: Outbox | undefined;
+    if (store.backend === 'postgres') {
+      const box = (outbox = new Outbox(path.join(dataDir, 'outbox.sqlite')));
+      cleanup.unshift(() => box.close());
+    }
     const engine = new Engine({
       store,
+      ...(outbox ? { outbox } : {}),
       library,
       diagnoser,
       patterns,

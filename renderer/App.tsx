@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { AppInfo, ModelCardView, Settings } from '../common/contract.ts';
+import type { AppInfo, DatabaseConnection, ModelCardView, Settings } from '../common/contract.ts';
 import type { ApiClient } from './api/client.ts';
+import { DatabaseState } from './components/DatabaseState.tsx';
 import { LoginForm } from './components/LoginForm.tsx';
 import { errorText } from './errors.ts';
 import { isUiLanguage, startLanguage, type UiLanguage } from './i18n/index.ts';
@@ -34,6 +35,7 @@ export function App({ api, shell, debounceMs, preferredLanguages = navigator.lan
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [fatal, setFatal] = useState<{ code: string; text: string } | null>(null);
   const [connected, setConnected] = useState(true);
+  const [database, setDatabase] = useState<DatabaseConnection | null>(null);
   const [board, setBoard] = useState<BoardState>(INITIAL_BOARD);
   const main = useRef<HTMLElement>(null);
   /** Where a report was opened from, to go back there. */
@@ -56,7 +58,10 @@ export function App({ api, shell, debounceMs, preferredLanguages = navigator.lan
       const language = startLanguage(s.value.language, preferredLanguages);
       if (language !== i18n.language) void i18n.changeLanguage(language);
       if (c.ok) setCard(c.value);
-      if (a.ok) setInfo(a.value);
+      if (a.ok) {
+        setInfo(a.value);
+        setDatabase((d) => d ?? a.value.engine.database);
+      }
     })();
     return () => {
       cancelled = true;
@@ -73,6 +78,7 @@ export function App({ api, shell, debounceMs, preferredLanguages = navigator.lan
   useEffect(
     () =>
       api.onEvent((event) => {
+        if ('status' in event) setDatabase(event.status.database);
         if (event.type === 'settings') setSettings(event.settings);
         else if (event.type === 'model.changed') {
           // New results come from another model now: its card and the app info follow.
@@ -219,6 +225,7 @@ export function App({ api, shell, debounceMs, preferredLanguages = navigator.lan
           <span className={connected ? 'connection ok' : 'connection lost'} role="status">
             {connected ? t('app.connection.live') : t('app.connection.lost')}
           </span>
+          {database && <DatabaseState status={database} />}
           <label className="language-select">
             {/* Both words, so a reader of either language finds the switch whatever the UI speaks. */}
             <span aria-hidden="true">Language · 언어</span>

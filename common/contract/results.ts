@@ -47,6 +47,10 @@ export const ErrorCodes = {
   diskFull: 'disk_full',
   databaseLocked: 'database_locked',
   databaseCorrupt: 'database_corrupt',
+  /** The clinic's PostgreSQL cannot be reached (stopped, restarting, network down): try again shortly. */
+  databaseUnreachable: 'database_unreachable',
+  /** Results kept while the database was unreachable that it then refused (set aside, retried at next start). */
+  databaseRefused: 'database_refused',
   ioError: 'io_error',
   cancelled: 'cancelled',
   /** Another long job (adapting the model) is running or waiting for a decision. */

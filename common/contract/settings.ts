@@ -94,6 +94,20 @@ export type ModelCardView = z.infer<typeof modelCardViewSchema>;
 export const engineStateSchema = z.enum(['starting', 'running', 'stopped', 'error']);
 export type EngineState = z.infer<typeof engineStateSchema>;
 
+/**
+ * The history's database as the engine last found it. SQLite is in-process, so always `connected`. With
+ * PostgreSQL: `unreachable` since a time (results are kept in a local queue meanwhile), `catching_up` while
+ * the queued results are being written once the server is back.
+ */
+export const databaseConnectionSchema = z.object({
+  state: z.enum(['connected', 'unreachable', 'catching_up']),
+  /** When the server was first found unreachable (ISO time), or null. */
+  since: z.string().nullable(),
+  /** Results (photos admitted, diagnoses) held in the local queue, not yet written to the database. */
+  waiting: z.number().int(),
+});
+export type DatabaseConnection = z.infer<typeof databaseConnectionSchema>;
+
 export const engineStatusSchema = z.object({
   state: engineStateSchema,
   /** True while the watched folder is being watched. */
@@ -113,6 +127,7 @@ export const engineStatusSchema = z.object({
   etaMs: z.number().nullable(),
   /** Recent mean processing time per image in milliseconds, or null before the first. */
   avgProcessMs: z.number().nullable(),
+  database: databaseConnectionSchema,
 });
 export type EngineStatus = z.infer<typeof engineStatusSchema>;
 

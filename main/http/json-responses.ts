@@ -18,6 +18,7 @@ const STATUS_OF: Record<string, number> = {
   [ErrorCodes.busy]: 409,
   [ErrorCodes.modelUnavailable]: 503,
   [ErrorCodes.databaseLocked]: 503,
+  [ErrorCodes.databaseUnreachable]: 503,
   [ErrorCodes.diskFull]: 507,
 };
 

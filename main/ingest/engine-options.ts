@@ -1,6 +1,7 @@
 import type { Settings } from '../../common/contract.ts';
 import type { ImageLibrary } from '../library/library.ts';
 import type { Diagnoser } from '../model/diagnoser.ts';
+import type { Outbox } from '../store/outbox.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger } from '../util/logger.ts';
 import type { PatternMatcher } from './pattern-matcher.ts';
@@ -24,4 +25,6 @@ export interface EngineOptions {
   maxIngestRetries?: number;
   /** A shared history: how long a photo's claim outlives this room's last heartbeat (ms, default 30 s). */
   claimLeaseMs?: number;
+  /** The local queue for when the shared database is unreachable (PostgreSQL); none with SQLite. */
+  outbox?: Outbox;
 }

@@ -9,10 +9,8 @@ import type {
 } from '../../common/contract.ts';
 import { ErrorCodes } from '../../common/contract.ts';
 import type { ImageLibrary } from '../library/library.ts';
-import type { Diagnoser } from '../model/diagnoser.ts';
 import type { EngineOptions } from './engine-options.ts';
 import type { Store } from '../store/store.ts';
-import { ClaimTakenError } from '../store/pg-shared.ts';
 import { toSummary } from '../store/record-rows.ts';
 import { EngineError, toEngineError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
@@ -20,17 +18,20 @@ import { silentLogger } from '../util/logger.ts';
 import { WriteStabilizer, type StableFile } from './stabilizer.ts';
 import { AdmitStage, type Admitted } from './stages/admit.ts';
 import { JobClaims } from './stages/claims.ts';
-import { classify } from './stages/classify.ts';
+import { CatchUp, modelJobOf } from './stages/catch-up.ts';
+import { ModelRun } from './stages/model-run.ts';
 import { Notifier } from './stages/notify.ts';
 import { PhotoSources } from './stages/photo-sources.ts';
 import { RecordStage } from './stages/record.ts';
 import { RemoteChanges } from './stages/remote.ts';
-import { ModelQueue, type ModelJob } from './stages/model-queue.ts';
+import { ModelQueue } from './stages/model-queue.ts';
 import { Timings, type IngestTiming } from './stages/timings.ts';
 import { WatchStage } from './stages/watch.ts';
 
 export type { EngineOptions } from './engine-options.ts';
 export type { IngestTiming } from './stages/timings.ts';
+
+const CONNECTED = { state: 'connected', since: null, waiting: 0 } as const;
 
 /**
  * The watched-folder engine, a composition of stages (main/ingest/stages/):
@@ -43,7 +44,8 @@ export type { IngestTiming } from './stages/timings.ts';
  * answer; `Notifier` sends the events. Admission and the model each take one item at a time in arrival
  * order, and the queue between them holds record ids only, so a burst of thousands costs no memory.
  * On a history shared by several rooms, `JobClaims` decides which room diagnoses each photo (and takes
- * over a dead room's), and `RemoteChanges` announces the other rooms' results and reviews here.
+ * over a dead room's), and `RemoteChanges` announces the other rooms' results and reviews here; `CatchUp`
+ * keeps admitted photos and answers in a local queue while the server is away, and writes them once back.
  */
 export class Engine {
   private readonly store: Store;
@@ -59,8 +61,9 @@ export class Engine {
   private readonly recorder: RecordStage;
   private readonly claims: JobClaims;
   private readonly remote: RemoteChanges | null;
-  private readonly diagnoser: Diagnoser;
   private readonly library: ImageLibrary;
+  private readonly catchUp: CatchUp | null;
+  private readonly model: ModelRun;
 
   private readonly readyQueue: StableFile[] = [];
   private readonly modelQueue = new ModelQueue();
@@ -81,7 +84,6 @@ export class Engine {
   constructor(opts: EngineOptions) {
     this.store = opts.store;
     this.library = opts.library;
-    this.diagnoser = opts.diagnoser;
     this.logger = opts.logger ?? silentLogger;
     this.settings = opts.settings;
     this.stabilityMs = opts.stabilityMs ?? 200;
@@ -116,10 +118,29 @@ export class Engine {
       library: this.library,
       logger: this.logger,
       leaseMs: opts.claimLeaseMs ?? 30_000,
-      onClaimed: (row) => this.enqueue(row.id, row.original_path),
+      // A photo whose answer waits in the local queue is written from there, not diagnosed again.
+      onClaimed: (row) => this.catchUp?.holds(row.sha256) || this.enqueue(row.id, row.original_path),
     });
     const { store, notifier, logger } = this;
     this.remote = RemoteChanges.of({ store, notifier, logger, status: () => this.status() });
+    this.catchUp = opts.outbox
+      ? new CatchUp({
+          ...{ outbox: opts.outbox, store, sources, recorder: this.recorder, logger },
+          claim: (id) => this.claims.take(id),
+          changed: () => this.emitStatus(),
+          admitted: (a, file) => this.admitted(a, file, { readyAt: performance.now() }),
+          recorded: (file, c) => this.notifier.announceResult(file, c, () => this.status()),
+          requeue: (jobs) => (jobs.forEach((j) => this.modelQueue.add(j)), this.pump()),
+        })
+      : null;
+    this.model = new ModelRun({
+      ...{ store, diagnoser: opts.diagnoser, library: this.library, recorder: this.recorder, logger },
+      ...{ notifier, timing: this.timing, catchUp: this.catchUp },
+      running: () => this.running,
+      status: () => this.status(),
+      counted: (kind) => void this.counts[kind]++,
+      reportError: (path, e) => this.reportError(path, e),
+    });
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------------------
@@ -131,6 +152,7 @@ export class Engine {
     await this.claims.start();
     await this.remote?.start();
     await this.watch.start(this.settings);
+    this.catchUp?.start();
     this.state = 'running';
     this.emitStatus();
     this.pump();
@@ -147,6 +169,7 @@ export class Engine {
     const deadline = Date.now() + 30_000;
     while ((this.modelQueue.current || this.ingesting) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 10));
+    await this.catchUp?.stop();
     this.readyQueue.length = 0;
     this.modelQueue.clear();
     await this.remote?.stop();
@@ -202,7 +225,7 @@ export class Engine {
     return {
       state: this.state,
       watching: this.watch.watching,
-      error: this.ingestError ?? this.watch.error,
+      error: this.ingestError ?? this.watch.error ?? this.catchUp?.error ?? null,
       queued,
       processing,
       done: this.counts.done,
@@ -213,6 +236,7 @@ export class Engine {
           ? Math.round((queued + processing) * this.timing.avgMs)
           : null,
       avgProcessMs: this.timing.avgMs === null ? null : Math.round(this.timing.avgMs * 10) / 10,
+      database: this.catchUp?.status() ?? CONNECTED,
     };
   }
 
@@ -258,7 +282,7 @@ export class Engine {
     }
     const job = this.modelQueue.current ? null : this.modelQueue.take();
     if (job) {
-      void this.runModel(job).finally(() => {
+      void this.model.run(job).finally(() => {
         this.modelQueue.current = null;
         this.pump();
         // 'done' carries the status from before its image left the stage; when nothing follows it, say idle.
@@ -275,13 +299,15 @@ export class Engine {
   private async admitFile(f: StableFile): Promise<void> {
     const readyAt = performance.now();
     try {
-      const admitted = await this.admit.file(f);
+      const admitted = await this.admit.file(f, this.catchUp?.queue);
       if (admitted.kind === 'unfinished') this.stabilizer.touch(f.path, f.size, f.mtimeMs, this.stabilityMs);
       else await this.admitted(admitted, f.path, { readyAt, stable: f });
       this.retries.delete(f.path);
       this.ingestError = null;
       this.watch.clearTransientError();
     } catch (err) {
+      // The database went away: admitted again at once, into the local queue.
+      if (this.catchUp?.lost(err)) return void this.readyQueue.unshift(f);
       this.reportError(f.path, toEngineError(err, `Ingesting ${f.path}`));
       // Disk full, locked database...: nothing was half-written; try the file again a little later.
       const n = (this.retries.get(f.path) ?? 0) + 1;
@@ -297,57 +323,23 @@ export class Engine {
     file: string,
     job: { readyAt: number; stable?: StableFile; front?: boolean },
   ): Promise<void> {
-    switch (a.kind) {
-      case 'skipped':
-      case 'unfinished':
-        return;
-      case 'new':
-        // Shared: another room's sweep may have claimed it first; its answer comes through RemoteChanges.
-        if (!(await this.claims.take(a.recordId))) return;
-        this.modelQueue.add(
-          {
-            imageId: a.recordId,
-            path: file,
-            readyAt: job.readyAt,
-            ...(job.stable ? { stable: job.stable } : {}),
-          },
-          job.front ?? false,
-        );
-        return;
-      default: {
-        await this.notifier.announceStored(a, file, {
-          count: (kind) => void (kind === 'failed' ? this.counts.failed++ : this.counts.duplicates++),
-          status: () => this.status(),
-          summary: (id) => this.store.summary(id),
-        });
-      }
+    if (a.kind === 'skipped' || a.kind === 'unfinished') return;
+    if (a.kind === 'queued') {
+      const next = modelJobOf(a, file, job.readyAt);
+      return void (next && this.modelQueue.add(next));
     }
-  }
-
-  private async runModel(job: ModelJob): Promise<void> {
-    const row = await this.store.row(job.imageId);
-    if (!row || row.status !== 'pending') return;
-    this.emit({ type: 'processing', path: job.path, recordId: job.imageId, status: this.status() });
-    const t0 = performance.now();
-    const result = await classify(this.diagnoser, this.library, row.stored_path, () => this.running);
-    try {
-      const committed =
-        'failure' in result
-          ? { ...(await this.recorder.fail(job.imageId, result.failure)), failure: result.failure }
-          : { ...(await this.recorder.commit(row, result.diagnosis)), diagnosis: result.diagnosis };
-      if ('failure' in committed) this.counts.failed++;
-      else this.counts.done++;
-      this.notifier.announceResult(job.path, committed, () => this.status());
-      this.timing.add(job.readyAt, t0, job.stable);
-    } catch (err) {
-      // Another room took the photo over (this one's lease ran out): its answer is the one kept and heard.
-      if (err instanceof ClaimTakenError) return this.logger.info(err.message);
-      // The commit itself failed (disk full, database locked): the record stays pending and is retried at
-      // the next start; the overlay, if written, is a complete file that will simply be reused.
-      const e = toEngineError(err, `Saving the diagnosis of ${row.file_name}`);
-      this.reportError(job.path, e);
-      this.notifier.reject(job.imageId, e);
+    if (a.kind === 'new') {
+      // Shared: another room's sweep may have claimed it first; its answer comes through RemoteChanges.
+      if (!(await this.claims.take(a.recordId))) return;
+      const { readyAt, stable } = job;
+      const next = { imageId: a.recordId, path: file, readyAt, ...(stable ? { stable } : {}) };
+      return this.modelQueue.add(next, job.front ?? false);
     }
+    await this.notifier.announceStored(a, file, {
+      count: (kind) => void (kind === 'failed' ? this.counts.failed++ : this.counts.duplicates++),
+      status: () => this.status(),
+      summary: (id) => this.store.summary(id),
+    });
   }
 
   /** An environmental failure (disk full, database locked): shown in the status until the next success. */
@@ -365,7 +357,11 @@ export class Engine {
     o: { fileName: string; patientId?: string | null; ear?: Ear },
   ): Promise<{ id: number; duplicate: boolean }> {
     if (!this.running) throw new EngineError(ErrorCodes.modelUnavailable, 'The engine is not running.');
-    const stored = await this.admit.upload(bytes, o);
+    // The database away: refused (the status bar says why), not queued, so the caller can choose it again.
+    const stored = await this.admit.upload(bytes, o).catch((err: unknown) => {
+      this.catchUp?.lost(err);
+      throw err;
+    });
     // Waiting starts before the record is looked at: the model may finish it meanwhile.
     const done = this.notifier.waitFor(stored.recordId);
     done.catch(() => undefined); // settled below when there is nothing to wait for

@@ -388,6 +388,9 @@ export class PgStore implements Store {
   async health(): Promise<StoreHealth> {
     return { backend: 'postgres', location: redactUrl(this.url), schemaVersion: this.schemaVersion };
   }
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
   async close(): Promise<void> {
     await this.pool.end();
   }

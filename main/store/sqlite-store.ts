@@ -160,6 +160,8 @@ export class SqliteStore implements Store {
       schemaVersion: this.db.pragma('user_version', { simple: true }) as number,
     };
   }
+  /** In-process: nothing to reach. */
+  async ping(): Promise<void> {}
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }

@@ -162,5 +162,7 @@ export interface Store {
   /** A backup when one is due (SQLite: a daily file; PostgreSQL: the server's own backups, so none). */
   backupIfDue(): Promise<string | null>;
   health(): Promise<StoreHealth>;
+  /** Resolves when the database answers a trivial query (how a lost server is found back). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { App } from '../../renderer/App.tsx';
 import { parseRoute, routeHash } from '../../renderer/hooks/useHashRoute.ts';
-import { FakeApi, makeRecord } from './fake-api.ts';
+import { FakeApi, idleStatus, makeRecord } from './fake-api.ts';
 import { fakeLayout, renderWithI18n } from './render.tsx';
 
 fakeLayout();
@@ -22,6 +22,34 @@ describe('App shell', () => {
     await userEvent.click(screen.getByRole('link', { name: 'Settings' }));
     expect(await screen.findByTestId('model-card')).toBeInTheDocument();
     expect(screen.getByTestId('disclaimer')).toBeVisible();
+  });
+
+  it('says in the status bar when the database is unreachable, how much waits, and when it catches up', async () => {
+    const api = new FakeApi([makeRecord({ id: 1 })]);
+    renderWithI18n(<App api={api} debounceMs={0} />);
+    await screen.findByTestId('live-result');
+    const state = await screen.findByTestId('database-state');
+    expect(state).toHaveTextContent('Database connected');
+    const since = new Date(2026, 10, 30, 9, 41).toISOString();
+    act(() =>
+      api.emit({
+        type: 'status',
+        status: idleStatus({ database: { state: 'unreachable', since, waiting: 12 } }),
+      }),
+    );
+    expect(state).toHaveTextContent(/Database unreachable since 09:41/);
+    expect(state).toHaveTextContent('12 results waiting to be written');
+    act(() =>
+      api.emit({
+        type: 'status',
+        status: idleStatus({ database: { state: 'catching_up', since, waiting: 3 } }),
+      }),
+    );
+    expect(state).toHaveTextContent('Writing queued results: 3 left');
+    await userEvent.selectOptions(screen.getByTestId('language-select'), 'ko');
+    await waitFor(() => expect(state).toHaveTextContent('대기 중인 결과 저장 중: 3건 남음'));
+    act(() => api.emit({ type: 'status', status: idleStatus() }));
+    expect(state).toHaveTextContent('데이터베이스 연결됨');
   });
 
   it('switches the whole UI to Korean and saves the choice', async () => {

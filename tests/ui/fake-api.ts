@@ -57,6 +57,7 @@ export function idleStatus(over: Partial<EngineStatus> = {}): EngineStatus {
     duplicates: 0,
     etaMs: null,
     avgProcessMs: null,
+    database: { state: 'connected', since: null, waiting: 0 },
     ...over,
   };
 }

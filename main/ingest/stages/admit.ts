@@ -11,13 +11,24 @@ import {
   looksComplete,
   sniffFormat,
 } from '../../library/image-probe.ts';
-import type { Store } from '../../store/store.ts';
+import type { QueuedPhoto } from '../../store/outbox.ts';
+import type { NewImage, Store } from '../../store/store.ts';
 import { EngineError } from '../../util/errors.ts';
 import type { StableFile } from '../stabilizer.ts';
 import type { PhotoSources, Stored } from './photo-sources.ts';
 
-/** Admitting a watched file: stored (see Stored), not ours or already known, or not finished yet. */
-export type Admitted = Stored | { kind: 'skipped' } | { kind: 'unfinished' };
+/**
+ * Admitting a watched file: stored (see Stored), kept in the local queue while the database is unreachable,
+ * not ours or already known, or not finished yet.
+ */
+export type Admitted =
+  | Stored
+  | { kind: 'queued'; entryId: number; photo: QueuedPhoto }
+  | { kind: 'skipped' }
+  | { kind: 'unfinished' };
+
+/** The local queue admission writes to while the database is unreachable (stages/catch-up.ts). */
+export type LocalQueue = (photo: QueuedPhoto) => Admitted;
 
 export interface AdmitStageOptions {
   store: Store;
@@ -35,13 +46,15 @@ export interface AdmitStageOptions {
 export class AdmitStage {
   constructor(private readonly o: AdmitStageOptions) {}
 
-  async file(f: StableFile): Promise<Admitted> {
-    if ((await this.o.store.knownSource(f.path, f.size, f.mtimeMs)) !== null) return { kind: 'skipped' };
+  /** `queue`: the database is unreachable; what the file came to is written later (its source checked then). */
+  async file(f: StableFile, queue?: LocalQueue): Promise<Admitted> {
+    if (!queue && (await this.o.store.knownSource(f.path, f.size, f.mtimeMs)) !== null)
+      return { kind: 'skipped' };
     const ext = path.extname(f.path).toLowerCase();
     const namedLikeImage = IMAGE_EXTENSIONS.has(ext) || UNSUPPORTED_EXTENSIONS.has(ext);
     if (f.size > MAX_IMAGE_BYTES) {
       // Only what is named like an image, or starts like one: a large video or archive is not ours.
-      if (namedLikeImage || (await startsLikeImage(f.path))) return this.tooLarge(f);
+      if (namedLikeImage || (await startsLikeImage(f.path))) return this.tooLarge(f, queue);
       return { kind: 'skipped' };
     }
     let bytes: Buffer;
@@ -56,16 +69,17 @@ export class AdmitStage {
     // Still being written with pauses longer than the stability window: look again later.
     if (format !== null && !looksComplete(bytes, format) && Date.now() - f.mtimeMs < this.o.incompleteGraceMs)
       return { kind: 'unfinished' };
-    return this.o.sources.store(bytes, {
+    const item = {
       fileName: path.basename(f.path),
       originalPath: f.path,
       relative: this.relativeToWatch(f.path),
-      source: 'watch',
+      source: 'watch' as const,
       mtimeMs: f.mtimeMs,
       format,
       failure: admissionFailure(bytes, ext, format, 'watch') ?? undefined,
       stable: f,
-    });
+    };
+    return queue ? queue(await this.o.sources.prepare(bytes, item)) : this.o.sources.store(bytes, item);
   }
 
   /** A hand upload: refused with the reason (nothing kept) unless it is an image this app reads. */
@@ -104,7 +118,7 @@ export class AdmitStage {
   }
 
   /** Hashes a file too large to accept without reading it into memory, and records the failure. */
-  private async tooLarge(f: StableFile): Promise<Stored> {
+  private async tooLarge(f: StableFile, queue?: LocalQueue): Promise<Admitted> {
     const hash = createHash('sha256');
     await new Promise<void>((resolve, reject) => {
       createReadStream(f.path)
@@ -117,8 +131,9 @@ export class AdmitStage {
       code: 'image.too_large',
       message: `The file is ${mb(f.size)}; images up to ${mb(MAX_IMAGE_BYTES)} are accepted.`,
     };
-    const parsed = await this.o.sources.parseName(this.relativeToWatch(f.path));
-    const { id } = await this.o.store.insertImage({
+    const relative = this.relativeToWatch(f.path);
+    const parsed = await this.o.sources.parseName(relative);
+    const image: NewImage = {
       sha256: hash.digest('hex'),
       fileName: path.basename(f.path),
       originalPath: f.path,
@@ -136,7 +151,9 @@ export class AdmitStage {
       patientSource: parsed.matched ? 'pattern' : 'none',
       sourceFile: { path: f.path, size: f.size, mtimeMs: f.mtimeMs },
       failure,
-    });
+    };
+    if (queue) return queue({ image, relative });
+    const { id } = await this.o.store.insertImage(image);
     return { kind: 'failed', recordId: id, failure };
   }
 }

@@ -6,7 +6,12 @@ export interface ModelJob {
   /** When the file was judged complete (performance.now()), for timings. */
   readyAt: number;
   stable?: StableFile;
+  /** A photo admitted while the database was unreachable: no record yet, its answer goes to the local queue. */
+  queued?: { entryId: number; sha256: string; storedPath: string };
 }
+
+/** Queued photos have no record id yet: their local queue entry tells them apart. */
+const keyOf = (job: ModelJob): number | string => (job.queued ? `q${job.queued.entryId}` : job.imageId);
 
 /**
  * The queue between admit and classify: record ids (and a path for the events) only, so a burst of
@@ -14,7 +19,7 @@ export interface ModelJob {
  */
 export class ModelQueue {
   private readonly jobs: ModelJob[] = [];
-  private readonly ids = new Set<number>();
+  private readonly ids = new Set<number | string>();
   /** The job being diagnosed, if any. */
   current: ModelJob | null = null;
 
@@ -23,8 +28,9 @@ export class ModelQueue {
   }
 
   add(job: ModelJob, front = false): void {
-    if (this.ids.has(job.imageId) || this.current?.imageId === job.imageId) return;
-    this.ids.add(job.imageId);
+    const key = keyOf(job);
+    if (this.ids.has(key) || (this.current && keyOf(this.current) === key)) return;
+    this.ids.add(key);
     if (front) this.jobs.unshift(job);
     else this.jobs.push(job);
   }
@@ -33,7 +39,7 @@ export class ModelQueue {
   take(): ModelJob | null {
     const job = this.jobs.shift();
     if (!job) return null;
-    this.ids.delete(job.imageId);
+    this.ids.delete(keyOf(job));
     this.current = job;
     return job;
   }

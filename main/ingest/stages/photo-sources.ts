@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Ear, ErrorInfo, Settings } from '../../../common/contract.ts';
 import { EXTENSION_OF, probeImage, type SniffedFormat } from '../../library/image-probe.ts';
 import { ImageLibrary } from '../../library/library.ts';
-import type { NewSource, Store } from '../../store/store.ts';
+import type { QueuedPhoto } from '../../store/outbox.ts';
+import type { NewImage, NewSource, Store } from '../../store/store.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { ParsedName } from '../file-name-pattern.ts';
 import type { PatternMatcher } from '../pattern-matcher.ts';
@@ -66,20 +67,34 @@ export class PhotoSources {
   }
 
   async store(bytes: Buffer, item: IngestItem): Promise<Stored> {
-    const { store, library } = this.o;
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (!item.failure) {
-      const existing = await store.findBySha(sha256);
-      if (existing) return this.anotherSource(existing.id, sha256, bytes, item);
+      const existing = await this.o.store.findBySha(sha256);
+      if (existing)
+        return this.anotherSource(existing.id, sha256, item, async () => {
+          const facts = await probeImage(bytes, item.format, -new Date().getTimezoneOffset());
+          return this.describe(item, facts.exifTakenAt);
+        });
     }
+    return this.record(await this.prepare(bytes, item, sha256));
+  }
+
+  /**
+   * Everything about a new photo that needs no database: the copy and thumbnail in the library, the facts
+   * read from the image and its name. What `record` writes, and what the local queue keeps while the
+   * database is unreachable.
+   */
+  async prepare(bytes: Buffer, item: IngestItem, sha256?: string): Promise<QueuedPhoto> {
+    const { library } = this.o;
+    const sha = sha256 ?? createHash('sha256').update(bytes).digest('hex');
     let storedPath: string | null = null;
     let thumbPath: string | null = null;
     if (!item.failure) {
-      storedPath = ImageLibrary.originalPath(sha256, item.format ? EXTENSION_OF[item.format] : '.bin');
+      storedPath = ImageLibrary.originalPath(sha, item.format ? EXTENSION_OF[item.format] : '.bin');
       await library.put(storedPath, bytes);
       const thumb = await library.makeThumbnail(bytes);
       if (thumb) {
-        thumbPath = ImageLibrary.thumbPath(sha256);
+        thumbPath = ImageLibrary.thumbPath(sha);
         await library.put(thumbPath, thumb);
       }
     }
@@ -88,8 +103,8 @@ export class PhotoSources {
       : await probeImage(bytes, item.format, -new Date().getTimezoneOffset());
     const src = await this.describe(item, facts.exifTakenAt);
     const f = item.stable;
-    const { id, created } = await store.insertImage({
-      sha256,
+    const image: NewImage = {
+      sha256: sha,
       fileName: item.fileName,
       originalPath: item.originalPath,
       source: item.source,
@@ -102,10 +117,19 @@ export class PhotoSources {
       ...src,
       ...(f ? { sourceFile: { path: f.path, size: f.size, mtimeMs: f.mtimeMs } } : {}),
       ...(item.failure ? { failure: item.failure } : {}),
-    });
-    // The same bytes were stored meanwhile (an upload beside the watcher): this file is another source.
-    if (!created) return this.anotherSource(id, sha256, bytes, item);
-    if (item.failure) return { kind: 'failed', recordId: id, failure: item.failure };
+    };
+    return { image, relative: item.relative };
+  }
+
+  /** Writes a prepared photo: a new record, or (the same bytes stored meanwhile) another source of one. */
+  async record({ image, relative }: QueuedPhoto): Promise<Stored> {
+    const { id, created } = await this.o.store.insertImage(image);
+    if (!created) {
+      const { sourceFile: f, ...rest } = image;
+      const item = { ...rest, relative, ...(f ? { stable: f } : {}) };
+      return this.anotherSource(id, image.sha256, item, async () => src(image));
+    }
+    if (image.failure) return { kind: 'failed', recordId: id, failure: image.failure };
     return { kind: 'new', recordId: id };
   }
 
@@ -113,8 +137,10 @@ export class PhotoSources {
   private async anotherSource(
     primaryId: number,
     sha256: string,
-    bytes: Buffer,
-    item: IngestItem,
+    item: Pick<IngestItem, 'fileName' | 'originalPath' | 'relative' | 'source'> & {
+      stable?: { path: string; size: number; mtimeMs: number };
+    },
+    describe: () => Promise<Omit<NewSource, 'fileName' | 'originalPath' | 'source' | 'sourceFile'>>,
   ): Promise<Stored> {
     const { store, logger } = this.o;
     const records = await store.photoRecords(primaryId);
@@ -136,8 +162,7 @@ export class PhotoSources {
         return { kind: 'moved', recordId: moved.recordId, from: moved.path };
       }
     }
-    const facts = await probeImage(bytes, item.format, -new Date().getTimezoneOffset());
-    const src = await this.describe(item, facts.exifTakenAt);
+    const src = await describe();
     if (item.source === 'upload') {
       const again = records.find(
         (r) =>
@@ -190,4 +215,15 @@ export class PhotoSources {
       patientSource: manual ? 'upload' : parsed.matched ? 'pattern' : 'none',
     };
   }
+}
+
+/** A source's description as a prepared record holds it. */
+function src(image: NewImage): Omit<NewSource, 'fileName' | 'originalPath' | 'source' | 'sourceFile'> {
+  return {
+    capturedAt: image.capturedAt,
+    captureSource: image.captureSource,
+    patientId: image.patientId,
+    ear: image.ear,
+    patientSource: image.patientSource,
+  };
 }

@@ -1,10 +1,12 @@
 import type { ErrorInfo, RecordSummary } from '../../../common/contract.ts';
 import { ErrorCodes } from '../../../common/contract.ts';
+import { EngineError } from '../../util/errors.ts';
 import type { Diagnosis } from '../../../model/types.ts';
 import { ImageLibrary } from '../../library/library.ts';
 import { toSummary } from '../../store/record-rows.ts';
 import type { ImageRow, Store } from '../../store/store.ts';
-import { EngineError } from '../../util/errors.ts';
+import type { Committed } from './catch-up.ts';
+import type { Classified } from './classify.ts';
 
 /**
  * The record stage: the heatmap overlay is written to the library, then the diagnosis and the board's
@@ -21,24 +23,34 @@ export class RecordStage {
     row: ImageRow,
     diagnosis: Diagnosis,
   ): Promise<{ record: RecordSummary; others: RecordSummary[] }> {
-    let overlayPath: string | null = null;
-    if (diagnosis.heatmap) {
-      overlayPath = ImageLibrary.overlayPath(row.sha256, diagnosis.model.id, diagnosis.model.version);
-      await this.library.put(overlayPath, diagnosis.heatmap.overlayPng);
-    }
-    await this.store.commitDiagnosis(row.id, diagnosis, overlayPath);
-    return this.outcome(row.id);
+    return this.commitWritten(row.id, diagnosis, await this.writeOverlay(row.sha256, diagnosis));
   }
 
-  async fail(
+  /** The overlay into the library (before anything refers to it), or null without a heatmap. */
+  async writeOverlay(sha256: string, diagnosis: Diagnosis): Promise<string | null> {
+    if (!diagnosis.heatmap) return null;
+    const overlayPath = ImageLibrary.overlayPath(sha256, diagnosis.model.id, diagnosis.model.version);
+    await this.library.put(overlayPath, diagnosis.heatmap.overlayPng);
+    return overlayPath;
+  }
+
+  /** Commits an answer whose overlay is already written (an answer kept in the local queue meanwhile). */
+  async commitWritten(
     id: number,
-    failure: ErrorInfo,
-  ): Promise<{ record: RecordSummary | null; others: RecordSummary[] }> {
-    await this.store.markFailed(id, failure);
+    diagnosis: Diagnosis,
+    overlayPath: string | null,
+  ): Promise<{ record: RecordSummary; others: RecordSummary[] }> {
+    await this.store.commitDiagnosis(id, diagnosis, overlayPath);
     return this.outcome(id);
   }
 
-  /** A failed photo given another try (asked for by any of its records): its copy's record back to pending. */
+  /** Commits what the model came to: its answer, or the reason there is none. */
+  async commitResult(row: ImageRow, result: Classified): Promise<Committed> {
+    if ('failure' in result) return { ...(await this.fail(row.id, result.failure)), failure: result.failure };
+    return { ...(await this.commit(row, result.diagnosis)), diagnosis: result.diagnosis };
+  }
+
+  /** A failed photo made pending again, given any of its records; refused unless its copy can be diagnosed. */
   async reopen(id: number): Promise<ImageRow> {
     const asked = await this.store.row(id);
     if (!asked) throw new EngineError(ErrorCodes.notFound, `There is no record ${id}.`);
@@ -54,6 +66,14 @@ export class RecordStage {
     }
     await this.store.markPending(row.id);
     return row;
+  }
+
+  async fail(
+    id: number,
+    failure: ErrorInfo,
+  ): Promise<{ record: RecordSummary | null; others: RecordSummary[] }> {
+    await this.store.markFailed(id, failure);
+    return this.outcome(id);
   }
 
   private async outcome(id: number): Promise<{ record: RecordSummary; others: RecordSummary[] }> {

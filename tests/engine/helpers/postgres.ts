@@ -23,6 +23,9 @@ export interface TestPostgres {
   createDatabase(name: string): void;
   /** Stops the server ("fast" mode) and starts it again on the same folder and port. */
   restart(): Promise<void>;
+  /** Stops the server ("fast": clients disconnected) and leaves it down until `startServer`. */
+  stopServer(): Promise<void>;
+  startServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -133,6 +136,8 @@ export async function startPostgres(): Promise<TestPostgres> {
       await stopServer();
       await start();
     },
+    stopServer,
+    startServer: start,
     stop: async () => {
       await stopServer();
       rmSync(dir, { recursive: true, force: true });

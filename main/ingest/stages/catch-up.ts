@@ -1,0 +1,323 @@
+import type { DatabaseConnection, ErrorInfo, RecordSummary } from '../../../common/contract.ts';
+import { ErrorCodes } from '../../../common/contract.ts';
+import type { Diagnosis } from '../../../model/types.ts';
+import type { Outbox, OutboxEntry, QueuedResult } from '../../store/outbox.ts';
+import { ClaimTakenError } from '../../store/pg-shared.ts';
+import type { ImageRow, Store } from '../../store/store.ts';
+import { isDatabaseUnreachable, toEngineError } from '../../util/errors.ts';
+import type { Logger } from '../../util/logger.ts';
+import type { Admitted, LocalQueue } from './admit.ts';
+import type { Classified } from './classify.ts';
+import type { ModelJob } from './model-queue.ts';
+import type { PhotoSources, Stored } from './photo-sources.ts';
+import type { RecordStage } from './record.ts';
+
+export type Committed = { record: RecordSummary | null; others: RecordSummary[] } & (
+  { diagnosis: Diagnosis } | { failure: ErrorInfo }
+);
+
+export interface CatchUpOptions {
+  outbox: Outbox;
+  store: Store;
+  sources: PhotoSources;
+  recorder: RecordStage;
+  logger: Logger;
+  /** Claims a photo's job for this workstation (shared history); false while another room holds it. */
+  claim(imageId: number): Promise<boolean>;
+  /** The database state or the number waiting changed. */
+  changed(): void;
+  /** A queued photo written: announced (and, with no answer yet, sent to the model) as when admitted. */
+  admitted(a: Stored, file: string): Promise<void>;
+  /** A queued answer written. */
+  recorded(file: string, c: Committed): void;
+  /** Jobs the model could not start while the server was away, back in its queue. */
+  requeue(jobs: ModelJob[]): void;
+}
+
+/** Waits between tries to reach a lost server: short at first (a restart takes seconds), then every 5 s. */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 5000;
+
+/** The model's job for a photo admitted into the local queue; none when it cannot be diagnosed. */
+export function modelJobOf(
+  a: Extract<Admitted, { kind: 'queued' }>,
+  file: string,
+  readyAt: number,
+): ModelJob | null {
+  const { image } = a.photo;
+  if (!image.storedPath || image.failure) return null;
+  return {
+    imageId: 0,
+    path: file,
+    readyAt,
+    queued: { entryId: a.entryId, sha256: image.sha256, storedPath: image.storedPath },
+  };
+}
+
+/**
+ * When the shared PostgreSQL goes away (restarted, network down) the workstation keeps watching and
+ * diagnosing: admission writes each photo to the local queue (store/outbox.ts) instead, the model's answers
+ * join it, and the server is tried again with a growing wait. Once it answers, the queue is written in
+ * order and each entry removed after its write committed. The writes are idempotent, so an entry replayed
+ * after a crash or a connection lost mid-commit adds nothing twice: a photo already written is found by
+ * its watched file (kept in the same transaction as the record) or its bytes (the unique index), and an
+ * answer is committed only to a record still waiting for one (diagnoses are append-only).
+ *
+ * Errors that are not "unreachable" (a constraint, a bug) are not retried forever: the entry is set aside
+ * with its reason, shown in the status, and tried again at the next start.
+ */
+export class CatchUp {
+  private state: DatabaseConnection['state'] = 'connected';
+  private since: string | null = null;
+  private waiting: number;
+  private refused = 0;
+  private lastError: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private delayMs: number;
+  private draining: Promise<void> | null = null;
+  private rerun = false;
+  private stopped = false;
+  /** Queued photos whose model job is waiting in this run: written once the answer joins them. */
+  private readonly withModel = new Set<number>();
+  private parked: ModelJob[] = [];
+  /** Photos (by hash) with an entry here: their answers are written from the queue, not diagnosed again. */
+  private readonly held = new Map<string, number>();
+
+  constructor(private readonly o: CatchUpOptions) {
+    this.waiting = o.outbox.counts().waiting;
+    for (const sha of o.outbox.photos()) this.hold(sha, 1);
+    this.delayMs = RETRY_FIRST_MS;
+  }
+
+  status(): DatabaseConnection {
+    return { state: this.state, since: this.since, waiting: this.waiting };
+  }
+
+  /** Why queued results could not be written (constraint, bug), for the status line; null if none. */
+  get error(): ErrorInfo | null {
+    return this.refused && this.lastError
+      ? {
+          code: ErrorCodes.databaseRefused,
+          message: `${this.refused} queued results could not be written: ${this.lastError}`,
+        }
+      : null;
+  }
+
+  /** Whether a photo's answer waits here (a sweep that claims its record must not diagnose it again). */
+  holds(sha256: string): boolean {
+    return this.held.has(sha256);
+  }
+
+  /** Where admission writes now: the local queue while the server is unreachable, else the database. */
+  get queue(): LocalQueue | undefined {
+    return this.state === 'unreachable' ? this.enqueue : undefined;
+  }
+
+  /** Writes what an earlier run left in the queue (a crash or a stop while the server was away). */
+  start(): void {
+    if (this.waiting > 0) this.connected();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.draining;
+  }
+
+  /**
+   * True when `err` means the server cannot be reached: the engine then keeps the work here. Anything else
+   * is the caller's to report.
+   */
+  lost(err: unknown): boolean {
+    if (!isDatabaseUnreachable(err)) return false;
+    if (this.state !== 'unreachable') {
+      this.state = 'unreachable';
+      this.since ??= new Date().toISOString();
+      this.delayMs = RETRY_FIRST_MS;
+      this.o.logger.warn(
+        `the database cannot be reached (${toEngineError(err, 'database').message}); keeping results locally`,
+      );
+      this.o.changed();
+    }
+    this.schedule();
+    return true;
+  }
+
+  /** A model job for a record that could not be read: run again once the server is back. */
+  park(job: ModelJob): void {
+    this.parked.push(job);
+  }
+
+  /**
+   * Keeps the model's answer: for a queued photo beside its entry, for a record whose commit could not
+   * reach the server as an entry of its own. The overlay is written to the library first.
+   */
+  async keep(job: ModelJob, sha256: string, result: Classified): Promise<void> {
+    const kept: QueuedResult =
+      'failure' in result
+        ? result
+        : {
+            diagnosis: result.diagnosis,
+            overlayPath: await this.o.recorder.writeOverlay(sha256, result.diagnosis),
+          };
+    if (job.queued) {
+      this.o.outbox.setResult(job.queued.entryId, kept);
+      this.withModel.delete(job.queued.entryId);
+    } else {
+      this.o.outbox.addResult(job.imageId, job.path, sha256, kept);
+      this.hold(sha256, 1);
+      this.waiting++;
+    }
+    this.o.changed();
+    if (this.state === 'catching_up') this.drain();
+  }
+
+  private readonly enqueue = (photo: Parameters<LocalQueue>[0]): Admitted => {
+    const entryId = this.o.outbox.addPhoto(photo);
+    this.hold(photo.image.sha256, 1);
+    this.waiting++;
+    if (photo.image.storedPath && !photo.image.failure) this.withModel.add(entryId);
+    this.o.changed();
+    return { kind: 'queued', entryId, photo };
+  };
+
+  private schedule(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.probe();
+    }, this.delayMs);
+    this.delayMs = Math.min(this.delayMs * 2, RETRY_MAX_MS);
+  }
+
+  private async probe(): Promise<void> {
+    try {
+      await this.o.store.ping();
+    } catch {
+      // Still away (or answering with errors while it starts): wait longer.
+      this.schedule();
+      return;
+    }
+    if (this.stopped) return;
+    this.o.logger.info(`the database is back; writing ${this.waiting} queued results`);
+    this.connected();
+  }
+
+  private connected(): void {
+    this.state = 'catching_up';
+    this.o.changed();
+    const jobs = this.parked;
+    this.parked = [];
+    if (jobs.length) this.o.requeue(jobs);
+    this.drain();
+  }
+
+  /** One writer at a time; an answer arriving meanwhile makes it go round once more. */
+  private drain(): void {
+    if (this.draining) {
+      this.rerun = true;
+      return;
+    }
+    this.draining = (async () => {
+      do {
+        this.rerun = false;
+        await this.writeAll();
+      } while (this.rerun && !this.stopped && this.state === 'catching_up');
+    })().finally(() => {
+      this.draining = null;
+    });
+  }
+
+  private async writeAll(): Promise<void> {
+    let after = 0;
+    for (;;) {
+      const batch = this.o.outbox.next(after);
+      if (batch.length === 0) break;
+      for (const e of batch) {
+        if (this.stopped || this.state !== 'catching_up') return;
+        after = e.id;
+        if (e.result === null && this.withModel.has(e.id)) continue; // written when the model answers
+        try {
+          await this.write(e);
+          this.o.outbox.remove(e.id);
+          this.hold(e.kind === 'photo' ? e.photo.image.sha256 : e.sha256, -1);
+          this.waiting--;
+        } catch (err) {
+          if (this.lost(err)) return;
+          const message = toEngineError(err, 'Writing a queued result').message;
+          this.o.logger.error(message);
+          this.o.outbox.setError(e.id, message);
+          this.hold(e.kind === 'photo' ? e.photo.image.sha256 : e.sha256, -1);
+          this.refused++;
+          this.lastError = message;
+        }
+        this.o.changed();
+      }
+    }
+    if (this.withModel.size === 0 && this.state === 'catching_up' && !this.stopped) {
+      this.state = 'connected';
+      this.since = null;
+      this.delayMs = RETRY_FIRST_MS;
+      this.o.changed();
+    }
+  }
+
+  private async write(e: OutboxEntry): Promise<void> {
+    if (e.kind === 'result') {
+      const holder = await this.holder(e.imageId);
+      // Not waiting any more: the commit reached the server before its connection dropped, or the record
+      // was settled otherwise. Committing again would add a second diagnosis.
+      if (holder?.status === 'pending' && e.result) await this.record(e.path, holder, e.result);
+      return;
+    }
+    const { image } = e.photo;
+    const f = image.sourceFile;
+    // Written already (by a run cut short after the write, before the entry's removal): that same record.
+    const known = f ? await this.o.store.knownSource(f.path, f.size, f.mtimeMs) : null;
+    const stored: Stored =
+      known !== null ? { kind: 'again', recordId: known } : await this.o.sources.record(e.photo);
+    const holder = await this.holder(stored.recordId);
+    if (holder?.status === 'pending' && holder.original_path === image.originalPath) {
+      if (e.result) await this.record(image.originalPath, holder, e.result);
+      else await this.o.admitted({ kind: 'new', recordId: holder.id }, image.originalPath);
+      return;
+    }
+    // Stored meanwhile from another file or room (its own answer stands), or admitted as a failure.
+    if (stored.kind !== 'again') await this.o.admitted(stored, image.originalPath);
+  }
+
+  private hold(sha256: string, by: 1 | -1): void {
+    const n = (this.held.get(sha256) ?? 0) + by;
+    if (n > 0) this.held.set(sha256, n);
+    else this.held.delete(sha256);
+  }
+
+  /** The record holding the photo's copy (and its diagnosis), given any of its records. */
+  private async holder(id: number): Promise<ImageRow | undefined> {
+    const row = await this.o.store.row(id);
+    return row?.primary_id != null ? this.o.store.row(row.primary_id) : row;
+  }
+
+  /**
+   * Commits a queued answer under this workstation's claim. Another room holding the photo (it took the
+   * job while this one was away) is diagnosing it, and its answer is the one kept: null then.
+   */
+  private async commit(holder: ImageRow, r: QueuedResult): Promise<Committed | null> {
+    if (!(await this.o.claim(holder.id))) return null;
+    try {
+      if ('failure' in r)
+        return { ...(await this.o.recorder.fail(holder.id, r.failure)), failure: r.failure };
+      const c = await this.o.recorder.commitWritten(holder.id, r.diagnosis, r.overlayPath);
+      return { ...c, diagnosis: r.diagnosis };
+    } catch (err) {
+      if (err instanceof ClaimTakenError) return null;
+      throw err;
+    }
+  }
+
+  private async record(file: string, holder: ImageRow, r: QueuedResult): Promise<void> {
+    const c = await this.commit(holder, r);
+    if (c) this.o.recorded(file, c);
+  }
+}

@@ -1,0 +1,84 @@
+import { performance } from 'node:perf_hooks';
+import type { EngineEvent, EngineStatus } from '../../../common/contract.ts';
+import type { ImageLibrary } from '../../library/library.ts';
+import type { Diagnoser } from '../../model/diagnoser.ts';
+import { ClaimTakenError } from '../../store/pg-shared.ts';
+import type { ImageRow, Store } from '../../store/store.ts';
+import { toEngineError, type EngineError } from '../../util/errors.ts';
+import type { Logger } from '../../util/logger.ts';
+import type { CatchUp } from './catch-up.ts';
+import { classify } from './classify.ts';
+import type { ModelJob } from './model-queue.ts';
+import type { Notifier } from './notify.ts';
+import type { RecordStage } from './record.ts';
+import type { Timings } from './timings.ts';
+
+export interface ModelRunOptions {
+  store: Store;
+  diagnoser: Diagnoser;
+  library: ImageLibrary;
+  recorder: RecordStage;
+  notifier: Notifier;
+  timing: Timings;
+  logger: Logger;
+  /** With PostgreSQL: where answers go while the server is unreachable. */
+  catchUp: CatchUp | null;
+  running(): boolean;
+  status(): EngineStatus;
+  counted(kind: 'done' | 'failed'): void;
+  /** An environmental failure (disk full, database locked), shown in the status. */
+  reportError(path: string, e: EngineError): void;
+}
+
+/**
+ * One model job from classify to record: the record is read (still waiting?), the worker diagnoses its
+ * stored copy, the answer is committed and announced. A photo admitted while the database was unreachable
+ * has no record yet: its answer joins it in the local queue, as does an answer whose commit cannot reach
+ * the server.
+ */
+export class ModelRun {
+  constructor(private readonly o: ModelRunOptions) {}
+
+  async run(job: ModelJob): Promise<void> {
+    const { o } = this;
+    let row: ImageRow | undefined;
+    try {
+      row = job.queued ? undefined : await o.store.row(job.imageId);
+    } catch (err) {
+      if (o.catchUp?.lost(err)) o.catchUp.park(job);
+      else o.reportError(job.path, toEngineError(err, `Reading record ${job.imageId}`));
+      return;
+    }
+    if (row?.status !== 'pending' && !job.queued) return;
+    if (row) this.emit({ type: 'processing', path: job.path, recordId: row.id, status: o.status() });
+    const t0 = performance.now();
+    const storedPath = row ? row.stored_path : job.queued!.storedPath;
+    const result = await classify(o.diagnoser, o.library, storedPath, o.running);
+    try {
+      const committed = row
+        ? await o.recorder.commitResult(row, result).catch(async (err) => {
+            if (!o.catchUp?.lost(err)) throw err;
+            await o.catchUp.keep(job, row.sha256, result);
+            // A hand upload waiting on it hears why now; the answer is written once the server is back.
+            o.notifier.reject(row.id, toEngineError(err, `Saving the diagnosis of ${row.file_name}`));
+            return null;
+          })
+        : await o.catchUp!.keep(job, job.queued!.sha256, result).then(() => null);
+      o.counted('failure' in result ? 'failed' : 'done');
+      if (committed) o.notifier.announceResult(job.path, committed, o.status);
+      o.timing.add(job.readyAt, t0, job.stable);
+    } catch (err) {
+      // Another room took the photo over (this one's lease ran out): its answer is the one kept and heard.
+      if (err instanceof ClaimTakenError) return o.logger.info(err.message);
+      // The commit itself failed (disk full, database locked): the record stays pending and is retried at
+      // the next start; the overlay, if written, is a complete file that will simply be reused.
+      const e = toEngineError(err, `Saving the diagnosis of ${row?.file_name ?? job.path}`);
+      o.reportError(job.path, e);
+      if (row) o.notifier.reject(row.id, e);
+    }
+  }
+
+  private emit(e: EngineEvent): void {
+    this.o.notifier.emit(e);
+  }
+}

@@ -1,0 +1,152 @@
+import Database from 'better-sqlite3';
+import type { ErrorInfo } from '../../common/contract.ts';
+import type { Diagnosis } from '../../model/types.ts';
+import { toEngineError } from '../util/errors.ts';
+import { makeFilePrivate, touchPrivateFile } from '../util/private-files.ts';
+import type { NewImage } from './record-rows.ts';
+
+/** A photo admitted while the database was away: its record as it will be inserted, and its name's folder. */
+export interface QueuedPhoto {
+  image: NewImage;
+  /** Path relative to the watched folder (what a rename is parsed by when the photo turns out known). */
+  relative: string;
+}
+
+/** The model's answer kept for later; the overlay is already a file in the library. */
+export type QueuedResult = { diagnosis: Diagnosis; overlayPath: string | null } | { failure: ErrorInfo };
+
+/** A photo that has no record yet, or the answer for a record written before the server went away. */
+export type OutboxEntry = { id: number; result: QueuedResult | null; error: string | null } & (
+  { kind: 'photo'; photo: QueuedPhoto } | { kind: 'result'; imageId: number; path: string; sha256: string }
+);
+
+/**
+ * The local queue (outbox) of what the engine could not write while the shared PostgreSQL was unreachable:
+ * a small SQLite file in the data folder, each change one transaction made durable (synchronous FULL)
+ * before the engine moves on, so a crash or a power cut while the server is away loses nothing. Entries
+ * are removed only after their write to PostgreSQL committed; replaying one twice is safe because that
+ * write is idempotent (see stages/catch-up.ts).
+ */
+export class Outbox {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    try {
+      touchPrivateFile(file);
+      makeFilePrivate(file);
+      this.db = new Database(file);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.exec(`CREATE TABLE IF NOT EXISTS entries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('photo', 'result')),
+        payload TEXT NOT NULL,
+        result TEXT,
+        error TEXT,
+        created_at TEXT NOT NULL)`);
+      // A write refused in an earlier run is tried again once per start (the cause may have been fixed).
+      this.db.exec('UPDATE entries SET error = NULL WHERE error IS NOT NULL');
+    } catch (err) {
+      throw toEngineError(err, `Opening the local queue ${file}`);
+    }
+  }
+
+  addPhoto(photo: QueuedPhoto): number {
+    return this.insert('photo', photo, null);
+  }
+
+  addResult(imageId: number, path: string, sha256: string, result: QueuedResult): number {
+    return this.insert('result', { imageId, path, sha256 }, result);
+  }
+
+  setResult(id: number, result: QueuedResult): void {
+    this.db.prepare('UPDATE entries SET result = ? WHERE id = ?').run(serialise(result), id);
+  }
+
+  setError(id: number, message: string): void {
+    this.db.prepare('UPDATE entries SET error = ? WHERE id = ?').run(message, id);
+  }
+
+  remove(id: number): void {
+    this.db.prepare('DELETE FROM entries WHERE id = ?').run(id);
+  }
+
+  /** Entries not refused in this run, oldest first, with an id above `after`. */
+  next(after: number, limit = 50): OutboxEntry[] {
+    const rows = this.db
+      .prepare<
+        [number, number],
+        { id: number; kind: 'photo' | 'result'; payload: string; result: string | null; error: string | null }
+      >(
+        'SELECT id, kind, payload, result, error FROM entries WHERE id > ? AND error IS NULL ORDER BY id LIMIT ?',
+      )
+      .all(after, limit);
+    return rows.map((r) => {
+      const result = r.result === null ? null : revive(r.result);
+      return r.kind === 'photo'
+        ? { id: r.id, kind: 'photo', photo: JSON.parse(r.payload) as QueuedPhoto, result, error: r.error }
+        : {
+            id: r.id,
+            kind: 'result',
+            ...(JSON.parse(r.payload) as { imageId: number; path: string; sha256: string }),
+            result,
+            error: r.error,
+          };
+    });
+  }
+
+  counts(): { waiting: number; refused: number } {
+    const r = this.db
+      .prepare<[], { waiting: number; refused: number | null }>(
+        'SELECT count(*) AS waiting, sum(error IS NOT NULL) AS refused FROM entries',
+      )
+      .get()!;
+    return { waiting: r.waiting, refused: r.refused ?? 0 };
+  }
+
+  /** The photos (by their bytes' hash) of every entry: their answers are written from here. */
+  photos(): string[] {
+    return this.db
+      .prepare<[], { sha: string }>(
+        `SELECT coalesce(json_extract(payload, '$.image.sha256'), json_extract(payload, '$.sha256')) AS sha
+         FROM entries`,
+      )
+      .all()
+      .map((r) => r.sha);
+  }
+
+  /** The reason of the most recently refused entry, for the status line. */
+  lastError(): string | null {
+    return (
+      this.db
+        .prepare<[], { error: string }>(
+          'SELECT error FROM entries WHERE error IS NOT NULL ORDER BY id DESC LIMIT 1',
+        )
+        .get()?.error ?? null
+    );
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private insert(kind: 'photo' | 'result', payload: unknown, result: QueuedResult | null): number {
+    const r = this.db
+      .prepare('INSERT INTO entries (kind, payload, result, created_at) VALUES (?, ?, ?, ?)')
+      .run(kind, JSON.stringify(payload), result ? serialise(result) : null, new Date().toISOString());
+    return Number(r.lastInsertRowid);
+  }
+}
+
+/** The overlay PNG is already in the library (its path is kept): its bytes are not queued a second time. */
+function serialise(result: QueuedResult): string {
+  if (!('diagnosis' in result) || !result.diagnosis.heatmap) return JSON.stringify(result);
+  const { overlayPng: _png, ...heatmap } = result.diagnosis.heatmap;
+  return JSON.stringify({ ...result, diagnosis: { ...result.diagnosis, heatmap } });
+}
+
+function revive(text: string): QueuedResult {
+  const r = JSON.parse(text) as QueuedResult;
+  if ('diagnosis' in r && r.diagnosis.heatmap) r.diagnosis.heatmap.overlayPng = Buffer.alloc(0);
+  return r;
+}
