@@ -27,8 +27,14 @@ export const postgresUrlSchema = z
   .max(2000)
   .regex(/^postgres(ql)?:\/\/[^\s]+$/i, 'a postgres://user@host:port/database URL');
 
-/** A password as typed; may be empty for servers that trust this computer. */
-export const databasePasswordSchema = z.string().max(1024);
+/**
+ * A password as typed; may be empty for servers that trust this computer. One line: the password file keeps
+ * the first line only, so a line break would be a different password at the next start.
+ */
+export const databasePasswordSchema = z
+  .string()
+  .max(1024)
+  .regex(/^[^\r\n]*$/, 'a password on one line');
 
 /** A history, described without any secret. */
 export const databaseDescriptionSchema = z.discriminatedUnion('kind', [

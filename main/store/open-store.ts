@@ -5,7 +5,13 @@ import type { Backups } from './backups.ts';
 import { EngineError } from '../util/errors.ts';
 import { classifyConnectError } from './db-check.ts';
 import { ErrorCodes } from '../../common/contract.ts';
-import { defaultSqliteFile, readDbConfig, startupDatabase, type StartupDatabase } from './db-config.ts';
+import {
+  DB_CONFIG_FILE,
+  defaultSqliteFile,
+  readDbConfig,
+  startupDatabase,
+  type StartupDatabase,
+} from './db-config.ts';
 import type { PasswordKeeper } from './db-password.ts';
 import { openDatabase } from './database.ts';
 import { createPool, isPostgresUrl, pgClientConfig, redactUrl } from './pg-pool.ts';
@@ -100,7 +106,11 @@ export async function openChosenStore(
       ...(chosen.passwordFile ? { passwordFile: chosen.passwordFile } : {}),
       ...(chosen.password !== undefined ? { password: chosen.password } : {}),
     };
-    return { ...(await openStore({ ...rest, db: chosen.db, ...secret })), source: chosen.source };
+    const opened = await openStore({ ...rest, db: chosen.db, ...secret });
+    // Says why this history, so a room on the wrong one can be told from its log.
+    if (chosen.source === 'saved')
+      o.logger.info(`database chosen in Settings → Clinic database (${DB_CONFIG_FILE}; --db overrides it)`);
+    return { ...opened, source: chosen.source };
   } catch (err) {
     if (!saved) throw err;
     const why = classifyConnectError(err, saved.url) ?? (err as Error);

@@ -128,6 +128,13 @@ describe.skipIf(postgresMissing)(
           next: { kind: 'sqlite' },
           passwordKept: 'file',
         });
+        // One line only: the password file keeps the first line, so "a\nb" would become "a" at the next start.
+        expect(
+          await call(s, 'database.test', { url: pg!.url('clinic'), password: `${password}\nx` }),
+        ).toMatchObject({
+          ok: false,
+          error: { code: 'invalid_args', message: expect.stringMatching(/password: a password on one line/) },
+        });
         const refused = await call(s, 'database.use', {
           kind: 'postgres',
           url: pg!.url('clinic'),
@@ -159,6 +166,9 @@ describe.skipIf(postgresMissing)(
       s = await open(dataDir, watchDir);
       try {
         expect(s.dbSource).toBe('saved');
+        expect(lines).toContain(
+          'database chosen in Settings → Clinic database (database.json; --db overrides it)',
+        );
         expect((await call(s, 'database.status', {})).value).toMatchObject({
           current: { kind: 'postgres', database: 'clinic' },
           source: 'saved',
