@@ -41,6 +41,7 @@ interface Room {
   stopEvents: () => void;
 }
 
+const LEASE_MS = 3000;
 const URL_RE = /(http:\/\/127\.0\.0\.1:\d+)\/\?token=([\w-]+)/;
 
 async function startRoom(name: string, o: { dataDir: string; watch: string; library: string }) {
@@ -62,7 +63,12 @@ async function startRoom(name: string, o: { dataDir: string; watch: string; libr
       '--port',
       '0',
     ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    // A short claim lease, so that a room killed below is noticed in seconds rather than 30 s.
+    {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, EARDRUM_CLAIM_LEASE_MS: String(LEASE_MS) },
+    },
   );
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -152,7 +158,7 @@ describe.skipIf(postgresMissing)(
           rooms.push({ ...s, base: base!, token: token!, events, stopEvents });
         }
         const [r1, r2] = rooms as [Room, Room];
-        const images = distinctDatasetImages(5);
+        const images = distinctDatasetImages(9);
 
         // A photo in each room's own folder: on its own stream, then on the other room's within 2 s.
         copyFileSync(images[0]!.file, path.join(dirs.inbox1, 'A1_L_20261130.jpg'));
@@ -243,14 +249,53 @@ describe.skipIf(postgresMissing)(
           r.events.filter((x) => x.e.type === 'processing' && x.e.path.startsWith(dirs.shared)),
         );
         expect(processing).toHaveLength(sharedNames.length);
-        const claims = await sql.query('SELECT * FROM photo_claims');
-        expect(claims.rows).toEqual([]);
+        expect((await sql.query('SELECT * FROM photo_claims')).rows).toEqual([]);
 
-        for (const r of rooms) {
-          r.stopEvents();
-          r.child.kill('SIGTERM');
+        // Room 1 dies (SIGKILL) while its own folder's burst is being diagnosed: room 2 diagnoses the photos
+        // room 1 had claimed once their lease has run out, each once.
+        await call(r1, 'settings.update', { watchDir: dirs.inbox1 });
+        const burst = ['K1_L_20261130.jpg', 'K2_R_20261130.jpg', 'K3_L_20261130.jpg', 'K4_R_20261130.jpg'];
+        burst.forEach((n, i) => copyFileSync(images[5 + i]!.file, path.join(dirs.inbox1, n)));
+        await waitFor(
+          () => r1.events.find((x) => x.e.type === 'processing' && burst.includes(path.basename(x.e.path))),
+          120_000,
+          5,
+        );
+        r1.child.kill('SIGKILL');
+        const killedAt = Date.now();
+        expect(await r1.exited).toBeNull();
+        const left = await sql.query<{ id: number; claimed_by: string | null }>(
+          `SELECT i.id, c.claimed_by FROM images i LEFT JOIN photo_claims c ON c.image_id = i.id
+           WHERE i.original_path LIKE $1 AND i.status = 'pending'`,
+          [`${dirs.inbox1}%`],
+        );
+        // At least the photo in the model when room 1 died was left pending, under room 1's claim.
+        expect(left.rows.filter((r) => r.claimed_by !== null).length).toBeGreaterThanOrEqual(1);
+        for (const { id, claimed_by } of left.rows) {
+          const done = await waitFor(
+            () => r2.events.find((x) => x.e.type === 'done' && x.e.record.id === id),
+            30_000,
+            20,
+          ).catch((err: Error) => {
+            throw new Error(`record ${id} not taken over: ${err.message}\n${r2.out()}`);
+          });
+          // A claimed photo not before room 1's last heartbeat had expired.
+          if (claimed_by !== null)
+            expect(done.at - killedAt).toBeGreaterThanOrEqual(LEASE_MS - LEASE_MS / 3 - 200);
         }
-        for (const r of rooms) expect(await r.exited, r.out()).toBe(0);
+        const burstRows = await sql.query<{ status: string; diagnoses: number }>(
+          `SELECT i.status, count(d.id)::int AS diagnoses FROM images i LEFT JOIN diagnoses d ON d.image_id = i.id
+           WHERE i.original_path LIKE $1 GROUP BY i.id`,
+          [`${dirs.inbox1}%`],
+        );
+        expect(burstRows.rows.every((r) => r.status === 'done' && r.diagnoses === 1)).toBe(true);
+        console.log(
+          `room 1 killed with ${left.rows.length} of ${burstRows.rows.length} photos undone; room 2 took them over`,
+        );
+
+        r2.stopEvents();
+        r2.child.kill('SIGTERM');
+        expect(await r2.exited, r2.out()).toBe(0);
       } finally {
         for (const s of started) if (s.child.exitCode === null) s.child.kill('SIGKILL');
         await sql.end();
