@@ -332,7 +332,7 @@ export class Engine {
       // Shared: another room's sweep may have claimed it first; its answer comes through RemoteChanges.
       if (!(await this.claims.take(a.recordId))) return;
       const { readyAt, stable } = job;
-      const next = { imageId: a.recordId, path: file, readyAt, ...(stable ? { stable } : {}) };
+      const next = { imageId: a.recordId, path: file, readyAt, ...(stable ? { stable } : {}), copy: a.copy };
       return this.modelQueue.add(next, job.front ?? false);
     }
     await this.notifier.announceStored(a, file, {

@@ -97,9 +97,17 @@ export function createPool(o: PgConnectOptions): pg.Pool {
   return pool;
 }
 
+/**
+ * A server shutting down may end a checked-out connection between two statements, when no query is there to
+ * hear it: node-postgres then emits 'error', which with no listener would crash the process. Heard here, the
+ * next statement fails instead (the caller's to handle), and the pool drops the dead connection on release.
+ */
+const heard = (): void => undefined;
+
 /** Runs `fn` in one transaction on one connection; rolled back on any error. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const c = await pool.connect();
+  c.on('error', heard);
   try {
     await c.query('BEGIN');
     const out = await fn(c);
@@ -109,6 +117,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => 
     await c.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
+    c.off('error', heard);
     c.release();
   }
 }

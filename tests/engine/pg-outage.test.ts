@@ -136,16 +136,17 @@ describe.skipIf(postgresMissing)(
           limit: 10,
         });
         expect(board).toMatchObject({ ok: false, error: { code: 'database_unreachable' } });
-        // The model keeps going while the server is away: every photo admitted then gets its answer, queued.
-        // (Photos whose records were written before the stop wait for the server to be read again.)
-        await until('the burst admitted and diagnosed while down', () => {
+        // The model keeps going while the server is away: every photo of the burst gets its answer, those
+        // written before the stop too (from their copies); what could not be written waits in the queue.
+        await until('the whole burst diagnosed while down', () => {
           const st = s.engine.status();
-          return st.queued + st.processing === 0 && st.database.waiting >= 140;
+          return st.done + st.failed >= 200 && st.queued + st.processing === 0;
         });
-        mark('all queued');
+        mark('all diagnosed');
         const queuedDown = s.engine.status();
         expect(queuedDown.database.state).toBe('unreachable');
-        expect(queuedDown.done).toBeGreaterThanOrEqual(140);
+        expect(queuedDown.done + queuedDown.failed).toBe(200);
+        expect(queuedDown.database.waiting).toBeGreaterThanOrEqual(140);
         await server!.startServer();
         mark('started');
         await until(

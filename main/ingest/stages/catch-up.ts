@@ -280,7 +280,15 @@ export class CatchUp {
     const holder = await this.holder(stored.recordId);
     if (holder?.status === 'pending' && holder.original_path === image.originalPath) {
       if (e.result) await this.record(image.originalPath, holder, e.result);
-      else await this.o.admitted({ kind: 'new', recordId: holder.id }, image.originalPath);
+      else {
+        const copy = holder.stored_path
+          ? { sha256: holder.sha256, storedPath: holder.stored_path }
+          : undefined;
+        await this.o.admitted(
+          { kind: 'new', recordId: holder.id, ...(copy ? { copy } : {}) },
+          image.originalPath,
+        );
+      }
       return;
     }
     // Stored meanwhile from another file or room (its own answer stands), or admitted as a failure.

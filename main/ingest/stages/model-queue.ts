@@ -1,4 +1,5 @@
 import type { StableFile } from '../stabilizer.ts';
+import type { PhotoCopy } from './photo-sources.ts';
 
 export interface ModelJob {
   imageId: number;
@@ -6,6 +7,8 @@ export interface ModelJob {
   /** When the file was judged complete (performance.now()), for timings. */
   readyAt: number;
   stable?: StableFile;
+  /** Its copy, when admitted in this run: diagnosed even if the record cannot be read (server away). */
+  copy?: PhotoCopy;
   /** A photo admitted while the database was unreachable: no record yet, its answer goes to the local queue. */
   queued?: { entryId: number; sha256: string; storedPath: string };
 }

@@ -42,18 +42,24 @@ export class ModelRun {
   async run(job: ModelJob): Promise<void> {
     const { o } = this;
     let row: ImageRow | undefined;
-    try {
-      row = job.queued ? undefined : await o.store.row(job.imageId);
-    } catch (err) {
-      if (o.catchUp?.lost(err)) o.catchUp.park(job);
-      else o.reportError(job.path, toEngineError(err, `Reading record ${job.imageId}`));
-      return;
+    let away = !!job.queued;
+    if (!job.queued) {
+      try {
+        row = await o.store.row(job.imageId);
+      } catch (err) {
+        if (!o.catchUp?.lost(err))
+          return o.reportError(job.path, toEngineError(err, `Reading record ${job.imageId}`));
+        // A photo admitted in this run is diagnosed now from its copy, its answer kept until the server is
+        // back; one whose copy is not known here waits for the server.
+        if (!job.copy) return o.catchUp.park(job);
+        away = true;
+      }
+      if (!away && row?.status !== 'pending') return;
     }
-    if (row?.status !== 'pending' && !job.queued) return;
     if (row) this.emit({ type: 'processing', path: job.path, recordId: row.id, status: o.status() });
     const t0 = performance.now();
-    const storedPath = row ? row.stored_path : job.queued!.storedPath;
-    const result = await classify(o.diagnoser, o.library, storedPath, o.running);
+    const copy = row ? { sha256: row.sha256, storedPath: row.stored_path } : (job.queued ?? job.copy)!;
+    const result = await classify(o.diagnoser, o.library, copy.storedPath, o.running);
     try {
       const committed = row
         ? await o.recorder.commitResult(row, result).catch(async (err) => {
@@ -63,7 +69,7 @@ export class ModelRun {
             o.notifier.reject(row.id, toEngineError(err, `Saving the diagnosis of ${row.file_name}`));
             return null;
           })
-        : await o.catchUp!.keep(job, job.queued!.sha256, result).then(() => null);
+        : await o.catchUp!.keep(job, copy.sha256, result).then(() => null);
       o.counted('failure' in result ? 'failed' : 'done');
       if (committed) o.notifier.announceResult(job.path, committed, o.status);
       o.timing.add(job.readyAt, t0, job.stable);

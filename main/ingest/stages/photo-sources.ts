@@ -27,10 +27,16 @@ export interface IngestItem {
   ear?: Ear;
 }
 
+/** A photo's stored copy: enough for the model to diagnose it without reading its record. */
+export interface PhotoCopy {
+  sha256: string;
+  storedPath: string;
+}
+
 /** What storing one file came to; the engine queues, counts and announces accordingly. */
 export type Stored =
   /** A new photo, copied into the library: its record waits for the model. */
-  | { kind: 'new'; recordId: number }
+  | { kind: 'new'; recordId: number; copy?: PhotoCopy }
   /** A file that failed before anything was stored: a record of its own with the reason. */
   | { kind: 'failed'; recordId: number; failure: ErrorInfo }
   /** The same bytes under another name: a further record of that photo (one diagnosis, several sources). */
@@ -130,7 +136,8 @@ export class PhotoSources {
       return this.anotherSource(id, image.sha256, item, async () => src(image));
     }
     if (image.failure) return { kind: 'failed', recordId: id, failure: image.failure };
-    return { kind: 'new', recordId: id };
+    const copy = image.storedPath ? { sha256: image.sha256, storedPath: image.storedPath } : null;
+    return { kind: 'new', recordId: id, ...(copy ? { copy } : {}) };
   }
 
   /** A photo already stored, brought again: the same file, a renamed one, or another source of it. */
