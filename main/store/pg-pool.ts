@@ -104,10 +104,22 @@ export function createPool(o: PgConnectOptions): pg.Pool {
  */
 const heard = (): void => undefined;
 
+/** Checks a connection out of the pool with that guard; `release` takes the guard off and gives it back. */
+export async function checkOut(pool: pg.Pool): Promise<{ client: pg.PoolClient; release: () => void }> {
+  const client = await pool.connect();
+  client.on('error', heard);
+  return {
+    client,
+    release: () => {
+      client.off('error', heard);
+      client.release();
+    },
+  };
+}
+
 /** Runs `fn` in one transaction on one connection; rolled back on any error. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
-  c.on('error', heard);
+  const { client: c, release } = await checkOut(pool);
   try {
     await c.query('BEGIN');
     const out = await fn(c);
@@ -117,8 +129,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => 
     await c.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    c.off('error', heard);
-    c.release();
+    release();
   }
 }
 

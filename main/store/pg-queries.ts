@@ -12,7 +12,7 @@ import type {
   SettingsPatch,
 } from '../../common/contract.ts';
 import { buildOrder, buildWhere } from './filters.ts';
-import { inTransaction, positional } from './pg-pool.ts';
+import { checkOut, inTransaction, positional } from './pg-pool.ts';
 import { countsFromBuckets } from './record-queries.ts';
 import { EXPORT_COLUMNS, EXPORT_SQL, toSummary, type ExportRow, type ImageRow } from './record-rows.ts';
 import {
@@ -149,7 +149,8 @@ export class PgQueries {
        ${where.sql} ${buildOrder(sort, 'i.')}`,
       where.params,
     );
-    const c = await this.pool.connect();
+    // Held between batches while the CSV writer works, when no query is there to hear a server going away.
+    const { client: c, release } = await checkOut(this.pool);
     try {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       // Every row is read: plan for all of them (a cursor plans for the first tenth by default), sort in
@@ -175,7 +176,7 @@ export class PgQueries {
       await c.query('COMMIT');
     } finally {
       await c.query('ROLLBACK').catch(() => undefined);
-      c.release();
+      release();
     }
   }
 
