@@ -157,7 +157,7 @@ export function positional(
  * database migrated by a newer version is refused. Returns the schema version.
  */
 export async function migratePg(pool: pg.Pool): Promise<number> {
-  const c = await pool.connect();
+  const { client: c, release } = await checkOut(pool);
   try {
     await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
@@ -201,6 +201,6 @@ export async function migratePg(pool: pg.Pool): Promise<number> {
       await c.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     }
   } finally {
-    c.release();
+    release();
   }
 }
