@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, syntheticJpeg, tempDir } from './helpers/fs-helpers.ts';
+import { ownFolders } from '../../main/ingest/stages/watch.ts';
 import { startHarness, type Harness } from './helpers/harness.ts';
 
 let h: Harness;
@@ -49,5 +50,28 @@ describe('the watched folder, as the renderer may set it', () => {
         limit: 5,
       }).items[0],
     ).toMatchObject({ patientId: 'W1' });
+  });
+
+  it('watches an inbox inside the data folder (the README trial), never the data folder or its own folders', async () => {
+    const data = path.resolve('/srv/eardrum-data');
+    expect(ownFolders(data, path.join(data, 'inbox'))).toEqual([]);
+    expect(ownFolders(data, data)).toEqual([data]);
+    expect(ownFolders(data, path.join(data, 'library', 'originals'))).toEqual([data]);
+    expect(ownFolders(data, '/srv')).toEqual([data]);
+    expect(ownFolders(data, '/srv/eardrum-data-inbox')).toEqual([data]);
+
+    const inbox = path.join(h.dataDir, 'inbox');
+    mkdirSync(inbox);
+    const r = await h.services.call('settings.update', { watchDir: inbox });
+    expect(r).toMatchObject({ ok: true });
+    writeFileSync(path.join(inbox, 'W2_R.jpg'), await syntheticJpeg(78));
+    await h.settled(2);
+    const items = h.records.list({
+      filter: {},
+      sort: { field: 'capturedAt', direction: 'desc' },
+      offset: 0,
+      limit: 5,
+    }).items;
+    expect(items.map((i) => i.patientId)).toContain('W2');
   });
 });

@@ -1,7 +1,9 @@
 import { statSync } from 'node:fs';
+import path from 'node:path';
 import type { ErrorInfo, Settings } from '../../../common/contract.ts';
 import { ErrorCodes } from '../../../common/contract.ts';
 import type { Logger } from '../../util/logger.ts';
+import { isInside } from '../../util/safe-path.ts';
 import { FolderWatcher } from '../folder-watcher.ts';
 
 export interface WatchStageOptions {
@@ -85,7 +87,7 @@ export class WatchStage {
       recursive: settings.recursive,
       usePolling: settings.usePolling,
       pollIntervalMs: settings.pollIntervalMs,
-      excludeDirs: [this.opts.dataDir],
+      excludeDirs: ownFolders(this.opts.dataDir, dir),
       onFile: (file, s) => this.opts.onFile(file, s?.size ?? -1, s?.mtimeMs ?? -1),
       onError: (err) => {
         this.opts.logger.warn(`watcher: ${err.message}`);
@@ -110,4 +112,20 @@ export class WatchStage {
     this.watching = false;
     if (w) await w.close();
   }
+}
+
+/** The data folder's own subfolders: the app writes there, so a watcher never diagnoses what it finds in them. */
+const APP_FOLDERS = new Set(['library', 'backups', 'models', 'tmp']);
+
+/**
+ * What the watcher must not look into. The whole data folder, in case it sits inside the watched one; but a
+ * watched folder inside the data folder (an inbox beside the database, as in the README's trial) is watched,
+ * unless it is one of the app's own folders.
+ */
+export function ownFolders(dataDir: string, watched: string): string[] {
+  const data = path.resolve(dataDir);
+  const root = path.resolve(watched);
+  if (root === data || !isInside(data, root)) return [data];
+  const first = path.relative(data, root).split(path.sep)[0]!;
+  return APP_FOLDERS.has(first) ? [data] : [];
 }
