@@ -13,7 +13,7 @@ import torch
 import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train import EardrumNet, export, log, predict  # noqa: E402
+from network import EardrumNet, export, log, predict  # noqa: E402
 from metrics import evaluate_logits  # noqa: E402
 from views import Views  # noqa: E402
 
