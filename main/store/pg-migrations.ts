@@ -262,6 +262,24 @@ CREATE TRIGGER images_count_truncate AFTER TRUNCATE ON images
   FOR EACH STATEMENT EXECUTE FUNCTION eardrum_count_images();
 `,
   },
+  {
+    version: 4,
+    name: 'the review worklist from its index; images vacuumed sooner',
+    sql: `
+-- "Not reviewed, abnormal, most confident first" is the worklist clinicians open most. With the id tie-break
+-- in the index, its page is read in order from the index instead of sorting every matching row.
+CREATE INDEX images_worklist ON images (review_count, abnormal, confidence DESC, id DESC);
+DROP INDEX images_review_abnormal;
+-- Filtered totals are counted from indexes alone only where the visibility map says the rows are settled.
+-- By default autovacuum waits for 20% of the table to change: on 100,000 records the board's filtered
+-- counts fell back to reading the whole table (45-60 ms instead of 5). 2% keeps them on the index.
+ALTER TABLE images SET (
+  autovacuum_vacuum_scale_factor = 0.02,
+  autovacuum_vacuum_insert_scale_factor = 0.02,
+  autovacuum_analyze_scale_factor = 0.02
+);
+`,
+  },
 ];
 
 export function pgChecksum(m: PgMigration): string {

@@ -42,8 +42,11 @@ export class PgQueries {
     const count = where.sql
       ? positional(`SELECT count(*)::int AS n FROM images ${where.sql}`, where.params)
       : { text: 'SELECT (pending + done + failed)::int AS n FROM image_counts', values: [] };
+    // The page's ids first, then their rows: a deep page (offset 50,000) walks the sort's index alone
+    // instead of reading 50,000 rows from the table only to skip them.
     const page = positional(
-      `SELECT * FROM images ${where.sql} ${buildOrder(args.sort)} LIMIT @limit OFFSET @offset`,
+      `SELECT i.* FROM (SELECT id FROM images ${where.sql} ${buildOrder(args.sort)} LIMIT @limit OFFSET @offset) p
+       JOIN images i ON i.id = p.id ${buildOrder(args.sort, 'i.')}`,
       {
         ...where.params,
         limit: args.limit,
