@@ -167,7 +167,7 @@ export class Engine {
     // Let the image being diagnosed finish and commit; queued ones stay pending for the next start.
     // A hung model must not keep the app from quitting: its record stays pending and resumes at next start.
     const deadline = Date.now() + 30_000;
-    while ((this.modelQueue.current || this.ingesting) && Date.now() < deadline)
+    while ((this.modelQueue.current || this.modelQueue.recording || this.ingesting) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 10));
     await this.catchUp?.stop();
     this.readyQueue.length = 0;
@@ -221,7 +221,7 @@ export class Engine {
   status(): EngineStatus {
     const queued =
       this.stabilizer.size + this.readyQueue.length + this.modelQueue.size + (this.ingesting ? 1 : 0);
-    const processing = this.modelQueue.current ? 1 : 0;
+    const processing = (this.modelQueue.current ? 1 : 0) + this.modelQueue.recording;
     return {
       state: this.state,
       watching: this.watch.watching,
@@ -252,7 +252,8 @@ export class Engine {
       this.readyQueue.length === 0 &&
       this.modelQueue.size === 0 &&
       !this.ingesting &&
-      !this.modelQueue.current
+      !this.modelQueue.current &&
+      this.modelQueue.recording === 0
     );
   }
 
@@ -280,10 +281,14 @@ export class Engine {
         this.pump();
       });
     }
-    const job = this.modelQueue.current ? null : this.modelQueue.take();
+    // The next photo goes to the model while the previous answer is committed, but not further ahead.
+    const free = !this.modelQueue.current && this.modelQueue.recording < 2;
+    const job = free ? this.modelQueue.take() : null;
     if (job) {
-      void this.model.run(job).finally(() => {
-        this.modelQueue.current = null;
+      const classified = () => (this.modelQueue.classified(), this.pump());
+      void this.model.run(job, classified).finally(() => {
+        if (this.modelQueue.current === job) this.modelQueue.current = null;
+        else this.modelQueue.recorded(job);
         this.pump();
         // 'done' carries the status from before its image left the stage; when nothing follows it, say idle.
         if (!this.modelQueue.current) this.emitStatus();

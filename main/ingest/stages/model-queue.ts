@@ -18,11 +18,13 @@ const keyOf = (job: ModelJob): number | string => (job.queued ? `q${job.queued.e
 
 /**
  * The queue between admit and classify: record ids (and a path for the events) only, so a burst of
- * thousands costs no memory. A record is queued at most once, and not while it is being diagnosed.
+ * thousands costs no memory. A record is queued at most once, and not while it is being diagnosed or its
+ * answer is being committed.
  */
 export class ModelQueue {
   private readonly jobs: ModelJob[] = [];
   private readonly ids = new Set<number | string>();
+  private readonly committing = new Set<number | string>();
   /** The job being diagnosed, if any. */
   current: ModelJob | null = null;
 
@@ -30,9 +32,27 @@ export class ModelQueue {
     return this.jobs.length;
   }
 
+  /** Answers given by the model and not yet committed. */
+  get recording(): number {
+    return this.committing.size;
+  }
+
+  /** The current job has its answer: the model is free for the next one while the answer is committed. */
+  classified(): ModelJob {
+    const job = this.current!;
+    this.committing.add(keyOf(job));
+    this.current = null;
+    return job;
+  }
+
+  recorded(job: ModelJob): void {
+    this.committing.delete(keyOf(job));
+  }
+
   add(job: ModelJob, front = false): void {
     const key = keyOf(job);
-    if (this.ids.has(key) || (this.current && keyOf(this.current) === key)) return;
+    if (this.ids.has(key) || this.committing.has(key) || (this.current && keyOf(this.current) === key))
+      return;
     this.ids.add(key);
     if (front) this.jobs.unshift(job);
     else this.jobs.push(job);

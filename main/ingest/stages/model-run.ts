@@ -7,7 +7,7 @@ import type { ImageRow, Store } from '../../store/store.ts';
 import { toEngineError, type EngineError } from '../../util/errors.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { CatchUp } from './catch-up.ts';
-import { classify } from './classify.ts';
+import { classify, type Classified } from './classify.ts';
 import type { ModelJob } from './model-queue.ts';
 import type { Notifier } from './notify.ts';
 import type { RecordStage } from './record.ts';
@@ -35,11 +35,17 @@ export interface ModelRunOptions {
  * stored copy, the answer is committed and announced. A photo admitted while the database was unreachable
  * has no record yet: its answer joins it in the local queue, as does an answer whose commit cannot reach
  * the server.
+ *
+ * `classified` is called as soon as the model has answered, so the engine can start the next photo while
+ * this answer is committed: the worker never waits for the database's round trips. Commits still happen
+ * one at a time, in the order the answers came.
  */
 export class ModelRun {
+  private lastCommit: Promise<void> = Promise.resolve();
+
   constructor(private readonly o: ModelRunOptions) {}
 
-  async run(job: ModelJob): Promise<void> {
+  async run(job: ModelJob, classified: () => void = () => undefined): Promise<void> {
     const { o } = this;
     let row: ImageRow | undefined;
     let away = !!job.queued;
@@ -60,6 +66,26 @@ export class ModelRun {
     const t0 = performance.now();
     const copy = row ? { sha256: row.sha256, storedPath: row.stored_path } : (job.queued ?? job.copy)!;
     const result = await classify(o.diagnoser, o.library, copy.storedPath, o.running);
+    classified();
+    const previous = this.lastCommit;
+    let committed!: () => void;
+    this.lastCommit = new Promise((r) => (committed = r));
+    try {
+      await previous;
+      await this.record(job, row, copy, result, t0);
+    } finally {
+      committed();
+    }
+  }
+
+  private async record(
+    job: ModelJob,
+    row: ImageRow | undefined,
+    copy: { sha256: string },
+    result: Classified,
+    t0: number,
+  ): Promise<void> {
+    const { o } = this;
     try {
       const committed = row
         ? await o.recorder.commitResult(row, result).catch(async (err) => {
