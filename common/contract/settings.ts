@@ -44,6 +44,26 @@ export const settingsSchema = z.object({
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
+/**
+ * Whose each setting is when several rooms share one history (PostgreSQL): `workstation` settings belong to
+ * the computer in one room (its otoscope's folder and file names, how it watches, who sits there, its
+ * screen's language); `clinic` settings hold for every room (how every photo is judged, the reports' heading).
+ * On a workstation's own history (SQLite) every setting is that workstation's and its clinic's at once.
+ */
+export const settingScopeSchema = z.enum(['workstation', 'clinic']);
+export type SettingScope = z.infer<typeof settingScopeSchema>;
+export const SETTING_SCOPES = {
+  watchDir: 'workstation',
+  recursive: 'workstation',
+  usePolling: 'workstation',
+  pollIntervalMs: 'workstation',
+  fileNamePattern: 'workstation',
+  language: 'workstation',
+  reviewerName: 'workstation',
+  thresholds: 'clinic',
+  clinicName: 'clinic',
+} as const satisfies Record<keyof Settings, SettingScope>;
+
 /** Matches e.g. `12345_L_20261125_093000.jpg`, `P-0012 R 2026-11-25.png`, `12345_R.jpg`. */
 export const DEFAULT_FILE_NAME_PATTERN = '{patient}_{ear}[_{date}][_{time}]*';
 

@@ -7,6 +7,7 @@ import { HistoryMigration, type MigrationProgress } from '../store/history-migra
 import { LATEST_SCHEMA_VERSION } from '../store/migrations.ts';
 import { describePgError } from '../store/pg-errors.ts';
 import { createPool, isPostgresUrl, migratePg, redactUrl } from '../store/pg-pool.ts';
+import { workstationName } from '../paths.ts';
 import { EngineError } from '../util/errors.ts';
 import { parseCli, reportFailure, UsageError } from './shared.ts';
 
@@ -15,7 +16,9 @@ const USAGE = `usage: eardrum migrate --from sqlite:FILE --to postgres://USER@HO
 
 Copies one workstation's history into the clinic's shared PostgreSQL database: every record with its
 sources, the model's answers, reviews and patient edits with their original times and authors, settings
-changes, and the photos, thumbnails and heatmaps.
+changes, and the photos, thumbnails and heatmaps. The settings that are this workstation's own (watched
+folder, file names, polling, reviewer, language) are kept for it alone, under the name it has when it
+starts with the data folder holding FILE on this computer: run it on the workstation itself.
   --from sqlite:FILE      the workstation's database (eardrum.sqlite in its data folder); read only
   --to URL                the shared database (migrated to the current schema when new)
   --db-password-file FILE its password (first line)
@@ -74,8 +77,10 @@ export async function run(argv: string[]): Promise<number> {
         } catch (err) {
           throw describePgError(err, values.to);
         }
+        const workstation = workstationName(path.dirname(sourceFile));
         console.log(
-          `migrating ${sourceFile} → ${redactUrl(values.to)}\n  images ${sourceLibrary} → ${targetLibrary}`,
+          `migrating ${sourceFile} → ${redactUrl(values.to)}\n  images ${sourceLibrary} → ${targetLibrary}` +
+            `\n  this workstation's own settings kept as ${workstation}'s`,
         );
         let lastPrint = 0;
         const migration = new HistoryMigration({
@@ -83,6 +88,7 @@ export async function run(argv: string[]): Promise<number> {
           sourceLibrary,
           target: pool,
           targetLibrary,
+          workstation,
           onProgress: (p) => {
             if (Date.now() - lastPrint < 1000 && p.records < p.of) return;
             lastPrint = Date.now();

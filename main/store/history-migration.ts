@@ -6,15 +6,13 @@ import { inTransaction } from './pg-pool.ts';
 import { PgRecordEdits } from './pg-record-edits.ts';
 import { DIAGNOSIS_COLUMNS, PHOTO_COLUMNS, RECORD_COLUMNS } from './history-migration-columns.ts';
 import type { DiagnosisRow, ImageRow, ReviewRow } from './record-rows.ts';
+import { isWorkstationSetting } from './settings-store.ts';
 
 /** A record as SQLite holds it (captured_ms is the board's integer copy of captured_at). */
 type SourceRow = ImageRow & { captured_ms: number | null };
 
 /** Records copied per transaction: an interrupted run leaves whole records, and a rerun finishes the rest. */
 const BATCH = 200;
-
-/** Settings that describe one workstation, not the clinic: never copied into the shared store. */
-const LOCAL_SETTINGS = new Set(['watchDir']);
 
 export interface MigrationProgress {
   records: number;
@@ -35,6 +33,11 @@ export interface HistoryMigrationOptions {
   sourceLibrary: string;
   target: pg.Pool;
   targetLibrary: string;
+  /**
+   * The name the source's workstation has in the shared history (paths.ts workstationName of its data
+   * folder): its own settings (watched folder, file names...) are kept under it, not made the clinic's.
+   */
+  workstation: string;
   onProgress?: (p: MigrationProgress) => void;
 }
 
@@ -112,13 +115,20 @@ export class HistoryMigration {
           p.id,
           p.created_at,
         ]);
-      // The first room to bring a setting sets the clinic's; later rooms keep what is there.
+      // The first room to bring a clinic setting sets the clinic's; later rooms keep what is there. A
+      // workstation's own settings already in the shared history are newer than the source's: kept too.
       for (const s of src.prepare('SELECT key, value, updated_at FROM settings').all() as {
         key: string;
         value: string;
         updated_at: string;
       }[])
-        if (!LOCAL_SETTINGS.has(s.key))
+        if (isWorkstationSetting(s.key))
+          await c.query(
+            `INSERT INTO workstation_settings (workstation, key, value, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING`,
+            [this.o.workstation, s.key, s.value, s.updated_at],
+          );
+        else
           await c.query(
             'INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
             [s.key, s.value, s.updated_at],

@@ -280,6 +280,23 @@ ALTER TABLE images SET (
 );
 `,
   },
+  {
+    version: 5,
+    name: "each workstation's own settings",
+    sql: `
+-- Settings that belong to one room's computer (its watched folder, its otoscope's file names...: the
+-- workstation scope of common/contract/settings.ts), by the workstation's name (paths.ts workstationName);
+-- the clinic's stay in settings. Rows left in settings by earlier versions are moved by the first room to
+-- start (store/pg-settings.ts), not here: this may run on a connection that is no room's.
+CREATE TABLE workstation_settings (
+  workstation TEXT NOT NULL CHECK (length(workstation) BETWEEN 1 AND 100),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (workstation, key)
+);
+`,
+  },
 ];
 
 export function pgChecksum(m: PgMigration): string {

@@ -7,24 +7,15 @@ import type {
   RecordFilter,
   RecordPage,
   RecordSort,
-  Settings,
-  SettingsChange,
-  SettingsPatch,
 } from '../../common/contract.ts';
 import { buildOrder, buildWhere } from './filters.ts';
-import { checkOut, inTransaction, positional } from './pg-pool.ts';
+import { checkOut, positional } from './pg-pool.ts';
 import { countsFromBuckets } from './record-queries.ts';
 import { EXPORT_COLUMNS, EXPORT_SQL, toSummary, type ExportRow, type ImageRow } from './record-rows.ts';
-import {
-  nextSettings,
-  settingsFromRows,
-  thresholdChanges,
-  type SettingsChangeRow,
-} from './settings-store.ts';
 
 const EXPORT_BATCH = 2000;
 
-/** The board's queries and the settings on PostgreSQL (the same filters as SQLite, as `$n` parameters). */
+/** The board's queries on PostgreSQL (the same filters as SQLite, as `$n` parameters). */
 export class PgQueries {
   constructor(
     private readonly pool: pg.Pool,
@@ -189,53 +180,5 @@ export class PgQueries {
     );
     const { done, failed, pending } = r.rows[0]!;
     return { total: done + failed + pending, done, failed, pending };
-  }
-
-  async getSettings(): Promise<Settings> {
-    return settingsFromRows(
-      (await this.pool.query<{ key: string; value: string }>('SELECT key, value FROM settings')).rows,
-    );
-  }
-
-  async updateSettings(patch: SettingsPatch, changedBy = 'unnamed'): Promise<Settings> {
-    return inTransaction(this.pool, async (c) => {
-      // One room at a time: two rooms changing settings together must not lose either's change.
-      await c.query('LOCK TABLE settings IN SHARE ROW EXCLUSIVE MODE');
-      const current = settingsFromRows(
-        (await c.query<{ key: string; value: string }>('SELECT key, value FROM settings')).rows,
-      );
-      const next = nextSettings(current, patch);
-      const at = new Date().toISOString();
-      for (const [key, value] of Object.entries(patch)) {
-        if (value === undefined) continue;
-        await c.query(
-          `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
-           ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-          [key, JSON.stringify(value), at],
-        );
-      }
-      if (patch.thresholds) {
-        for (const ch of thresholdChanges(current, next)) {
-          await c.query(
-            'INSERT INTO settings_changes (key, old_value, new_value, changed_by, changed_at) VALUES ($1, $2, $3, $4, $5)',
-            [ch.key, ch.was, ch.now, changedBy.slice(0, 100) || 'unnamed', at],
-          );
-        }
-      }
-      return next;
-    });
-  }
-
-  async settingsChanges(): Promise<SettingsChange[]> {
-    const rows = (await this.pool.query<SettingsChangeRow>('SELECT * FROM settings_changes ORDER BY id DESC'))
-      .rows;
-    return rows.map((r) => ({
-      id: r.id,
-      key: r.key,
-      oldValue: r.old_value,
-      newValue: r.new_value,
-      changedBy: r.changed_by,
-      changedAt: r.changed_at,
-    }));
   }
 }

@@ -7,7 +7,6 @@ import type {
   RecordFilter,
   RecordSort,
   RecordSummary,
-  SettingsPatch,
 } from '../../common/contract.ts';
 import { ErrorCodes } from '../../common/contract.ts';
 import type { Diagnosis } from '../../model/types.ts';
@@ -15,6 +14,7 @@ import { EngineError } from '../util/errors.ts';
 import { PgQueries } from './pg-queries.ts';
 import { PgRecordEdits } from './pg-record-edits.ts';
 import { inTransaction, migratePg, redactUrl, type Queryable } from './pg-pool.ts';
+import { PgSettings } from './pg-settings.ts';
 import { PgSharedHistory } from './pg-shared.ts';
 import type { DiagnosisRow, ImageRow, NewImage, NewSource, ReviewedPhoto, ReviewRow } from './record-rows.ts';
 import { searchText, toDiagnosisView, toReview, toSummary } from './record-rows.ts';
@@ -34,6 +34,7 @@ export class PgStore implements Store {
   private labelById = new Map<string, LabelInfo>();
   private readonly queries: PgQueries;
   private readonly edits: PgRecordEdits;
+  private readonly settings: PgSettings;
 
   private constructor(
     readonly pool: pg.Pool,
@@ -44,19 +45,21 @@ export class PgStore implements Store {
     this.shared = new PgSharedHistory(pool, shared.workstation, shared.listenConfig);
     this.queries = new PgQueries(pool, () => this.labels);
     this.edits = new PgRecordEdits(pool, () => this.labelById);
+    this.settings = new PgSettings(pool, shared.workstation);
   }
 
   /**
    * Connects and migrates (under an advisory lock). The pool is the caller's to close through close().
-   * `workstation` names this room in claims and notifications; the listener connects with `listenConfig`.
+   * `workstation` names this room in claims, notifications and settings; the listener uses `listenConfig`.
    */
   static async open(
     pool: pg.Pool,
     url: string,
     shared: { workstation: string; listenConfig: pg.ClientConfig },
   ): Promise<PgStore> {
-    const version = await migratePg(pool);
-    return new PgStore(pool, url, version, shared);
+    const store = new PgStore(pool, url, await migratePg(pool), shared);
+    await store.settings.adoptSharedWorkstationSettings();
+    return store;
   }
 
   setLabels(labels: LabelInfo[]): void {
@@ -372,13 +375,13 @@ export class PgStore implements Store {
     return this.queries.counts();
   }
   getSettings() {
-    return this.queries.getSettings();
+    return this.settings.get();
   }
-  updateSettings(patch: SettingsPatch, changedBy?: string) {
-    return this.queries.updateSettings(patch, changedBy);
+  updateSettings(...args: Parameters<PgSettings['update']>) {
+    return this.settings.update(...args);
   }
   settingsChanges() {
-    return this.queries.settingsChanges();
+    return this.settings.changes();
   }
 
   /** The server's own backups (pg_dump, base backups) are the clinic's: nothing here. */

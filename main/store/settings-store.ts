@@ -1,6 +1,11 @@
 import type Database from 'better-sqlite3';
 import type { Settings, SettingsChange, SettingsPatch } from '../../common/contract.ts';
-import { DEFAULT_FILE_NAME_PATTERN, ErrorCodes, settingsSchema } from '../../common/contract.ts';
+import {
+  DEFAULT_FILE_NAME_PATTERN,
+  ErrorCodes,
+  SETTING_SCOPES,
+  settingsSchema,
+} from '../../common/contract.ts';
 import { EngineError } from '../util/errors.ts';
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -22,6 +27,29 @@ export interface SettingsChangeRow {
   new_value: number | null;
   changed_by: string;
   changed_at: string;
+}
+
+/**
+ * The keys a shared history keeps per workstation. Every other key is the clinic's, including any a newer
+ * version adds before this one knows its scope: shared is what every key was before the split.
+ */
+export const WORKSTATION_SETTING_KEYS: readonly string[] = Object.entries(SETTING_SCOPES)
+  .filter(([, scope]) => scope === 'workstation')
+  .map(([key]) => key);
+
+export function isWorkstationSetting(key: string): boolean {
+  return WORKSTATION_SETTING_KEYS.includes(key);
+}
+
+export function toSettingsChange(r: SettingsChangeRow): SettingsChange {
+  return {
+    id: r.id,
+    key: r.key,
+    oldValue: r.old_value,
+    newValue: r.new_value,
+    changedBy: r.changed_by,
+    changedAt: r.changed_at,
+  };
 }
 
 /** Stored rows (one JSON value per key) over the defaults; an unreadable or invalid value falls back. */
@@ -75,7 +103,11 @@ export function thresholdChanges(
   return out;
 }
 
-/** Settings live in the database (one JSON value per key) so they are backed up and written atomically. */
+/**
+ * Settings live in the database (one JSON value per key) so they are backed up and written atomically. A
+ * SQLite history is one workstation's (its data folder, locked by one engine), so its one table holds both
+ * scopes; `eardrum migrate` splits them when the history joins a shared one.
+ */
 export class SettingsStore {
   constructor(private readonly db: Database.Database) {}
 
@@ -116,13 +148,6 @@ export class SettingsStore {
     const rows = this.db
       .prepare('SELECT * FROM settings_changes ORDER BY id DESC')
       .all() as SettingsChangeRow[];
-    return rows.map((r) => ({
-      id: r.id,
-      key: r.key,
-      oldValue: r.old_value,
-      newValue: r.new_value,
-      changedBy: r.changed_by,
-      changedAt: r.changed_at,
-    }));
+    return rows.map(toSettingsChange);
   }
 }

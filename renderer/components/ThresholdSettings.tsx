@@ -1,9 +1,10 @@
 import { useEffect, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ModelCardView, Settings, SettingsChange } from '../../common/contract.ts';
-import { EDITABLE_THRESHOLDS } from '../../common/contract.ts';
+import { EDITABLE_THRESHOLDS, SETTING_SCOPES } from '../../common/contract.ts';
 import type { ApiClient } from '../api/client.ts';
 import { errorText } from '../errors.ts';
+import { ScopeNote } from './ScopeNote.tsx';
 import { formatDateTime, formatNumber, formatPercent } from '../format.ts';
 
 interface Props {
@@ -101,6 +102,7 @@ export function ThresholdSettings({ api, card, settings, onChanged }: Props) {
     <details className="advanced" data-testid="advanced-settings">
       <summary>{t('settings.advanced')}</summary>
       <p className="muted">{t('settings.advancedHelp')}</p>
+      <ScopeNote scope={SETTING_SCOPES.thresholds} />
       <ul className="threshold-list">
         {names.map((name) => {
           const overridden = settings.thresholds[name] !== undefined;

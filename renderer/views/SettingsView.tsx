@@ -1,10 +1,12 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { SETTING_SCOPES } from '../../common/contract.ts';
 import type { ModelCardView, PatternPreview, Settings } from '../../common/contract.ts';
 import type { ApiClient } from '../api/client.ts';
 import { ClinicDatabase } from '../components/ClinicDatabase.tsx';
 import { LearnFromReviews } from '../components/LearnFromReviews.tsx';
 import { ModelCard } from '../components/ModelCard.tsx';
+import { ScopeNote } from '../components/ScopeNote.tsx';
 import { ThresholdSettings } from '../components/ThresholdSettings.tsx';
 import { errorText } from '../errors.ts';
 import { formatDateTime } from '../format.ts';
@@ -87,6 +89,7 @@ export function SettingsView({ api, card, settings, onSaved, dataDir, debounceMs
         >
           <fieldset>
             <legend>{t('settings.folder')}</legend>
+            <ScopeNote scope={SETTING_SCOPES.watchDir} />
             <div className="inline-fields">
               <label className="grow">
                 {t('settings.folderPath')}
@@ -137,6 +140,7 @@ export function SettingsView({ api, card, settings, onSaved, dataDir, debounceMs
 
           <fieldset>
             <legend>{t('settings.pattern')}</legend>
+            <ScopeNote scope={SETTING_SCOPES.fileNamePattern} />
             <label>
               {t('settings.pattern')}
               <input
@@ -169,6 +173,7 @@ export function SettingsView({ api, card, settings, onSaved, dataDir, debounceMs
 
           <fieldset>
             <legend>{t('settings.language')}</legend>
+            <ScopeNote scope={SETTING_SCOPES.language} />
             <label>
               {t('settings.language')}
               <select
@@ -185,21 +190,26 @@ export function SettingsView({ api, card, settings, onSaved, dataDir, debounceMs
               {t('settings.languageHelp')}
             </p>
             <label>
-              {t('settings.clinicName')}
-              <input
-                type="text"
-                value={draft.clinicName}
-                maxLength={200}
-                onChange={(e) => set('clinicName', e.target.value)}
-              />
-            </label>
-            <label>
               {t('settings.reviewer')}
               <input
                 type="text"
                 value={draft.reviewerName}
                 maxLength={100}
                 onChange={(e) => set('reviewerName', e.target.value)}
+              />
+            </label>
+          </fieldset>
+
+          <fieldset>
+            <legend>{t('settings.clinic')}</legend>
+            <ScopeNote scope={SETTING_SCOPES.clinicName} />
+            <label>
+              {t('settings.clinicName')}
+              <input
+                type="text"
+                value={draft.clinicName}
+                maxLength={200}
+                onChange={(e) => set('clinicName', e.target.value)}
               />
             </label>
           </fieldset>

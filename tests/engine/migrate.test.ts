@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as migrate } from '../../main/cli/migrate.ts';
+import { workstationName } from '../../main/paths.ts';
 import { createPool } from '../../main/store/pg-pool.ts';
 import { startHarness, type Harness } from './helpers/harness.ts';
 import { removeDir, syntheticJpeg, tempDir } from './helpers/fs-helpers.ts';
@@ -128,6 +129,7 @@ describe.skipIf(postgresMissing)(
           ear: 'left',
         });
         await call('settings.changeThreshold', { name: 'eardrum', value: 0.4, changedBy: 'dr kim' });
+        await call('settings.update', { fileNamePattern: 'room1_{patient}_{ear}', clinicName: 'Ear Clinic' });
       } finally {
         await room1.close();
       }
@@ -195,6 +197,24 @@ describe.skipIf(postgresMissing)(
         expect(after1.diagnoses).toEqual(srcDiagnoses);
         expect(after1.diagnoses).toHaveLength(2);
         expect(after1.settingsChanges).toEqual(srcChanges);
+        // The room's own settings are kept for it alone; the clinic's become everyone's.
+        const ownSettings = async (workstation: string) =>
+          Object.fromEntries(
+            (
+              await pool.query<{ key: string; value: string }>(
+                'SELECT key, value FROM workstation_settings WHERE workstation = $1',
+                [workstation],
+              )
+            ).rows.map((r) => [r.key, JSON.parse(r.value) as unknown]),
+          );
+        const room1Name = workstationName(room1.dataDir);
+        expect(first.out).toContain(`kept as ${room1Name}'s`);
+        expect(await ownSettings(room1Name)).toMatchObject({
+          watchDir: room1.watchDir,
+          fileNamePattern: 'room1_{patient}_{ear}',
+        });
+        const clinic = (await pool.query<{ key: string }>('SELECT key FROM settings ORDER BY key')).rows;
+        expect(clinic.map((r) => r.key)).toEqual(['clinicName', 'thresholds']);
         expect(after1.edits.map((e) => [e.field, e.new_value])).toEqual(
           expect.arrayContaining([
             ['patient_id', 'P9'],
@@ -245,6 +265,12 @@ describe.skipIf(postgresMissing)(
         expect(q1.status).toBe('done');
         expect(q1.diagnosis_id).not.toBeNull();
         expect((await snapshot(pool)).images).toHaveLength(6);
+        // Room 2's folder is its own; room 1's stays; the clinic's name is still room 1's choice.
+        expect((await ownSettings(workstationName(room2.dataDir))).watchDir).toBe(room2.watchDir);
+        expect((await ownSettings(room1Name)).watchDir).toBe(room1.watchDir);
+        expect((await pool.query("SELECT value FROM settings WHERE key = 'clinicName'")).rows).toEqual([
+          { value: '"Ear Clinic"' },
+        ]);
       } finally {
         await pool.end();
       }

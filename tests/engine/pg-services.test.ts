@@ -1,9 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EngineEvent } from '../../common/contract.ts';
+import { DEFAULT_FILE_NAME_PATTERN, type EngineEvent } from '../../common/contract.ts';
 import { createServices, type Services } from '../../main/services.ts';
-import { createPool, redactUrl } from '../../main/store/pg-pool.ts';
+import { createPool, pgClientConfig, redactUrl } from '../../main/store/pg-pool.ts';
+import { PgStore } from '../../main/store/pg-store.ts';
 import type { Logger } from '../../main/util/logger.ts';
 import { FakeDiagnoser } from './helpers/fake-diagnoser.ts';
 import { removeDir, syntheticJpeg, tempDir } from './helpers/fs-helpers.ts';
@@ -131,5 +132,105 @@ describe.skipIf(postgresMissing)(
         dirs.forEach(removeDir);
       }
     }, 120_000);
+
+    it("keeps each room's own settings (room 2 moving its watched folder leaves room 1's) and shares the clinic's", async () => {
+      pg!.createDatabase('rooms');
+      const dirs = ['room1', 'room2', 'inbox1', 'inbox2', 'inbox3'].map((d) => tempDir(d));
+      const [data1, data2, inbox1, inbox2, inbox3] = dirs as [string, string, string, string, string];
+      const open = (dataDir: string, watchDir?: string) =>
+        createServices({
+          dataDir,
+          ...(watchDir ? { watchDir } : {}),
+          dbPath: pg!.url('rooms'),
+          dbPasswordFile: pg!.passwordFile,
+          diagnoser: new FakeDiagnoser(),
+          stabilityMs: 150,
+        });
+      const [first, b] = await Promise.all([open(data1, inbox1), open(data2, inbox2)]);
+      let a = first;
+      try {
+        expect((await a.store.getSettings()).watchDir).toBe(inbox1);
+        expect((await b.store.getSettings()).watchDir).toBe(inbox2);
+        expect(
+          await b.call('settings.update', {
+            watchDir: inbox3,
+            fileNamePattern: 'room2_{patient}_{ear}',
+            reviewerName: 'dr lee',
+          }),
+        ).toMatchObject({ ok: true, value: { watchDir: inbox3, reviewerName: 'dr lee' } });
+        expect(await a.call('settings.get', {})).toMatchObject({
+          ok: true,
+          value: { watchDir: inbox1, fileNamePattern: DEFAULT_FILE_NAME_PATTERN, reviewerName: '' },
+        });
+        expect(a.engine.currentSettings.watchDir).toBe(inbox1);
+
+        // Clinic-wide: a threshold (with its audit trail) and the reports' heading, changed in room 1.
+        expect(
+          await a.call('settings.changeThreshold', { name: 'eardrum', value: 0.3, changedBy: 'dr kim' }),
+        ).toMatchObject({ ok: true });
+        expect(await a.call('settings.update', { clinicName: 'Seoul ENT' })).toMatchObject({ ok: true });
+        expect(await b.call('settings.get', {})).toMatchObject({
+          ok: true,
+          value: { thresholds: { eardrum: 0.3 }, clinicName: 'Seoul ENT', watchDir: inbox3 },
+        });
+        expect((await b.store.settingsChanges()).map((c) => [c.key, c.newValue, c.changedBy])).toEqual([
+          ['thresholds.eardrum', 0.3, 'dr kim'],
+        ]);
+
+        // Room 1 restarted without --watch (as the desktop app starts): still its own folder, watched.
+        await a.stop();
+        a = await open(data1);
+        await a.start();
+        expect(a.engine.currentSettings.watchDir).toBe(inbox1);
+        writeFileSync(path.join(inbox1, 'R1_L.jpg'), await syntheticJpeg(21));
+        await settled(a, 1);
+        const page = await a.store.list({
+          filter: {},
+          sort: { field: 'fileName', direction: 'asc' },
+          offset: 0,
+          limit: 5,
+        });
+        expect(page.items.map((r) => r.originalPath)).toEqual([path.join(inbox1, 'R1_L.jpg')]);
+      } finally {
+        await Promise.all([a.stop(), b.stop()]);
+        dirs.forEach(removeDir);
+      }
+    }, 120_000);
+
+    it("gives the settings an earlier version kept for every room to the first room to start, the clinic's to all", async () => {
+      pg!.createDatabase('legacy');
+      const connect = { url: pg!.url('legacy'), passwordFile: pg!.passwordFile };
+      const openAs = (workstation: string) =>
+        PgStore.open(createPool({ ...connect, applicationName: workstation }), pg!.url('legacy'), {
+          workstation,
+          listenConfig: pgClientConfig(connect),
+        });
+      const first = await openAs('room-1');
+      // What a version before the split left: every setting in the clinic's table.
+      await first.pool.query(
+        `INSERT INTO settings (key, value, updated_at) VALUES
+           ('watchDir', '"/exams/room1"', 'then'), ('usePolling', 'true', 'then'),
+           ('clinicName', '"Old Clinic"', 'then')`,
+      );
+      await first.close();
+      const room1 = await openAs('room-1');
+      const room2 = await openAs('room-2');
+      try {
+        expect(await room1.getSettings()).toMatchObject({
+          watchDir: '/exams/room1',
+          usePolling: true,
+          clinicName: 'Old Clinic',
+        });
+        expect(await room2.getSettings()).toMatchObject({
+          watchDir: '',
+          usePolling: false,
+          clinicName: 'Old Clinic',
+        });
+        const left = await room1.pool.query<{ key: string }>('SELECT key FROM settings');
+        expect(left.rows.map((r) => r.key)).toEqual(['clinicName']);
+      } finally {
+        await Promise.all([room1.close(), room2.close()]);
+      }
+    });
   },
 );

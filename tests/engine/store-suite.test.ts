@@ -279,6 +279,16 @@ describe.each(backends)('store ($name)', (backend) => {
       [null, 0.6, 'dr kim'],
     ]);
     await expect(store.updateSettings({ pollIntervalMs: -5 })).rejects.toThrow(/Invalid setting/);
+    // This workstation's settings and the clinic's in one patch (two tables on PostgreSQL, one transaction).
+    await store.updateSettings({ watchDir: '/in/room', fileNamePattern: '{patient}_x', clinicName: 'ENT' });
+    expect(await store.getSettings()).toMatchObject({
+      watchDir: '/in/room',
+      fileNamePattern: '{patient}_x',
+      clinicName: 'ENT',
+      thresholds: { eardrum: 0.7 },
+      reviewerName: 'dr kim',
+    });
+    expect(await store.settingsChanges()).toHaveLength(2);
     expect(await store.latestModelLabels()).toEqual([]);
     await store.registerModel({ id: 'm', version: '1', labels: FAKE_LABELS, details: {} });
     await store.registerModel({ id: 'm', version: '1', labels: [], details: {} });

@@ -78,6 +78,23 @@ describe('Settings view', () => {
     expect(saved[0]?.watchDir).toBe('/mnt/otoscope');
   });
 
+  it("says which settings are this workstation's and which the clinic's, in English and Korean", async () => {
+    const api = new FakeApi();
+    const group = (legend: string) => screen.getByRole('group', { name: legend });
+    const { unmount } = setup(api);
+    for (const legend of ['Watched folder', 'File-name pattern for patient and ear', 'Language'])
+      expect(group(legend)).toHaveTextContent(/This workstation’s own: other rooms .* keep theirs\./);
+    expect(group('Clinic')).toHaveTextContent(/The clinic’s: one value for every room/);
+    expect(
+      within(group('Clinic')).getByRole('textbox', { name: 'Clinic name (printed on reports)' }),
+    ).toBeVisible();
+    expect(screen.getByTestId('advanced-settings')).toHaveTextContent(/The clinic’s/);
+    unmount();
+    setup(api, 'ko');
+    expect(group('감시 폴더')).toHaveTextContent('이 워크스테이션 전용');
+    expect(group('병원')).toHaveTextContent('병원 공통');
+  });
+
   it('offers "Automatic" as the language, saved as no choice', async () => {
     const api = new FakeApi();
     setup(api);
