@@ -24,7 +24,7 @@ import { WorkerDiagnoser } from './model/worker-diagnoser.ts';
 import type { Backups } from './store/backups.ts';
 import { filePasswordKeeper, type PasswordKeeper } from './store/db-password.ts';
 import { openChosenStore } from './store/open-store.ts';
-import { Outbox } from './store/outbox.ts';
+import { SettingsWhileAway } from './store/settings-while-away.ts';
 import type { Store } from './store/store.ts';
 import { EngineError, toEngineError } from './util/errors.ts';
 import type { Logger } from './util/logger.ts';
@@ -192,12 +192,18 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       dataDir,
       logger,
       workstation,
+      localQueue: true,
       ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
     });
     const { store, dbPath } = opened;
     cleanup.unshift(() => store.close());
-    if (opts.watchDir !== undefined) await store.updateSettings({ watchDir: path.resolve(opts.watchDir) });
-    const settings = await store.getSettings();
+    // PostgreSQL can go away while the workstation runs (or be away at its start): a local queue meanwhile.
+    const outbox = opened.outbox ?? undefined;
+    if (outbox) cleanup.unshift(() => outbox.close());
+    const memory = new SettingsWhileAway({ store, outbox: opened.outbox, dbPath, logger, away: opened.away });
+    const settings = await memory.initial(
+      opts.watchDir !== undefined ? path.resolve(opts.watchDir) : undefined,
+    );
     const library = new ImageLibrary(
       dataDir,
       opts.libraryWrite,
@@ -245,12 +251,6 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     cleanup.unshift(() => patterns.close());
     store.setLabels(diagnoser.card.labels);
     await store.registerModel(diagnoser.card);
-    // PostgreSQL can go away while the workstation runs: results wait in a local queue meanwhile.
-    let outbox: Outbox | undefined;
-    if (store.backend === 'postgres') {
-      const box = (outbox = new Outbox(path.join(dataDir, 'outbox.sqlite')));
-      cleanup.unshift(() => box.close());
-    }
     const engine = new Engine({
       store,
       ...(outbox ? { outbox } : {}),
@@ -262,6 +262,10 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       logger,
       ...(opts.stabilityMs !== undefined ? { stabilityMs: opts.stabilityMs } : {}),
       ...(claimLeaseMs !== undefined ? { claimLeaseMs } : {}),
+    });
+
+    engine.subscribe((e) => {
+      if (e.type === 'status' && e.status.database.state !== 'unreachable') void memory.back();
     });
 
     const extraListeners = new Set<(e: EngineEvent) => void>();
@@ -345,10 +349,13 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
           }
         }
         if (patch.watchDir) patch = { ...patch, watchDir: path.resolve(patch.watchDir) };
-        const next = await store.updateSettings(
-          patch,
-          changedBy ?? ((await store.getSettings()).reviewerName || undefined),
-        );
+        const next =
+          memory.whileAway(patch, engine.currentSettings) ??
+          (await store.updateSettings(
+            patch,
+            changedBy ?? ((await store.getSettings()).reviewerName || undefined),
+          ));
+        memory.saved(next);
         if (patch.thresholds) {
           await services.diagnoser.setEardrumThreshold(
             next.thresholds.eardrum ?? services.diagnoser.card.thresholds.eardrum ?? 0.5,

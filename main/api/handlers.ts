@@ -13,7 +13,7 @@ import {
 } from '../../common/contract.ts';
 import { writeCsv } from '../export/csv-export.ts';
 import type { Services } from '../services.ts';
-import { EngineError, toEngineError } from '../util/errors.ts';
+import { EngineError, isDatabaseUnreachable, toEngineError } from '../util/errors.ts';
 import { createDatabaseHandlers } from './database-handlers.ts';
 import { checkWatchDirFromUi } from './watch-dir.ts';
 
@@ -92,7 +92,12 @@ export function createHandlers(s: Services): Handlers {
         release();
       }
     },
-    'settings.get': async () => s.store.getSettings(),
+    // The server away: the settings this room works with (the same, unless another room changed them).
+    'settings.get': async () =>
+      s.store.getSettings().catch((err: unknown) => {
+        if (isDatabaseUnreachable(err)) return s.engine.currentSettings;
+        throw err;
+      }),
     'settings.update': async (a) =>
       s.updateSettings(a.watchDir === undefined ? a : { ...a, watchDir: checkWatchDirFromUi(a.watchDir) }),
     'settings.changeThreshold': async (a) => {

@@ -152,7 +152,7 @@ export class Engine {
     await this.claims.start();
     await this.remote?.start();
     await this.watch.start(this.settings);
-    this.catchUp?.start();
+    await this.catchUp?.start();
     this.state = 'running';
     this.emitStatus();
     this.pump();

@@ -2,9 +2,9 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Logger } from '../util/logger.ts';
 import type { Backups } from './backups.ts';
-import { EngineError } from '../util/errors.ts';
+import { EngineError, isDatabaseUnreachable, toEngineError } from '../util/errors.ts';
 import { classifyConnectError } from './db-check.ts';
-import { ErrorCodes } from '../../common/contract.ts';
+import { ErrorCodes, type Settings } from '../../common/contract.ts';
 import {
   DB_CONFIG_FILE,
   defaultSqliteFile,
@@ -14,6 +14,7 @@ import {
 } from './db-config.ts';
 import type { PasswordKeeper } from './db-password.ts';
 import { openDatabase } from './database.ts';
+import { Outbox } from './outbox.ts';
 import { createPool, isPostgresUrl, pgClientConfig, redactUrl } from './pg-pool.ts';
 import { PgStore } from './pg-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
@@ -31,6 +32,11 @@ export interface OpenStoreOptions {
   /** PostgreSQL: the password itself (kept by Settings); passwordFile wins over it. */
   password?: string;
   busyTimeoutMs?: number;
+  /**
+   * PostgreSQL: opens the local queue (outbox.sqlite in the data folder) with it, and starts while the
+   * server is unreachable when that queue remembers working on this same database (the engine's start).
+   */
+  localQueue?: boolean;
 }
 
 export interface OpenedStore {
@@ -39,6 +45,10 @@ export interface OpenedStore {
   dbPath: string;
   db: Database.Database | null;
   backups: Backups | null;
+  /** The local queue, when `localQueue` was asked for on PostgreSQL. */
+  outbox: Outbox | null;
+  /** Started while the server was unreachable: the settings this workstation last used. */
+  away: { settings: Settings } | null;
 }
 
 /** Opens the history the options name: SQLite (migrated, backed up) or PostgreSQL (migrated under a lock). */
@@ -51,16 +61,30 @@ export async function openStore(o: OpenStoreOptions): Promise<OpenedStore> {
       applicationName: o.workstation ?? 'eardrum',
     };
     const pool = createPool(connect);
+    const outbox = o.localQueue ? new Outbox(path.join(o.dataDir, 'outbox.sqlite')) : null;
+    const shared = { workstation: connect.applicationName, listenConfig: pgClientConfig(connect) };
     try {
-      const store = await PgStore.open(pool, o.db, {
-        workstation: connect.applicationName,
-        listenConfig: pgClientConfig(connect),
-      });
+      let store: PgStore;
+      let away: OpenedStore['away'] = null;
+      try {
+        store = await PgStore.open(pool, o.db, shared);
+      } catch (err) {
+        const last = isDatabaseUnreachable(err) ? outbox?.lastDatabase() : null;
+        if (!last) throw unreachableFirst(err, o.db);
+        if (last.database !== redactUrl(o.db)) throw unreachableFirst(err, o.db, last.database);
+        store = await PgStore.open(pool, o.db, shared, { schemaVersion: last.schemaVersion });
+        away = { settings: last.settings };
+        o.logger.warn(
+          `database ${redactUrl(o.db)} cannot be reached (${toEngineError(err, 'connecting').message}); ` +
+            `starting with the settings of ${last.at} and keeping results locally until it answers`,
+        );
+      }
       o.logger.info(
         `database ${redactUrl(o.db)} (PostgreSQL, schema ${(await store.health()).schemaVersion})`,
       );
-      return { store, dbPath: redactUrl(o.db), db: null, backups: null };
+      return { store, dbPath: redactUrl(o.db), db: null, backups: null, outbox, away };
     } catch (err) {
+      outbox?.close();
       await pool.end().catch(() => undefined);
       throw err;
     }
@@ -77,7 +101,26 @@ export async function openStore(o: OpenStoreOptions): Promise<OpenedStore> {
     dbPath,
     db: opened.db,
     backups: opened.backups,
+    outbox: null,
+    away: null,
   };
+}
+
+/**
+ * A server this workstation never worked on (or another one than it last did) that cannot be reached
+ * stops the start: a mistyped address or port must be said, not taken for a server that is restarting.
+ * Anything that is not "unreachable" (a refused password, a missing database, a newer schema) stops it as is.
+ */
+function unreachableFirst(err: unknown, url: string, last?: string): unknown {
+  if (!isDatabaseUnreachable(err)) return err;
+  const why = classifyConnectError(err, url) ?? toEngineError(err, `Connecting to ${redactUrl(url)}`);
+  const lastOne = last ? ` (it last worked on ${last})` : '';
+  return new EngineError(
+    why.code,
+    `${why.message} This workstation has not worked on this database before${lastOne}, so it does not start ` +
+      'without it; once it has, a start while the server is away keeps its results locally.',
+    { cause: err },
+  );
 }
 
 export interface OpenChosenStoreOptions extends Omit<OpenStoreOptions, 'db' | 'passwordFile' | 'password'> {

@@ -1,9 +1,17 @@
 import Database from 'better-sqlite3';
-import type { ErrorInfo } from '../../common/contract.ts';
+import type { ErrorInfo, Settings } from '../../common/contract.ts';
 import type { Diagnosis } from '../../model/types.ts';
 import { toEngineError } from '../util/errors.ts';
 import { makeFilePrivate, touchPrivateFile } from '../util/private-files.ts';
 import type { NewImage } from './record-rows.ts';
+
+/** The database a workstation last reached, at which schema and when, and the settings it used then. */
+export interface RememberedDatabase {
+  database: string;
+  schemaVersion: number;
+  at: string;
+  settings: Settings;
+}
 
 /** A photo admitted while the database was away: its record as it will be inserted, and its name's folder. */
 export interface QueuedPhoto {
@@ -44,6 +52,7 @@ export class Outbox {
         result TEXT,
         error TEXT,
         created_at TEXT NOT NULL)`);
+      this.db.exec('CREATE TABLE IF NOT EXISTS memory (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
       // A write refused in an earlier run is tried again once per start (the cause may have been fixed).
       this.db.exec('UPDATE entries SET error = NULL WHERE error IS NOT NULL');
     } catch (err) {
@@ -124,6 +133,38 @@ export class Outbox {
         )
         .get()?.error ?? null
     );
+  }
+
+  /**
+   * Remembers that this workstation works on `database` (its URL without password), at that schema, with
+   * these settings: what a start while that server is away needs (see store/open-store.ts).
+   */
+  rememberDatabase(database: string, schemaVersion: number, settings: Settings): void {
+    const put = this.db.prepare('INSERT OR REPLACE INTO memory (key, value) VALUES (?, ?)');
+    this.db.transaction(() => {
+      put.run('database', JSON.stringify({ database, schemaVersion, at: new Date().toISOString() }));
+      put.run('settings', JSON.stringify(settings));
+    })();
+  }
+
+  /** The settings this room last used, kept for a start while the server is away. */
+  rememberSettings(settings: Settings): void {
+    this.db
+      .prepare("INSERT OR REPLACE INTO memory (key, value) VALUES ('settings', ?)")
+      .run(JSON.stringify(settings));
+  }
+
+  /** The database this workstation last worked on, or null when it never reached one. */
+  lastDatabase(): RememberedDatabase | null {
+    const get = (key: string) =>
+      this.db.prepare<[string], { value: string }>('SELECT value FROM memory WHERE key = ?').get(key)?.value;
+    const db = get('database');
+    const settings = get('settings');
+    if (!db || !settings) return null;
+    return {
+      ...(JSON.parse(db) as Omit<RememberedDatabase, 'settings'>),
+      settings: JSON.parse(settings) as Settings,
+    };
   }
 
   close(): void {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { ErrorCodes } from '../../common/contract.ts';
 import { EngineError } from '../util/errors.ts';
+import type { Connectable } from './pg-gate.ts';
 import { MIGRATION_LOCK_KEY, PG_LATEST_SCHEMA_VERSION, pgChecksum, pgMigrations } from './pg-migrations.ts';
 
 export type Queryable = pg.Pool | pg.PoolClient;
@@ -105,7 +106,7 @@ export function createPool(o: PgConnectOptions): pg.Pool {
 const heard = (): void => undefined;
 
 /** Checks a connection out of the pool with that guard; `release` takes the guard off and gives it back. */
-export async function checkOut(pool: pg.Pool): Promise<{ client: pg.PoolClient; release: () => void }> {
+export async function checkOut(pool: Connectable): Promise<{ client: pg.PoolClient; release: () => void }> {
   const client = await pool.connect();
   client.on('error', heard);
   return {
@@ -156,7 +157,7 @@ export function positional(
  * after the other (the second finds the work done). Checksums of applied migrations are verified; a
  * database migrated by a newer version is refused. Returns the schema version.
  */
-export async function migratePg(pool: pg.Pool): Promise<number> {
+export async function migratePg(pool: Connectable): Promise<number> {
   const { client: c, release } = await checkOut(pool);
   try {
     await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);

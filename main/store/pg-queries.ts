@@ -4,6 +4,7 @@ import type {
   Ear,
   VisitPage,
   LabelInfo,
+  RecordDetail,
   RecordFilter,
   RecordPage,
   RecordSort,
@@ -11,7 +12,17 @@ import type {
 import { buildOrder, buildWhere } from './filters.ts';
 import { checkOut, positional } from './pg-pool.ts';
 import { countsFromBuckets } from './record-queries.ts';
-import { EXPORT_COLUMNS, EXPORT_SQL, toSummary, type ExportRow, type ImageRow } from './record-rows.ts';
+import {
+  EXPORT_COLUMNS,
+  EXPORT_SQL,
+  toDiagnosisView,
+  toReview,
+  toSummary,
+  type DiagnosisRow,
+  type ExportRow,
+  type ImageRow,
+  type ReviewRow,
+} from './record-rows.ts';
 
 const EXPORT_BATCH = 2000;
 
@@ -180,5 +191,32 @@ export class PgQueries {
     );
     const { done, failed, pending } = r.rows[0]!;
     return { total: done + failed + pending, done, failed, pending };
+  }
+
+  /** A record's detail; `samePhoto`: every record of its photo (itself included). */
+  async detail(row: ImageRow, samePhoto: ImageRow[]): Promise<RecordDetail> {
+    const d =
+      row.diagnosis_id !== null
+        ? (await this.pool.query<DiagnosisRow>('SELECT * FROM diagnoses WHERE id = $1', [row.diagnosis_id]))
+            .rows[0]
+        : undefined;
+    const reviews = (
+      await this.pool.query<ReviewRow>('SELECT * FROM reviews WHERE image_id = $1 ORDER BY id', [row.id])
+    ).rows;
+    return {
+      record: toSummary(row),
+      image: { sizeBytes: row.size_bytes, width: row.width, height: row.height, format: row.format },
+      diagnosis: d ? toDiagnosisView(d) : null,
+      reviews: reviews.map(toReview),
+      samePhoto: samePhoto
+        .filter((r) => r.id !== row.id)
+        .map((r) => ({
+          id: r.id,
+          fileName: r.file_name,
+          patientId: r.patient_id,
+          ear: r.ear,
+          capturedAt: r.captured_at,
+        })),
+    };
   }
 }

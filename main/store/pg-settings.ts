@@ -84,8 +84,8 @@ export class PgSettings {
    * own already (from `eardrum migrate`). Here rather than in the migration, which may run on a connection
    * that is no room's (`eardrum migrate` prepares an empty server). Returns how many were moved.
    */
-  async adoptSharedWorkstationSettings(): Promise<number> {
-    const r = await this.pool.query(
+  async adoptSharedWorkstationSettings(q: Queryable = this.pool): Promise<number> {
+    const r = await q.query(
       `WITH moved AS (DELETE FROM settings WHERE key = ANY($1) RETURNING key, value, updated_at)
        INSERT INTO workstation_settings (workstation, key, value, updated_at)
        SELECT $2, key, value, updated_at FROM moved

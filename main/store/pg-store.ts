@@ -13,11 +13,13 @@ import type { Diagnosis } from '../../model/types.ts';
 import { EngineError } from '../util/errors.ts';
 import { PgQueries } from './pg-queries.ts';
 import { PgRecordEdits } from './pg-record-edits.ts';
-import { inTransaction, migratePg, redactUrl, type Queryable } from './pg-pool.ts';
+import { holdUntilPrepared } from './pg-gate.ts';
+import { PgModelCards } from './pg-models.ts';
+import { checkOut, inTransaction, migratePg, redactUrl, type Queryable } from './pg-pool.ts';
 import { PgSettings } from './pg-settings.ts';
 import { PgSharedHistory } from './pg-shared.ts';
-import type { DiagnosisRow, ImageRow, NewImage, NewSource, ReviewedPhoto, ReviewRow } from './record-rows.ts';
-import { searchText, toDiagnosisView, toReview, toSummary } from './record-rows.ts';
+import type { ImageRow, NewImage, NewSource, ReviewedPhoto } from './record-rows.ts';
+import { searchText, toSummary } from './record-rows.ts';
 import type { ModelCardRecord, ReviewInput, Store, StoreHealth } from './store.ts';
 
 const now = () => new Date().toISOString();
@@ -35,6 +37,7 @@ export class PgStore implements Store {
   private readonly queries: PgQueries;
   private readonly edits: PgRecordEdits;
   private readonly settings: PgSettings;
+  private readonly models: PgModelCards;
 
   private constructor(
     readonly pool: pg.Pool,
@@ -46,19 +49,37 @@ export class PgStore implements Store {
     this.queries = new PgQueries(pool, () => this.labels);
     this.edits = new PgRecordEdits(pool, () => this.labelById);
     this.settings = new PgSettings(pool, shared.workstation);
+    this.models = new PgModelCards(pool);
   }
 
   /**
    * Connects and migrates (under an advisory lock). The pool is the caller's to close through close().
    * `workstation` names this room in claims, notifications and settings; the listener uses `listenConfig`.
+   * `away`: unreachable at start, used before at that schema: the first connection, once the server
+   * answers, migrates and writes the model cards registered meanwhile (store/pg-gate.ts).
    */
   static async open(
     pool: pg.Pool,
     url: string,
     shared: { workstation: string; listenConfig: pg.ClientConfig },
+    away?: { schemaVersion: number },
   ): Promise<PgStore> {
-    const store = new PgStore(pool, url, await migratePg(pool), shared);
-    await store.settings.adoptSharedWorkstationSettings();
+    if (!away) {
+      const store = new PgStore(pool, url, await migratePg(pool), shared);
+      await store.settings.adoptSharedWorkstationSettings();
+      return store;
+    }
+    const store = new PgStore(pool, url, away.schemaVersion, shared);
+    holdUntilPrepared(pool, async (raw) => {
+      store.schemaVersion = await migratePg(raw);
+      const { client, release } = await checkOut(raw);
+      try {
+        await store.settings.adoptSharedWorkstationSettings(client);
+        await store.models.writeWaiting(client);
+      } finally {
+        release();
+      }
+    });
     return store;
   }
 
@@ -69,18 +90,11 @@ export class PgStore implements Store {
   getLabels(): LabelInfo[] {
     return this.labels;
   }
-  async registerModel(card: ModelCardRecord): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO models (id, version, labels, card, registered_at) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT DO NOTHING`,
-      [card.id, card.version, JSON.stringify(card.labels), JSON.stringify(card.details), now()],
-    );
+  registerModel(card: ModelCardRecord): Promise<void> {
+    return this.models.register(card);
   }
-  async latestModelLabels(): Promise<LabelInfo[]> {
-    const r = await this.pool.query<{ labels: string }>(
-      'SELECT labels FROM models ORDER BY registered_at DESC, seq DESC LIMIT 1',
-    );
-    return r.rows[0] ? (JSON.parse(r.rows[0].labels) as LabelInfo[]) : [];
+  latestModelLabels(): Promise<LabelInfo[]> {
+    return this.models.latestLabels();
   }
 
   async findBySha(sha256: string, q: Queryable = this.pool) {
@@ -333,30 +347,7 @@ export class PgStore implements Store {
 
   async detail(id: number): Promise<RecordDetail | null> {
     const row = await this.row(id);
-    if (!row) return null;
-    const d =
-      row.diagnosis_id !== null
-        ? (await this.pool.query<DiagnosisRow>('SELECT * FROM diagnoses WHERE id = $1', [row.diagnosis_id]))
-            .rows[0]
-        : undefined;
-    const reviews = (
-      await this.pool.query<ReviewRow>('SELECT * FROM reviews WHERE image_id = $1 ORDER BY id', [id])
-    ).rows;
-    return {
-      record: toSummary(row),
-      image: { sizeBytes: row.size_bytes, width: row.width, height: row.height, format: row.format },
-      diagnosis: d ? toDiagnosisView(d) : null,
-      reviews: reviews.map(toReview),
-      samePhoto: (await this.photoRecords(id))
-        .filter((r) => r.id !== id)
-        .map((r) => ({
-          id: r.id,
-          fileName: r.file_name,
-          patientId: r.patient_id,
-          ear: r.ear,
-          capturedAt: r.captured_at,
-        })),
-    };
+    return row ? this.queries.detail(row, await this.photoRecords(id)) : null;
   }
 
   list(args: { filter: RecordFilter; sort: RecordSort; offset: number; limit: number }) {

@@ -72,6 +72,8 @@ export class CatchUp {
   private waiting: number;
   private refused = 0;
   private lastError: string | null = null;
+  /** Why the server, answering again, cannot be used yet. */
+  private refusal: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private delayMs: number;
   private draining: Promise<void> | null = null;
@@ -95,6 +97,7 @@ export class CatchUp {
 
   /** Why queued results could not be written (constraint, bug), for the status line; null if none. */
   get error(): ErrorInfo | null {
+    if (this.refusal) return { code: ErrorCodes.databaseRefused, message: this.refusal };
     return this.refused && this.lastError
       ? {
           code: ErrorCodes.databaseRefused,
@@ -113,8 +116,18 @@ export class CatchUp {
     return this.state === 'unreachable' ? this.enqueue : undefined;
   }
 
-  /** Writes what an earlier run left in the queue (a crash or a stop while the server was away). */
-  start(): void {
+  /**
+   * Writes what an earlier run left in the queue (a crash or a stop while the server was away); a start
+   * while the server is away (store/open-store.ts) begins unreachable and waits for it.
+   */
+  async start(): Promise<void> {
+    try {
+      await this.o.store.ping();
+    } catch (err) {
+      // Anything else (a newer schema met by the migrations) stops the start with its reason.
+      if (!this.lost(err)) throw err;
+      return;
+    }
     if (this.waiting > 0) this.connected();
   }
 
@@ -194,11 +207,18 @@ export class CatchUp {
   private async probe(): Promise<void> {
     try {
       await this.o.store.ping();
-    } catch {
-      // Still away (or answering with errors while it starts): wait longer.
+    } catch (err) {
+      // Still away, or answering but refusing (a schema newer than this version, a password changed
+      // meanwhile): the status says which, and the queue waits.
+      const refusal = isDatabaseUnreachable(err) ? null : toEngineError(err, 'The clinic database').message;
+      if (refusal !== this.refusal) {
+        this.refusal = refusal;
+        this.o.changed();
+      }
       this.schedule();
       return;
     }
+    this.refusal = null;
     if (this.stopped) return;
     this.o.logger.info(`the database is back; writing ${this.waiting} queued results`);
     this.connected();

@@ -1,5 +1,6 @@
 import type { ImageLibrary } from '../../library/library.ts';
 import type { ImageRow, Store } from '../../store/store.ts';
+import { isDatabaseUnreachable } from '../../util/errors.ts';
 import type { Logger } from '../../util/logger.ts';
 
 export interface JobClaimsOptions {
@@ -23,6 +24,7 @@ const PAGE = 200;
 export class JobClaims {
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
+  private begun = false;
 
   constructor(private readonly o: JobClaimsOptions) {}
 
@@ -39,11 +41,25 @@ export class JobClaims {
       for (const row of await this.o.store.pendingImages()) this.o.onClaimed(row);
       return;
     }
-    // Nothing of this room's is in flight while it starts: claims kept from a previous run are stale.
-    await shared.releaseClaims();
-    await this.sweep();
     this.timer = setInterval(() => void this.tick(), Math.max(50, Math.round(this.o.leaseMs / 3)));
     this.timer.unref();
+    try {
+      await this.begin();
+    } catch (err) {
+      // Started while the server is away: the heartbeat begins once it answers.
+      if (!isDatabaseUnreachable(err)) throw err;
+      this.o.logger.warn(`claims: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Nothing of this room's is in flight while it starts: claims kept from a previous run are stale, and
+   * renewing them would keep those photos from every room for good.
+   */
+  private async begin(): Promise<void> {
+    await this.o.store.shared!.releaseClaims();
+    this.begun = true;
+    await this.sweep();
   }
 
   /** Stops the heartbeat and gives this room's claims back, so another room may take its queue at once. */
@@ -60,6 +76,7 @@ export class JobClaims {
     if (!shared || this.ticking) return;
     this.ticking = true;
     try {
+      if (!this.begun) return await this.begin();
       await shared.renewClaims(this.o.leaseMs);
       await this.sweep();
     } catch (err) {
