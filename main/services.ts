@@ -209,8 +209,10 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       opts.libraryWrite,
       opts.libraryDir ? { root: opts.libraryDir, workstation } : undefined,
     );
-    await library.init();
+    const openedToGroup = await library.init();
     if (library.shared) logger.info(`image library ${library.root} (shared)`);
+    if (openedToGroup)
+      logger.info(`image library: opened ${openedToGroup} files and folders to the library's group`);
 
     const shippedDir = opts.modelDir ?? (await defaultModelDir());
     const adaptFromDir = opts.adaptBaseDir ?? (opts.modelDir ? opts.modelDir : await defaultAdaptBaseDir());

@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCodes } from '../../common/contract.ts';
+import { SHARED_LIBRARY_MODES } from '../library/library-modes.ts';
 import { openDatabaseReadOnly } from '../store/database.ts';
 import { HistoryMigration, type MigrationProgress } from '../store/history-migration.ts';
 import { LATEST_SCHEMA_VERSION } from '../store/migrations.ts';
@@ -60,6 +61,12 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError(
         `Say where the images go: --library DIR (the shared library) or --data-dir DIR.\n\n${USAGE}`,
       );
+    // As for serve and watch: creating a missing shared library would hide an unmounted share.
+    if (values.library && !statSync(targetLibrary, { throwIfNoEntry: false })?.isDirectory())
+      throw new EngineError(
+        ErrorCodes.notFound,
+        `The shared library folder ${targetLibrary} is missing or not a folder (is the share mounted?).`,
+      );
     const sourceFile = path.resolve(values.from.replace(/^sqlite:/i, ''));
     const sourceLibrary = path.resolve(
       values['from-library'] ?? path.join(path.dirname(sourceFile), 'library'),
@@ -89,6 +96,8 @@ export async function run(argv: string[]): Promise<number> {
           target: pool,
           targetLibrary,
           workstation,
+          // The shared library is read by every room's account: its files open to their group.
+          ...(values.library ? { targetModes: SHARED_LIBRARY_MODES } : {}),
           onProgress: (p) => {
             if (Date.now() - lastPrint < 1000 && p.records < p.of) return;
             lastPrint = Date.now();

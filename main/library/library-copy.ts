@@ -1,21 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { toEngineError } from '../util/errors.ts';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../util/private-files.ts';
 import { isInside } from '../util/safe-path.ts';
+import { PRIVATE_LIBRARY_MODES, ensureLibraryDir, setMode, type LibraryModes } from './library-modes.ts';
 
 /**
  * Copies one library file (a path relative to the library, as the database holds it) from one library into
  * another: into the target's tmp/ first, then renamed into place, so the target never holds half a photo.
  * Library names are content-addressed, so a file already there is the same file and is left alone.
  * 'missing': the source library lacks it (the record is still worth copying; the caller reports it).
+ * `modes`: the target's (a library shared by the rooms is open to their group, see library-modes.ts).
  */
 export async function copyLibraryFile(
   fromRoot: string,
   toRoot: string,
   rel: string,
+  modes: LibraryModes = PRIVATE_LIBRARY_MODES,
 ): Promise<'copied' | 'present' | 'missing'> {
   const from = path.resolve(fromRoot, rel);
   const to = path.resolve(toRoot, rel);
@@ -27,10 +29,10 @@ export async function copyLibraryFile(
   const tmpDir = path.join(toRoot, 'tmp');
   const tmp = path.join(tmpDir, `${randomBytes(8).toString('hex')}.part`);
   try {
-    await mkdir(tmpDir, { recursive: true, mode: PRIVATE_DIR_MODE });
-    await mkdir(path.dirname(to), { recursive: true, mode: PRIVATE_DIR_MODE });
+    await ensureLibraryDir(toRoot, tmpDir, modes);
+    await ensureLibraryDir(toRoot, path.dirname(to), modes);
     await copyFile(from, tmp, constants.COPYFILE_EXCL);
-    await chmod(tmp, PRIVATE_FILE_MODE);
+    await setMode(tmp, modes.file);
     await rename(tmp, to);
     return 'copied';
   } catch (err) {

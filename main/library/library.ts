@@ -1,20 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
-import { mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { FileKind } from '../../common/contract.ts';
 import { ErrorCodes } from '../../common/contract.ts';
 import { EngineError, toEngineError } from '../util/errors.ts';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../util/private-files.ts';
 import { isInside } from '../util/safe-path.ts';
+import {
+  PRIVATE_LIBRARY_MODES,
+  SHARED_LIBRARY_MODES,
+  ensureLibraryDir,
+  openLibraryToGroup,
+  setMode,
+  type LibraryModes,
+} from './library-modes.ts';
 
 /** The low-level write, injectable so tests can simulate a full disk deterministically. */
-export type WriteFileFn = (file: string, data: Uint8Array) => Promise<void>;
+export type WriteFileFn = (file: string, data: Uint8Array, mode: number) => Promise<void>;
 
-async function writeAndSync(file: string, data: Uint8Array): Promise<void> {
-  const fh = await open(file, constants.O_CREAT | constants.O_WRONLY | constants.O_EXCL, PRIVATE_FILE_MODE);
+async function writeAndSync(file: string, data: Uint8Array, mode: number): Promise<void> {
+  const fh = await open(file, constants.O_CREAT | constants.O_WRONLY | constants.O_EXCL, mode);
   try {
+    // open() applies the umask; a shared library's group bits must survive it (see library-modes.ts).
+    if (mode !== PRIVATE_LIBRARY_MODES.file) await setMode(file, mode);
     await fh.writeFile(data);
     // fsync before the rename: after a power cut the library holds either the whole file or nothing.
     await fh.sync();
@@ -35,6 +44,8 @@ export class ImageLibrary {
   readonly tmpDir: string;
   /** A folder shared by several rooms (SMB/NFS) rather than this data folder's own `library/`. */
   readonly shared: boolean;
+  /** Private (0700/0600) for the data folder's own library; open to the library's group when shared. */
+  readonly modes: LibraryModes;
   private realRoot: string | null = null;
 
   /**
@@ -48,11 +59,13 @@ export class ImageLibrary {
     shared?: { root: string; workstation: string },
   ) {
     this.shared = shared !== undefined;
+    this.modes = shared ? SHARED_LIBRARY_MODES : PRIVATE_LIBRARY_MODES;
     this.root = shared ? path.resolve(shared.root) : path.join(dataDir, 'library');
     this.tmpDir = shared ? path.join(this.root, 'tmp', shared.workstation) : path.join(this.root, 'tmp');
   }
 
-  async init(): Promise<void> {
+  /** Returns how many entries an older version had left private in a shared library and were opened. */
+  async init(): Promise<number> {
     // A shared library must be there already: creating it would hide an unmounted share behind an empty
     // local folder, and other rooms would never see what this one stores.
     if (this.shared) {
@@ -64,10 +77,12 @@ export class ImageLibrary {
         );
     }
     try {
-      await mkdir(this.tmpDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+      const opened = await openLibraryToGroup(this.root, this.modes);
+      await ensureLibraryDir(this.root, this.tmpDir, this.modes);
       // Leftovers of writes interrupted by a crash; the finished files were renamed out already.
       for (const name of await readdir(this.tmpDir)) await rm(path.join(this.tmpDir, name), { force: true });
       this.realRoot = await realpath(this.root);
+      return opened;
     } catch (err) {
       throw toEngineError(err, `Preparing the image library in ${this.root}`);
     }
@@ -93,8 +108,8 @@ export class ImageLibrary {
     if (existsSync(final)) return;
     const tmp = path.join(this.tmpDir, `${randomBytes(8).toString('hex')}.part`);
     try {
-      await mkdir(path.dirname(final), { recursive: true, mode: PRIVATE_DIR_MODE });
-      await this.writeFile(tmp, data);
+      await ensureLibraryDir(this.root, path.dirname(final), this.modes);
+      await this.writeFile(tmp, data, this.modes.file);
       await rename(tmp, final);
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined);

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type pg from 'pg';
 import type { LabelInfo } from '../../common/contract.ts';
 import { copyLibraryFile } from '../library/library-copy.ts';
+import type { LibraryModes } from '../library/library-modes.ts';
 import { inTransaction } from './pg-pool.ts';
 import { PgRecordEdits } from './pg-record-edits.ts';
 import { DIAGNOSIS_COLUMNS, PHOTO_COLUMNS, RECORD_COLUMNS } from './history-migration-columns.ts';
@@ -38,6 +39,8 @@ export interface HistoryMigrationOptions {
    * folder): its own settings (watched folder, file names...) are kept under it, not made the clinic's.
    */
   workstation: string;
+  /** The target library's modes: open to the rooms' group when it is the shared library (`--library`). */
+  targetModes?: LibraryModes;
   onProgress?: (p: MigrationProgress) => void;
 }
 
@@ -163,7 +166,12 @@ export class HistoryMigration {
   private async copyFiles(r: SourceRow): Promise<void> {
     for (const rel of [r.stored_path, r.thumb_path, r.overlay_path]) {
       if (!rel) continue;
-      const copied = await copyLibraryFile(this.o.sourceLibrary, this.o.targetLibrary, rel);
+      const copied = await copyLibraryFile(
+        this.o.sourceLibrary,
+        this.o.targetLibrary,
+        rel,
+        this.o.targetModes,
+      );
       if (copied === 'copied') this.progress.filesCopied++;
       else if (copied === 'missing' && !this.progress.filesMissing.includes(rel))
         this.progress.filesMissing.push(rel);

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type pg from 'pg';
@@ -231,6 +231,9 @@ describe.skipIf(postgresMissing)(
           .filter(Boolean);
         expect(paths.length).toBeGreaterThanOrEqual(6);
         for (const p of paths) expect(existsSync(path.join(library, p))).toBe(true);
+        // Open to the rooms' group, as every room's account reads them (shared-library-modes.test.ts).
+        if (process.platform !== 'win32')
+          for (const p of paths) expect(statSync(path.join(library, p)).mode & 0o777).toBe(0o660);
 
         // Rerun: everything is found, nothing is added or changed.
         const second = await runMigrate([...args, '--library', library]);
