@@ -198,6 +198,8 @@ export const channels = {
    * first, the password kept in the keychain or a private file) or this workstation's own SQLite file.
    */
   'database.use': { args: databaseUseArgsSchema, result: databaseStatusSchema },
+  /** Electron only: a folder picker for the shared library folder; the HTTP bridge answers `unsupported`. */
+  'dialog.chooseLibraryDir': { args: empty, result: z.object({ path: z.string().nullable() }) },
 } as const satisfies Record<string, { args: z.ZodType; result: z.ZodType }>;
 
 export type Channels = typeof channels;
@@ -248,6 +250,7 @@ export const apiMethods = {
   databaseStatus: 'database.status',
   testDatabase: 'database.test',
   useDatabase: 'database.use',
+  chooseLibraryDir: 'dialog.chooseLibraryDir',
 } as const satisfies Record<string, ChannelName>;
 
 export type ApiMethodName = keyof typeof apiMethods;

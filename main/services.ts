@@ -18,7 +18,8 @@ import { Engine } from './ingest/engine.ts';
 import { WorkerPatternMatcher, type PatternMatcher } from './ingest/pattern-matcher.ts';
 import { LearningService } from './learn/learning-service.ts';
 import { ModelCatalog } from './learn/model-catalog.ts';
-import { ImageLibrary, type WriteFileFn } from './library/library.ts';
+import type { ImageLibrary, WriteFileFn } from './library/library.ts';
+import { openLibrary } from './library/open-library.ts';
 import type { Diagnoser } from './model/diagnoser.ts';
 import { WorkerDiagnoser } from './model/worker-diagnoser.ts';
 import type { Backups } from './store/backups.ts';
@@ -54,7 +55,8 @@ export interface ServicesOptions {
   dbPasswordFile?: string;
   /**
    * A library folder shared by the rooms (SMB/NFS), so every room shows the photos, thumbnails and
-   * overlays another stored; default `<dataDir>/library`, this workstation's own. Must exist.
+   * overlays another stored; it wins over the folder saved in Settings → Clinic database, and without
+   * either the library is `<dataDir>/library`, this workstation's own. Must exist.
    */
   libraryDir?: string;
   /** Shared history: how long a photo's claim outlives its room's last heartbeat (ms, default 30 s). */
@@ -102,6 +104,8 @@ export interface Services {
   readonly backups: Backups | null;
   readonly store: Store;
   readonly library: ImageLibrary;
+  /** Why that library: `--library`, the folder saved in Settings → Clinic database, or the data folder's own. */
+  readonly librarySource: 'command_line' | 'saved' | 'default';
   readonly diagnoser: Diagnoser;
   readonly patterns: PatternMatcher;
   /** Hand uploads received at once (at most two). */
@@ -204,13 +208,21 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     const settings = await memory.initial(
       opts.watchDir !== undefined ? path.resolve(opts.watchDir) : undefined,
     );
-    const library = new ImageLibrary(
+    const {
+      library,
+      source: librarySource,
+      openedToGroup,
+    } = await openLibrary({
       dataDir,
-      opts.libraryWrite,
-      opts.libraryDir ? { root: opts.libraryDir, workstation } : undefined,
-    );
-    const openedToGroup = await library.init();
-    if (library.shared) logger.info(`image library ${library.root} (shared)`);
+      workstation,
+      cliLibrary: opts.libraryDir,
+      cliDb: opts.dbPath,
+      write: opts.libraryWrite,
+    });
+    if (library.shared)
+      logger.info(
+        `image library ${library.root} (shared${librarySource === 'saved' ? ', chosen in Settings; --library overrides it' : ''})`,
+      );
     if (openedToGroup)
       logger.info(`image library: opened ${openedToGroup} files and folders to the library's group`);
 
@@ -319,6 +331,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       backups: opened.backups,
       store,
       library,
+      librarySource,
       diagnoser,
       patterns,
       uploads: new UploadSlots(2),

@@ -41,6 +41,7 @@ export function buildEardrumApi(ipc: Invoker): EardrumApi {
     databaseStatus: (args) => ipc.invoke('database.status', args),
     testDatabase: (args) => ipc.invoke('database.test', args),
     useDatabase: (args) => ipc.invoke('database.use', args),
+    chooseLibraryDir: (args) => ipc.invoke('dialog.chooseLibraryDir', args),
     onEvent(listener: (event: EngineEvent) => void) {
       // The IPC event object (with its sender) never reaches the page, only the payload.
       const wrapped = (_event: IpcRendererEvent, payload: EngineEvent) => listener(payload);

@@ -1,4 +1,6 @@
+import path from 'node:path';
 import type { DatabaseStatus, Handlers } from '../../common/contract.ts';
+import { ErrorCodes } from '../../common/contract.ts';
 import type { Services } from '../services.ts';
 import { testConnection } from '../store/db-check.ts';
 import {
@@ -9,9 +11,16 @@ import {
   removeDbConfig,
   writeDbConfig,
 } from '../store/db-config.ts';
+import { EngineError } from '../util/errors.ts';
 
-type DatabaseHandlers = Pick<Handlers, 'database.status' | 'database.test' | 'database.use'>;
-type Needs = Pick<Services, 'dataDir' | 'dbPath' | 'dbSource' | 'passwordKeeper'>;
+type DatabaseHandlers = Pick<
+  Handlers,
+  'database.status' | 'database.test' | 'database.use' | 'dialog.chooseLibraryDir'
+>;
+type Needs = Pick<
+  Services,
+  'dataDir' | 'dbPath' | 'dbSource' | 'passwordKeeper' | 'library' | 'librarySource' | 'dialogs'
+>;
 
 function status(s: Needs): DatabaseStatus {
   const saved = readDbConfig(s.dataDir);
@@ -21,8 +30,18 @@ function status(s: Needs): DatabaseStatus {
     next: describeDatabase(saved ? saved.url : defaultSqliteFile(s.dataDir)),
     passwordKept: s.passwordKeeper.kind,
     passwordFile: s.passwordKeeper.file,
+    library: {
+      current: { dir: s.library.root, shared: s.library.shared },
+      source: s.librarySource,
+      next: saved?.library
+        ? { dir: saved.library, shared: true }
+        : { dir: path.join(s.dataDir, 'library'), shared: false },
+    },
   };
 }
+
+/** Typed in serve mode: the contract took it only given in full; resolved as this machine spells paths. */
+const libraryArg = (dir: string | undefined) => (dir === undefined ? undefined : path.resolve(dir));
 
 /**
  * Settings → Clinic database. The choice only takes effect at the next start: switching histories under a
@@ -31,7 +50,7 @@ function status(s: Needs): DatabaseStatus {
 export function createDatabaseHandlers(s: Needs): DatabaseHandlers {
   return {
     'database.status': async () => status(s),
-    'database.test': async (a) => testConnection(a.url, a.password),
+    'database.test': async (a) => testConnection(a.url, a.password, libraryArg(a.library)),
     'database.use': async (a) => {
       if (a.kind === 'sqlite') {
         removeDbConfig(s.dataDir);
@@ -39,12 +58,19 @@ export function createDatabaseHandlers(s: Needs): DatabaseHandlers {
         return status(s);
       }
       checkUrlHasNoPassword(a.url);
-      // Saved only once it works: a choice that cannot connect would stop the next start.
-      await testConnection(a.url, a.password);
+      const library = libraryArg(a.library);
+      // Saved only once it works: a choice that cannot connect, or a folder that is not the clinic's
+      // library, would stop the next start.
+      await testConnection(a.url, a.password, library);
       const password = s.passwordKeeper.save(a.password);
       if (password.kept !== 'file') s.passwordKeeper.forget();
-      writeDbConfig(s.dataDir, { url: a.url, password });
+      writeDbConfig(s.dataDir, { url: a.url, password, ...(library ? { library } : {}) });
       return status(s);
+    },
+    'dialog.chooseLibraryDir': async () => {
+      if (!s.dialogs?.chooseFolder)
+        throw new EngineError(ErrorCodes.unsupported, 'Choosing a folder needs the desktop app.');
+      return { path: await s.dialogs.chooseFolder() };
     },
   };
 }

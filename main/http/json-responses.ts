@@ -23,8 +23,8 @@ const STATUS_OF: Record<string, number> = {
 };
 
 export function statusFor(e: ErrorInfo): number {
-  // The image, or the clinic database named in Settings, cannot be used as given.
-  if (e.code.startsWith('image.') || e.code.startsWith('database.')) return 422;
+  // The image, or the clinic database or library folder named in Settings, cannot be used as given.
+  if (/^(image|database|library)\./.test(e.code)) return 422;
   return STATUS_OF[e.code] ?? 500;
 }
 

@@ -1,5 +1,6 @@
 import type { DatabaseTestResult } from '../../common/contract.ts';
 import { DatabaseErrorCodes } from '../../common/contract.ts';
+import { checkLibraryFolder } from '../library/library-check.ts';
 import { EngineError } from '../util/errors.ts';
 import { checkUrlHasNoPassword, describeDatabase } from './db-config.ts';
 import { PG_LATEST_SCHEMA_VERSION } from './pg-migrations.ts';
@@ -55,11 +56,19 @@ export function classifyConnectError(err: unknown, url: string): EngineError | n
   return null;
 }
 
+/** How many of the newest photos the library check looks for (see library-check.ts). */
+const KNOWN_PHOTOS = 5;
+
 /**
  * "Test connection": connects with the given password and reads the schema version, changing nothing (no
  * migration; a newer schema is reported, not refused half-way). One connection, closed before answering.
+ * With a `library` folder, also checks that folder against the photos the database already has.
  */
-export async function testConnection(url: string, password: string): Promise<DatabaseTestResult> {
+export async function testConnection(
+  url: string,
+  password: string,
+  library?: string,
+): Promise<DatabaseTestResult> {
   checkUrlHasNoPassword(url);
   const database = describeDatabase(url);
   const pool = createPool({ url, password, max: 1 });
@@ -85,7 +94,21 @@ export async function testConnection(url: string, password: string): Promise<Dat
             `(${PG_LATEST_SCHEMA_VERSION}): update this workstation first.`,
         );
       const schema = newest === 0 ? 'empty' : newest < PG_LATEST_SCHEMA_VERSION ? 'older' : 'current';
-      return { database, serverVersion: version, schema };
+      if (library === undefined) return { database, serverVersion: version, schema, library: null };
+      const known =
+        newest === 0
+          ? []
+          : (
+              await c.query<{ p: string }>(
+                `SELECT stored_path AS p FROM images WHERE stored_path IS NOT NULL ORDER BY id DESC LIMIT ${KNOWN_PHOTOS}`,
+              )
+            ).rows.map((r) => r.p);
+      return {
+        database,
+        serverVersion: version,
+        schema,
+        library: await checkLibraryFolder(library, known),
+      };
     } finally {
       c.release();
     }

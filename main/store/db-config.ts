@@ -18,6 +18,11 @@ const dbConfigSchema = z.object({
   version: z.literal(1),
   url: postgresUrlSchema,
   password: savedPasswordSchema,
+  /**
+   * The library folder the rooms share (photos, thumbnails, heatmaps), chosen with the server; absent: the
+   * data folder's own library. Optional, so a file saved before it existed still reads.
+   */
+  library: z.string().optional(),
   savedAt: z.string(),
 });
 export type DbConfig = z.infer<typeof dbConfigSchema>;
@@ -82,6 +87,37 @@ export function startupDatabase(o: {
   if (o.cliPasswordFile) return { db: config.url, source: 'saved', ...passwordFile };
   const password = o.keeper.read(config.password);
   return { db: config.url, source: 'saved', ...(password !== undefined ? { password } : {}) };
+}
+
+/** Which image library a start uses, and why; `dir` null: the data folder's own (`<dataDir>/library`). */
+export interface StartupLibrary {
+  dir: string | null;
+  source: 'command_line' | 'saved' | 'default';
+}
+
+/**
+ * `--library` wins; else the folder saved with the clinic database, as long as that database is the one
+ * opening (no `--db`, or a `--db` naming the same server and database): a folder saved for one history is
+ * not the images of another; else the data folder's own library.
+ */
+export function startupLibrary(o: {
+  dataDir: string;
+  cliLibrary?: string | undefined;
+  cliDb?: string | undefined;
+}): StartupLibrary {
+  if (o.cliLibrary) return { dir: path.resolve(o.cliLibrary), source: 'command_line' };
+  const config = readDbConfig(o.dataDir);
+  if (config?.library && (!o.cliDb || sameDatabase(o.cliDb, config.url)))
+    return { dir: config.library, source: 'saved' };
+  return { dir: null, source: 'default' };
+}
+
+function sameDatabase(a: string, b: string): boolean {
+  try {
+    return JSON.stringify(describeDatabase(a)) === JSON.stringify(describeDatabase(b));
+  } catch {
+    return false;
+  }
 }
 
 /** A history by what a person recognises: the SQLite file, or PostgreSQL's host, port, database and user. */

@@ -14,6 +14,7 @@ import {
   readDbConfig,
   removeDbConfig,
   startupDatabase,
+  startupLibrary,
   writeDbConfig,
 } from '../../main/store/db-config.ts';
 import { PASSWORD_FILE_NAME, filePasswordKeeper } from '../../main/store/db-password.ts';
@@ -109,6 +110,30 @@ describe('which history a start opens', () => {
       db: '/tmp/other.sqlite',
       source: 'command_line',
     });
+  });
+
+  it('library: --library wins, else the folder saved with the database that opens, else the data folder’s own', () => {
+    const dir = dataDir();
+    const keeper = filePasswordKeeper(dir);
+    expect(startupLibrary({ dataDir: dir })).toEqual({ dir: null, source: 'default' });
+    // A choice saved before the library was part of it reads as before.
+    writeDbConfig(dir, { url: URL, password: keeper.save(SECRET) });
+    expect(readDbConfig(dir)?.library).toBeUndefined();
+    expect(startupLibrary({ dataDir: dir })).toEqual({ dir: null, source: 'default' });
+    const SHARE = '/mnt/clinic/eardrum-library';
+    writeDbConfig(dir, { url: URL, password: keeper.save(SECRET), library: SHARE });
+    expect(readDbConfig(dir)).toMatchObject({ url: URL, library: SHARE });
+    expect(startupLibrary({ dataDir: dir })).toEqual({ dir: SHARE, source: 'saved' });
+    expect(startupLibrary({ dataDir: dir, cliLibrary: 'rel/share' })).toEqual({
+      dir: path.resolve('rel/share'),
+      source: 'command_line',
+    });
+    // `--db` naming the same server and database (written differently) keeps the folder saved with it...
+    const sameDb = 'postgresql://eardrum@db.clinic.lan:5433/clinic?sslmode=disable';
+    expect(startupLibrary({ dataDir: dir, cliDb: sameDb })).toEqual({ dir: SHARE, source: 'saved' });
+    // ...another history does not inherit it.
+    for (const other of ['postgres://eardrum@db.clinic.lan:5433/other', '/tmp/other.sqlite'])
+      expect(startupLibrary({ dataDir: dir, cliDb: other })).toEqual({ dir: null, source: 'default' });
   });
 
   it('says why a keychain password cannot be read by `eardrum serve`', () => {

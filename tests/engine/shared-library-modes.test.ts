@@ -168,21 +168,29 @@ describe.skipIf(!posix)('a library shared by the rooms', () => {
       ]);
 
       // An account outside the clinic's group: nothing to read, nowhere to write.
-      const outsider = asAccount(OUTSIDER, [], '022', root, 'read:originals/ab/ab01.jpg');
-      expect(outsider).toEqual({ init: 'EACCES', actions: ['EACCES'] });
+      const outsider = asAccount(
+        OUTSIDER,
+        [],
+        '022',
+        root,
+        'read:originals/ab/ab01.jpg',
+        'check:originals/ab/ab01.jpg',
+      );
+      expect(outsider).toEqual({ init: 'EACCES', actions: ['EACCES', 'library.not_writable'] });
 
       // A library an older version wrote for one account (0700 / 0600): room 1's next start opens its own
       // entries to the group; room 2's entries are room 2's to open.
       chmodSync(path.join(root, 'originals'), 0o700);
       chmodSync(path.join(root, 'originals/ab/ab01.jpg'), 0o600);
-      expect(asAccount(ROOM2, [GROUP], '022', root, 'read:originals/ab/ab01.jpg')).toEqual({
-        init: 0,
-        actions: ['EACCES'],
-      });
+      // Settings' "Test connection" in room 2 says so (the photo is there, this account may not read it).
+      expect(
+        asAccount(ROOM2, [GROUP], '022', root, 'read:originals/ab/ab01.jpg', 'check:originals/ab/ab01.jpg'),
+      ).toEqual({ init: 0, actions: ['EACCES', 'library.not_readable'] });
       expect(asAccount(ROOM1, [GROUP], '022', root).init).toBe(2);
-      expect(asAccount(ROOM2, [GROUP], '022', root, 'read:originals/ab/ab01.jpg').actions).toEqual([
-        'from room 1',
-      ]);
+      expect(
+        asAccount(ROOM2, [GROUP], '022', root, 'read:originals/ab/ab01.jpg', 'check:originals/ab/ab01.jpg')
+          .actions,
+      ).toEqual(['from room 1', 'found']);
     },
     60_000,
   );

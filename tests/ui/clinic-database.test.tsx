@@ -72,4 +72,61 @@ describe('Settings → Clinic database', () => {
       '비밀번호는 주소가 아닌 비밀번호 칸에 입력하세요',
     );
   });
+
+  it('checks the shared library folder with the connection, says a wrong share plainly, and saves it with the server', async () => {
+    const api = new FakeApi();
+    renderWithI18n(<ClinicDatabase api={api} />, 'en');
+    await waitFor(() =>
+      expect(screen.getByTestId('clinic-db-library-current')).toHaveTextContent(
+        "This workstation's own library (/data/library)",
+      ),
+    );
+    // Serve mode: typed in full, no folder picker.
+    expect(screen.queryByRole('button', { name: 'Choose folder…' })).toBeNull();
+    await userEvent.type(screen.getByRole('textbox', { name: 'Database address (PostgreSQL URL)' }), URL);
+    await userEvent.type(screen.getByLabelText('Password'), 'right-pw');
+    const folder = screen.getByRole('textbox', {
+      name: 'Shared library folder (photos, thumbnails, heatmaps)',
+    });
+    await userEvent.type(folder, '/mnt/usb-stick');
+    await userEvent.click(screen.getByRole('button', { name: 'Test connection' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent(
+      'does not hold the photos this database already has',
+    );
+    await userEvent.clear(folder);
+    await userEvent.type(folder, '/mnt/clinic/eardrum-library');
+    await userEvent.click(screen.getByRole('button', { name: 'Test connection' }));
+    expect(await screen.findByRole('status')).toHaveTextContent(
+      'The database is empty: it will be set up at the next start. The library folder is there and this account can write in it',
+    );
+    await userEvent.click(screen.getByRole('button', { name: 'Use at next start' }));
+    await waitFor(() =>
+      expect(screen.getByTestId('clinic-db-library-next')).toHaveTextContent(
+        'Shared library (/mnt/clinic/eardrum-library) · restart the workstation to switch',
+      ),
+    );
+    expect(api.callsTo('database.use')).toEqual([
+      { kind: 'postgres', url: URL, password: 'right-pw', library: '/mnt/clinic/eardrum-library' },
+    ]);
+  });
+
+  it('offers the folder picker in the desktop app and fills in a saved folder, in Korean', async () => {
+    const api = new FakeApi();
+    api.transport = 'electron';
+    api.database = {
+      ...api.database,
+      library: {
+        current: { dir: '/mnt/old-share', shared: true },
+        source: 'command_line',
+        next: { dir: '/mnt/old-share', shared: true },
+      },
+    };
+    renderWithI18n(<ClinicDatabase api={api} />, 'ko');
+    const folder = await screen.findByRole('textbox', { name: '공유 보관 폴더 (사진, 썸네일, 히트맵)' });
+    await waitFor(() => expect(folder).toHaveValue('/mnt/old-share'));
+    expect(screen.getByTestId('clinic-db-library-current')).toHaveTextContent('--library로 지정되어');
+    await userEvent.click(screen.getByRole('button', { name: '폴더 선택…' }));
+    expect(folder).toHaveValue('/mnt/clinic/eardrum-library');
+    expect(api.callsTo('dialog.chooseLibraryDir')).toHaveLength(1);
+  });
 });

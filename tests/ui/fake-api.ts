@@ -195,8 +195,15 @@ export class FakeApi implements ApiClient {
     next: { kind: 'sqlite', file: '/data/eardrum.sqlite' },
     passwordKept: 'file',
     passwordFile: '/data/database-password',
+    library: {
+      current: { dir: '/data/library', shared: false },
+      source: 'default',
+      next: { dir: '/data/library', shared: false },
+    },
   };
   databasePassword = 'right-pw';
+  /** The one library folder the fake clinic database recognises; any other holds none of its photos. */
+  clinicLibrary = '/mnt/clinic/eardrum-library';
   calls: Call[] = [];
   exports: ArgsOf<'export.csv'>[] = [];
   /** Channels that answer with this error instead. */
@@ -303,12 +310,17 @@ export class FakeApi implements ApiClient {
         return this.database;
       case 'database.test':
       case 'database.use': {
+        const ownLibrary = { dir: '/data/library', shared: false };
         if (a.kind === 'sqlite') {
-          this.database = { ...this.database, next: this.database.current };
+          const library = { ...this.database.library, next: ownLibrary };
+          this.database = { ...this.database, next: this.database.current, library };
           return this.database;
         }
         if (a.password !== this.databasePassword)
           return { ok: false, error: { code: 'database.wrong_password', message: 'password refused' } };
+        const dir = typeof a.library === 'string' ? a.library : null;
+        if (dir !== null && dir !== this.clinicLibrary)
+          return { ok: false, error: { code: 'library.wrong_share', message: `${dir} lacks the photos` } };
         const u = new URL(String(a.url));
         const db = {
           kind: 'postgres' as const,
@@ -317,8 +329,15 @@ export class FakeApi implements ApiClient {
           database: u.pathname.slice(1),
           user: u.username,
         };
-        if (channel === 'database.test') return { database: db, serverVersion: '15.8', schema: 'empty' };
-        this.database = { ...this.database, next: db };
+        if (channel === 'database.test')
+          return {
+            database: db,
+            serverVersion: '15.8',
+            schema: 'empty',
+            library: dir ? { dir, photos: 'none_yet' } : null,
+          };
+        const next = dir ? { dir, shared: true } : ownLibrary;
+        this.database = { ...this.database, next: db, library: { ...this.database.library, next } };
         return this.database;
       }
       case 'app.info':
@@ -499,6 +518,8 @@ export class FakeApi implements ApiClient {
         return { path: '/tmp/out.csv', rows: this.filtered(a.filter as never).length };
       case 'dialog.chooseWatchDir':
         return { path: '/chosen/folder' };
+      case 'dialog.chooseLibraryDir':
+        return { path: this.clinicLibrary };
       case 'records.retry': {
         const r = this.records.find((x) => x.id === a.id);
         return r ?? notFound;
