@@ -22,7 +22,8 @@ Runs the engine and the HTTP bridge of the app's API, and serves the built user 
   --db FILE|URL      SQLite file, or postgres://USER@HOST:PORT/DB for the history shared by several rooms, its
                      password in --db-password-file (never in the URL). Default: the clinic database chosen in
                      Settings (its password kept in <data-dir>/database-password), else <data-dir>/eardrum.sqlite
-  --library DIR      image library folder shared by the rooms (SMB/NFS, must exist; default <data-dir>/library)
+  --library DIR      image library folder shared by the rooms (SMB/NFS, must exist; default: the folder
+                     saved in Settings → Clinic database, else <data-dir>/library)
   --renderer DIR     built UI (default dist/renderer)
 Every request needs the access token printed in the URL at start (new on each launch).`;
 

@@ -15,7 +15,8 @@ DIR defaults to ${defaultWatchDir()} (created if missing).
   --db FILE|URL     database file (default: the clinic database chosen in Settings, else
                     <data-dir>/eardrum.sqlite), or postgres://USER@HOST:PORT/DB
   --db-password-file FILE   the PostgreSQL password (first line; never in the URL, never logged)
-  --library DIR     image library folder shared by the rooms (SMB/NFS, must exist; default <data-dir>/library)
+  --library DIR     image library folder shared by the rooms (SMB/NFS, must exist; default: the folder
+                    saved in Settings → Clinic database, else <data-dir>/library)
   --polling         poll the folder instead of OS events (network shares: SMB/NFS send no events)
   --pattern P       file-name pattern for patient id / ear / date, e.g. "{patient}_{ear}_{date}*"
   --once            diagnose the backlog, then exit`;

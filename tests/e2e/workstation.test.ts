@@ -5,7 +5,7 @@
  * tests/e2e/ci-guard.ts also fails the run if it did not reach the end.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -351,7 +351,7 @@ describe('the workstation in a browser', () => {
     stepsDone++;
   }, 30_000);
 
-  it('points the workstation at a clinic PostgreSQL in Settings: a wrong password is said plainly, the right one connects and is kept for the next start, never shown', async () => {
+  it('points the workstation at a clinic PostgreSQL and its shared library folder in Settings: a wrong password and an unmounted share are said plainly, the right ones are checked and kept for the next start, the password never shown', async () => {
     clinicPg = await startPostgres();
     const password = readFileSync(clinicPg.passwordFile, 'utf8').split('\n')[0]!;
     const dataDir = path.join(tmp, 'data');
@@ -364,16 +364,27 @@ describe('the workstation in a browser', () => {
     await section.getByRole('button', { name: en.clinicDb.test }).click();
     await section.getByRole('alert').getByText(en.errors.codes['database.wrong_password']).waitFor();
     await passwordField.fill(password);
+    // The shared library folder, checked with the connection: a share not mounted is said as such.
+    const libraryField = section.getByRole('textbox', { name: en.clinicDb.library });
+    const clinicLibrary = path.join(tmp, 'clinic-library');
+    await mkdir(clinicLibrary);
+    await libraryField.fill(path.join(tmp, 'share-not-mounted'));
+    await section.getByRole('button', { name: en.clinicDb.test }).click();
+    await section.getByRole('alert').getByText(en.errors.codes['library.missing']).waitFor();
+    await libraryField.fill(clinicLibrary);
     await section.getByRole('button', { name: en.clinicDb.test }).click();
     await section
       .getByRole('status')
       .getByText(/^Connected \(PostgreSQL \d+[^)]*\)\. The database is empty/)
       .waitFor();
+    await section.getByRole('status').getByText(en.clinicDb.libraryChecked.none_yet).waitFor();
     await section.getByRole('button', { name: en.clinicDb.use }).click();
     await section
       .getByTestId('clinic-db-next')
       .getByText(/eardrum@127\.0\.0\.1:\d+\/postgres/)
       .waitFor();
+    await section.getByTestId('clinic-db-library-next').getByText(clinicLibrary).waitFor();
+    expect(readdirSync(clinicLibrary)).toEqual([]); // the write probe left nothing behind
     await expect(passwordField.inputValue()).resolves.toBe('');
     await shot('settings-clinic-database');
     // The refused password answers 422, which Chromium logs as a failed resource: expected, not a script error.
@@ -381,6 +392,9 @@ describe('the workstation in a browser', () => {
     // Kept for the next start in a private file beside a config without it, and never shown or logged.
     expect(statSync(path.join(dataDir, 'database-password')).mode & 0o777).toBe(0o600);
     expect(readFileSync(path.join(dataDir, 'database.json'), 'utf8')).not.toContain(password);
+    expect(JSON.parse(readFileSync(path.join(dataDir, 'database.json'), 'utf8'))).toMatchObject({
+      library: clinicLibrary,
+    });
     const status = await api<{ next: { kind: string } }>('database.status', {});
     expect(status.body.value?.next.kind).toBe('postgres');
     expect(JSON.stringify(status.body)).not.toContain(password);
@@ -389,6 +403,7 @@ describe('the workstation in a browser', () => {
     // Back to this workstation's own history, as the rest of the run expects.
     await section.getByRole('button', { name: en.clinicDb.backToLocal }).click();
     await section.getByTestId('clinic-db-next').getByText(en.clinicDb.local).waitFor();
+    await section.getByTestId('clinic-db-library-next').getByText(en.clinicDb.ownLibrary).waitFor();
     expect(existsSync(path.join(dataDir, 'database-password'))).toBe(false);
     expect(existsSync(path.join(dataDir, 'database.json'))).toBe(false);
     stepsDone++;

@@ -82,7 +82,7 @@ describe('Settings → Clinic database', () => {
       ),
     );
     // Serve mode: typed in full, no folder picker.
-    expect(screen.queryByRole('button', { name: 'Choose folder…' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Choose library folder…' })).toBeNull();
     await userEvent.type(screen.getByRole('textbox', { name: 'Database address (PostgreSQL URL)' }), URL);
     await userEvent.type(screen.getByLabelText('Password'), 'right-pw');
     const folder = screen.getByRole('textbox', {
@@ -125,7 +125,7 @@ describe('Settings → Clinic database', () => {
     const folder = await screen.findByRole('textbox', { name: '공유 보관 폴더 (사진, 썸네일, 히트맵)' });
     await waitFor(() => expect(folder).toHaveValue('/mnt/old-share'));
     expect(screen.getByTestId('clinic-db-library-current')).toHaveTextContent('--library로 지정되어');
-    await userEvent.click(screen.getByRole('button', { name: '폴더 선택…' }));
+    await userEvent.click(screen.getByRole('button', { name: '보관 폴더 선택…' }));
     expect(folder).toHaveValue('/mnt/clinic/eardrum-library');
     expect(api.callsTo('dialog.chooseLibraryDir')).toHaveLength(1);
   });
