@@ -208,23 +208,14 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     const settings = await memory.initial(
       opts.watchDir !== undefined ? path.resolve(opts.watchDir) : undefined,
     );
-    const {
-      library,
-      source: librarySource,
-      openedToGroup,
-    } = await openLibrary({
+    const { library, source: librarySource } = await openLibrary({
       dataDir,
       workstation,
+      logger,
       cliLibrary: opts.libraryDir,
       cliDb: opts.dbPath,
       write: opts.libraryWrite,
     });
-    if (library.shared)
-      logger.info(
-        `image library ${library.root} (shared${librarySource === 'saved' ? ', chosen in Settings; --library overrides it' : ''})`,
-      );
-    if (openedToGroup)
-      logger.info(`image library: opened ${openedToGroup} files and folders to the library's group`);
 
     const shippedDir = opts.modelDir ?? (await defaultModelDir());
     const adaptFromDir = opts.adaptBaseDir ?? (opts.modelDir ? opts.modelDir : await defaultAdaptBaseDir());

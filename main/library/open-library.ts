@@ -1,6 +1,7 @@
 import { startupLibrary, type StartupLibrary } from '../store/db-config.ts';
 import { SavedDatabaseError } from '../store/open-store.ts';
 import { EngineError } from '../util/errors.ts';
+import type { Logger } from '../util/logger.ts';
 import { ErrorCodes } from '../../common/contract.ts';
 import { ImageLibrary, type WriteFileFn } from './library.ts';
 
@@ -13,10 +14,11 @@ import { ImageLibrary, type WriteFileFn } from './library.ts';
 export async function openLibrary(o: {
   dataDir: string;
   workstation: string;
+  logger: Logger;
   cliLibrary?: string | undefined;
   cliDb?: string | undefined;
   write?: WriteFileFn | undefined;
-}): Promise<{ library: ImageLibrary; source: StartupLibrary['source']; openedToGroup: number }> {
+}): Promise<{ library: ImageLibrary; source: StartupLibrary['source'] }> {
   const chosen = startupLibrary(o);
   const library = new ImageLibrary(
     o.dataDir,
@@ -24,7 +26,13 @@ export async function openLibrary(o: {
     chosen.dir ? { root: chosen.dir, workstation: o.workstation } : undefined,
   );
   try {
-    return { library, source: chosen.source, openedToGroup: await library.init() };
+    const opened = await library.init();
+    if (library.shared)
+      o.logger.info(
+        `image library ${library.root} (shared${chosen.source === 'saved' ? ', chosen in Settings; --library overrides it' : ''})`,
+      );
+    if (opened) o.logger.info(`image library: opened ${opened} files and folders to the library's group`);
+    return { library, source: chosen.source };
   } catch (err) {
     if (chosen.source !== 'saved') throw err;
     throw new SavedDatabaseError(
