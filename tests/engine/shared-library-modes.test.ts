@@ -18,17 +18,35 @@ import { removeDir, repoRoot, tempDir } from './helpers/fs-helpers.ts';
 const posix = process.platform !== 'win32';
 const isRoot = posix && process.getuid?.() === 0;
 const hasSetpriv = posix && !spawnSync('setpriv', ['--version']).error;
-const SKIP_ACCOUNTS = !isRoot
-  ? 'needs root to act as other accounts'
-  : !hasSetpriv
-    ? 'needs setpriv (util-linux)'
-    : '';
-
 /** Ids no real account uses here: the clinic's group, two rooms in it, and an account outside it. */
 const GROUP = 47100;
 const ROOM1 = 47101;
 const ROOM2 = 47102;
 const OUTSIDER = 47103;
+const ROOM_SCRIPT = path.join(repoRoot, 'tests/engine/helpers/library-room.ts');
+
+/** The rooms run this checkout's code: a clone inside a private home folder (0700) is out of their reach. */
+function codeReadableByRooms(): boolean {
+  const r = spawnSync('setpriv', [
+    `--reuid=${ROOM1}`,
+    `--regid=${ROOM1}`,
+    '--clear-groups',
+    process.execPath,
+    '-e',
+    `require('fs').accessSync(process.argv[1]); require('fs').accessSync(process.argv[2])`,
+    ROOM_SCRIPT,
+    path.join(repoRoot, 'node_modules/tsx/package.json'),
+  ]);
+  return r.status === 0;
+}
+
+const SKIP_ACCOUNTS = !isRoot
+  ? 'needs root to act as other accounts'
+  : !hasSetpriv
+    ? 'needs setpriv (util-linux)'
+    : !codeReadableByRooms()
+      ? `the checkout at ${repoRoot} is not readable by other accounts`
+      : '';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -82,7 +100,7 @@ function asAccount(
       process.execPath,
       '--import',
       'tsx',
-      path.join(repoRoot, 'tests/engine/helpers/library-room.ts'),
+      ROOM_SCRIPT,
       root,
       `room-${uid}`,
       ...actions,
