@@ -4,13 +4,11 @@
  * room reach the other's board and event stream (within 2 s), reviews from both land in one audit trail,
  * and a folder both rooms watch gives each photo one record and one diagnosis.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EngineEvent } from '../../common/contract.ts';
 import { createPool } from '../../main/store/pg-pool.ts';
-import { removeDir, repoRoot, tempDir, waitFor } from './helpers/fs-helpers.ts';
+import { removeDir, tempDir, waitFor } from './helpers/fs-helpers.ts';
 import {
   POSTGRES_SKIP_REASON,
   postgresMissing,
@@ -18,6 +16,7 @@ import {
   type TestPostgres,
 } from './helpers/postgres.ts';
 import { distinctDatasetImages } from './helpers/real-model.ts';
+import { call, doneEvent, idOf, openRoom, spawnRoom, type Room } from './helpers/serve-rooms.ts';
 
 let server: TestPostgres | null = null;
 beforeAll(async () => {
@@ -30,105 +29,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-interface Room {
-  name: string;
-  child: ChildProcess;
-  out: () => string;
-  exited: Promise<number | null>;
-  base: string;
-  token: string;
-  events: { at: number; e: EngineEvent }[];
-  stopEvents: () => void;
-}
-
 const LEASE_MS = 3000;
-const URL_RE = /(http:\/\/127\.0\.0\.1:\d+)\/\?token=([\w-]+)/;
-
-async function startRoom(name: string, o: { dataDir: string; watch: string; library: string }) {
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(repoRoot, 'bin', 'eardrum.mjs'),
-      'serve',
-      '--watch',
-      o.watch,
-      '--data-dir',
-      o.dataDir,
-      '--library',
-      o.library,
-      '--db',
-      server!.url('clinic'),
-      '--db-password-file',
-      server!.passwordFile,
-      '--port',
-      '0',
-    ],
-    // A short claim lease, so that a room killed below is noticed in seconds rather than 30 s.
-    {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, EARDRUM_CLAIM_LEASE_MS: String(LEASE_MS) },
-    },
-  );
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { name, child, out: () => out, exited };
-}
-
-/** Reads the room's `/api/events` stream into `events`, each with the time it arrived here. */
-async function listen(base: string, token: string, events: Room['events']): Promise<() => void> {
-  const ctrl = new AbortController();
-  const res = await fetch(`${base}/api/events`, {
-    signal: ctrl.signal,
-    headers: { Authorization: `Bearer ${token}` },
-  });
-  expect(res.status).toBe(200);
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  void (async () => {
-    let buf = '';
-    for (;;) {
-      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-      if (done) return;
-      buf += decoder.decode(value, { stream: true });
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const data = buf
-          .slice(0, i)
-          .split('\n')
-          .find((l) => l.startsWith('data: '));
-        buf = buf.slice(i + 2);
-        if (data) events.push({ at: Date.now(), e: JSON.parse(data.slice(6)) as EngineEvent });
-      }
-    }
-  })();
-  return () => ctrl.abort();
-}
-
-async function call<T>(room: Room, channel: string, args: unknown = {}): Promise<T> {
-  const res = await fetch(`${room.base}/api/${channel}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${room.token}` },
-    body: JSON.stringify(args),
-  });
-  const body = (await res.json()) as { ok: boolean; value: T; error?: unknown };
-  if (!body.ok) throw new Error(`${room.name} ${channel}: ${JSON.stringify(body.error)}`);
-  return body.value;
-}
-
-function doneEvent(room: Room, fileName: string, timeoutMs = 120_000) {
-  return waitFor(
-    () => room.events.find((x) => x.e.type === 'done' && x.e.record.fileName === fileName),
-    timeoutMs,
-    20,
-  ).catch((err: Error) => {
-    throw new Error(`${room.name}: no done event for ${fileName}: ${err.message}\n${room.out()}`);
-  });
-}
-
-const idOf = (x: { e: EngineEvent }) => (x.e as { record: { id: number } }).record.id;
 
 describe.skipIf(postgresMissing)(
   `two serve processes on one PostgreSQL${postgresMissing ? ` (skipped: ${POSTGRES_SKIP_REASON})` : ''}`,
@@ -144,19 +45,19 @@ describe.skipIf(postgresMissing)(
       };
       const rooms: Room[] = [];
       const sql = createPool({ url: server!.url('clinic'), passwordFile: server!.passwordFile });
-      const started = await Promise.all([
-        startRoom('room 1', { dataDir: dirs.data1, watch: dirs.inbox1, library: dirs.library }),
-        startRoom('room 2', { dataDir: dirs.data2, watch: dirs.inbox2, library: dirs.library }),
-      ]);
+      const room = (name: string, dataDir: string, watch: string) =>
+        spawnRoom(name, {
+          dataDir,
+          watch,
+          library: dirs.library,
+          dbUrl: server!.url('clinic'),
+          dbPasswordFile: server!.passwordFile,
+          // A short claim lease, so that a room killed below is noticed in seconds rather than 30 s.
+          env: { EARDRUM_CLAIM_LEASE_MS: String(LEASE_MS) },
+        });
+      const started = [room('room 1', dirs.data1, dirs.inbox1), room('room 2', dirs.data2, dirs.inbox2)];
       try {
-        for (const s of started) {
-          await waitFor(() => URL_RE.test(s.out()) || s.child.exitCode !== null, 180_000, 100);
-          expect(s.child.exitCode, s.out()).toBeNull();
-          const [, base, token] = URL_RE.exec(s.out())!;
-          const events: Room['events'] = [];
-          const stopEvents = await listen(base!, token!, events);
-          rooms.push({ ...s, base: base!, token: token!, events, stopEvents });
-        }
+        for (const s of started) rooms.push(await openRoom(s));
         const [r1, r2] = rooms as [Room, Room];
         const images = distinctDatasetImages(9);
 
