@@ -10,15 +10,59 @@ const KINDS = new Set<RecordChange['kind']>(['new', 'pending', 'done', 'failed',
 export function parseChange(payload: string | undefined): RecordChange | null {
   if (!payload) return null;
   try {
-    const v = JSON.parse(payload) as { id?: unknown; kind?: unknown; by?: unknown };
+    const v = JSON.parse(payload) as { id?: unknown; kind?: unknown; by?: unknown; xid?: unknown };
     if (!Number.isInteger(v.id) || !KINDS.has(v.kind as RecordChange['kind'])) return null;
     return {
       id: v.id as number,
       kind: v.kind as RecordChange['kind'],
       by: typeof v.by === 'string' ? v.by : '',
+      ...(typeof v.xid === 'string' ? { xid: v.xid } : {}),
     };
   } catch {
     return null;
+  }
+}
+
+/** Records changed in a page of a catch-up, by transaction then id. */
+const MISSED_PAGE = 500;
+
+/**
+ * The records changed by transactions that `before` did not see and `upTo` did (migration 6's marks), each
+ * with how it last changed: its status when that changed then, else `updated`. Read in pages from the
+ * change index, starting at `before`'s oldest running transaction: the rows changed since, not the table.
+ */
+export async function missedChanges(c: pg.ClientBase, before: string, upTo: string): Promise<RecordChange[]> {
+  const out: RecordChange[] = [];
+  let after: [string, number] = ['0', 0];
+  for (;;) {
+    const r = await c.query<{
+      id: number;
+      status: string;
+      by: string | null;
+      xid: string;
+      answered: boolean;
+    }>(
+      `SELECT id, status, changed_by AS by, change_xid::text AS xid,
+         coalesce(status_xid >= pg_snapshot_xmin($1::pg_snapshot)
+           AND NOT pg_visible_in_snapshot(status_xid, $1::pg_snapshot), false) AS answered
+       FROM images
+       WHERE change_xid >= pg_snapshot_xmin($1::pg_snapshot)
+         AND NOT pg_visible_in_snapshot(change_xid, $1::pg_snapshot)
+         AND pg_visible_in_snapshot(change_xid, $2::pg_snapshot)
+         AND (change_xid, id) > ($3::xid8, $4::int)
+       ORDER BY change_xid, id LIMIT ${MISSED_PAGE}`,
+      [before, upTo, after[0], after[1]],
+    );
+    for (const row of r.rows)
+      out.push({
+        id: row.id,
+        kind: row.answered ? (row.status as RecordChange['kind']) : 'updated',
+        by: row.by ?? '',
+        xid: row.xid,
+      });
+    const last = r.rows.at(-1);
+    if (!last || r.rows.length < MISSED_PAGE) return out;
+    after = [last.xid, last.id];
   }
 }
 
@@ -36,8 +80,13 @@ export interface ListenerOptions {
 /**
  * LISTEN on a connection of its own: a pooled connection would be handed to other queries and its LISTEN
  * would end with it. When the connection is lost (server restart, network), it reconnects with a growing
- * pause and says so through onState. Notifications sent while it was away are not replayed (PostgreSQL
- * keeps none for absent listeners); the views show those changes at their next reload.
+ * pause and says so through onState. PostgreSQL keeps no notifications for absent listeners, so once back
+ * (LISTEN first, then a snapshot) it reads the records changed by transactions that committed after the last
+ * snapshot known to be heard in full and before the new one (`missedChanges`), and hands them to onChange
+ * as notifications; later commits are notified. The snapshot "heard in full" is the one taken at the
+ * previous ping (or at connecting): by the time the next ping answers, every notification of a transaction
+ * that snapshot saw has arrived on this ordered connection. Changes heard since may come again; their
+ * transaction id (`xid`) lets the hearer skip those it announced.
  */
 export class PgChangeListener {
   private client: pg.Client | null = null;
@@ -48,6 +97,10 @@ export class PgChangeListener {
   private pingTimer: NodeJS.Timeout | null = null;
   private delayMs: number;
   private connected = false;
+  /** Every change committed before this snapshot has been heard (or read back); null before the first connection. */
+  private heardUpTo: string | null = null;
+  /** The latest ping's snapshot: heard in full once the next ping answers. */
+  private lastPing: string | null = null;
 
   constructor(private readonly o: ListenerOptions) {
     this.delayMs = o.retryMs ?? 500;
@@ -94,9 +147,13 @@ export class PgChangeListener {
       const change = parseChange(n.payload);
       if (change) this.o.onChange(change);
     });
+    let missed: RecordChange[] = [];
+    let now: string;
     try {
       await c.connect();
       await c.query(`LISTEN ${RECORDS_CHANNEL}`);
+      now = await snapshot(c);
+      if (this.heardUpTo) missed = await missedChanges(c, this.heardUpTo, now);
     } catch (err) {
       lost(err as Error);
       return;
@@ -106,17 +163,31 @@ export class PgChangeListener {
       await c.end().catch(() => undefined);
       return;
     }
+    this.heardUpTo = now;
+    this.lastPing = now;
     this.client = c;
     this.drop = lost;
     this.delayMs = this.o.retryMs ?? 500;
     this.connected = true;
     this.o.onState({ connected: true });
+    for (const change of missed) this.o.onChange(change);
   }
 
   private async ping(): Promise<void> {
     const c = this.client;
     const drop = this.drop;
     if (!c || !drop) return;
-    await c.query('SELECT 1').catch((err: Error) => drop(err));
+    try {
+      const now = await snapshot(c);
+      if (this.client !== c) return;
+      if (this.lastPing) this.heardUpTo = this.lastPing;
+      this.lastPing = now;
+    } catch (err) {
+      drop(err as Error);
+    }
   }
+}
+
+async function snapshot(c: pg.ClientBase): Promise<string> {
+  return (await c.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')).rows[0]!.s;
 }

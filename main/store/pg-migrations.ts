@@ -297,6 +297,48 @@ CREATE TABLE workstation_settings (
 );
 `,
   },
+  {
+    version: 6,
+    name: 'which transaction last changed each record, for listeners catching up',
+    sql: `
+-- A room's listener that lost its connection hears nothing of what other rooms change meanwhile
+-- (PostgreSQL keeps no notifications for absent listeners). Each record remembers the transaction that last
+-- changed it, the one that last changed its status, and the writer: once back, the listener asks for the
+-- records changed by transactions its last snapshot did not see (an index range from that snapshot's xmin,
+-- never the whole table). Transaction ids rather than a sequence: a sequence is taken before commit, so a
+-- number below the last one heard can still commit later, and an id set to the commit order does not exist.
+ALTER TABLE images ADD COLUMN change_xid xid8, ADD COLUMN status_xid xid8, ADD COLUMN changed_by TEXT;
+CREATE INDEX images_change_xid ON images (change_xid) WHERE change_xid IS NOT NULL;
+
+CREATE FUNCTION eardrum_mark_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.change_xid := pg_current_xact_id();
+  NEW.changed_by := current_setting('application_name');
+  IF TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM NEW.status THEN
+    NEW.status_xid := NEW.change_xid;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER images_mark_insert BEFORE INSERT ON images
+  FOR EACH ROW EXECUTE FUNCTION eardrum_mark_change();
+-- An update that changes nothing is no change: it neither moves the mark nor notifies.
+CREATE TRIGGER images_mark_update BEFORE UPDATE ON images
+  FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION eardrum_mark_change();
+
+-- The notification carries the transaction too, so a listener catching up skips what it heard already.
+CREATE OR REPLACE FUNCTION eardrum_notify_record() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('eardrum_records', json_build_object(
+    'id', NEW.id,
+    'kind', CASE WHEN TG_OP = 'INSERT' THEN 'new'
+                 WHEN OLD.status IS DISTINCT FROM NEW.status THEN NEW.status
+                 ELSE 'updated' END,
+    'by', current_setting('application_name'),
+    'xid', NEW.change_xid::text)::text);
+  RETURN NULL;
+END $$;
+`,
+  },
 ];
 
 export function pgChecksum(m: PgMigration): string {

@@ -42,6 +42,8 @@ export interface RecordChange {
   kind: 'new' | 'pending' | 'done' | 'failed' | 'updated';
   /** The workstation that made the change (its application name); empty for other writers. */
   by: string;
+  /** The transaction that made it, where the history tells (a change heard twice has the same one). */
+  xid?: string;
 }
 
 /**

@@ -111,13 +111,11 @@ describe.skipIf(postgresMissing)(
         mark('burst written');
         // Both rooms say so, and keep what they admit and diagnose meanwhile in their local queues.
         for (const r of rooms)
-          await until(
-            async () => (await status(r)).database.state === 'unreachable',
-            30_000,
-            50,
-          ).catch((err: Error) => {
-            throw new Error(`${r.name} never said unreachable: ${err.message}\n${explain()}`);
-          });
+          await until(async () => (await status(r)).database.state === 'unreachable', 30_000, 50).catch(
+            (err: Error) => {
+              throw new Error(`${r.name} never said unreachable: ${err.message}\n${explain()}`);
+            },
+          );
         mark('both rooms unreachable');
         const downStates = await Promise.all(rooms.map(status));
         for (const s of downStates) expect(s.database.since).not.toBeNull();
@@ -130,9 +128,7 @@ describe.skipIf(postgresMissing)(
             const all = await Promise.all(rooms.map(status));
             const settled = all.every(
               (s) =>
-                s.database.state === 'connected' &&
-                s.database.waiting === 0 &&
-                s.queued + s.processing === 0,
+                s.database.state === 'connected' && s.database.waiting === 0 && s.queued + s.processing === 0,
             );
             if (!settled) return false;
             const n = await sql.query<{ done: number }>(
