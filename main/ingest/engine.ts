@@ -128,7 +128,9 @@ export class Engine {
           ...{ outbox: opts.outbox, store, sources, recorder: this.recorder, logger },
           claim: (id) => this.claims.take(id),
           changed: () => this.emitStatus(),
-          admitted: (a, file) => this.admitted(a, file, { readyAt: performance.now() }),
+          // Written from the queue while nothing else may wake the model: a photo sent to it must start it.
+          admitted: (a, file) =>
+            this.admitted(a, file, { readyAt: performance.now() }).then(() => this.pump()),
           recorded: (file, c) => this.notifier.announceResult(file, c, () => this.status()),
           requeue: (jobs) => (jobs.forEach((j) => this.modelQueue.add(j)), this.pump()),
         })

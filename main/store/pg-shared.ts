@@ -40,11 +40,18 @@ export class PgSharedHistory implements SharedHistory {
 
   async claimPhoto(imageId: number, leaseMs: number): Promise<boolean> {
     // ON CONFLICT ... WHERE runs on the latest version of a claim row, locked: of two rooms claiming at
-    // once, one inserts and the other finds a live claim that is not its own.
+    // once, one inserts and the other finds a live claim that is not its own. The photo's row is locked
+    // too: a room committing its answer holds that lock while it ends its claim, and without it this
+    // statement would judge "pending" from a snapshot taken before that commit, then find the claim gone
+    // and take the answered photo (a second diagnosis, refused by the unique index; seen when two rooms
+    // wrote their queued answers for one shared-folder photo after an outage). Locked, the row is read
+    // again once that commit is done.
     const r = await this.pool.query(
-      `INSERT INTO photo_claims (image_id, claimed_by, claimed_at, heartbeat_at, expires_at)
-       SELECT id, $2, now(), now(), now() + $3 * interval '1 millisecond' FROM images
-       WHERE id = $1 AND status = 'pending' AND primary_id IS NULL
+      `WITH photo AS (
+         SELECT id FROM images WHERE id = $1 AND status = 'pending' AND primary_id IS NULL FOR UPDATE
+       )
+       INSERT INTO photo_claims (image_id, claimed_by, claimed_at, heartbeat_at, expires_at)
+       SELECT id, $2, now(), now(), now() + $3 * interval '1 millisecond' FROM photo
        ON CONFLICT (image_id) DO UPDATE SET claimed_by = excluded.claimed_by, claimed_at = excluded.claimed_at,
          heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at
        WHERE photo_claims.claimed_by = excluded.claimed_by OR photo_claims.expires_at < now()
