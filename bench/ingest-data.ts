@@ -61,6 +61,44 @@ export interface SyntheticRecord {
 }
 
 /**
+ * The images columns the synthetic fills write, each with PostgreSQL's type for it (unnest() takes typed
+ * arrays): one list for the SQLite fill (below) and the PostgreSQL one (ingest-pg.ts), checked against the
+ * record's fields so that neither misses a column.
+ */
+export const SYNTHETIC_IMAGE_COLUMNS = {
+  id: 'int',
+  sha256: 'text',
+  file_name: 'text',
+  original_path: 'text',
+  source: 'text',
+  stored_path: 'text',
+  size_bytes: 'bigint',
+  width: 'int',
+  height: 'int',
+  format: 'text',
+  captured_at: 'text',
+  captured_ms: 'bigint',
+  capture_source: 'text',
+  ingested_at: 'text',
+  status: 'text',
+  patient_id: 'text',
+  ear: 'text',
+  patient_source: 'text',
+  gate: 'text',
+  model_label: 'text',
+  confidence: 'float8',
+  reviewed_label: 'text',
+  review_count: 'int',
+  effective_label: 'text',
+  abnormal: 'int',
+  search_text: 'text',
+} as const satisfies Record<keyof SyntheticRecord['image'], string>;
+
+export const syntheticImageColumns = Object.keys(
+  SYNTHETIC_IMAGE_COLUMNS,
+) as (keyof SyntheticRecord['image'])[];
+
+/**
  * `n` synthetic records spread over a year (about a clinic's decade at 30/day), with diagnoses and some
  * reviews: the same rows for SQLite and PostgreSQL, so their figures compare.
  */
@@ -119,35 +157,9 @@ export function* syntheticRecords(n: number): Generator<SyntheticRecord> {
 
 /** Fills a SQLite database with syntheticRecords(n), straight through SQL in one transaction. */
 export function fillSynthetic(db: Database.Database, n: number): void {
-  const cols = [
-    'sha256',
-    'file_name',
-    'original_path',
-    'source',
-    'stored_path',
-    'size_bytes',
-    'width',
-    'height',
-    'format',
-    'captured_at',
-    'captured_ms',
-    'capture_source',
-    'ingested_at',
-    'status',
-    'patient_id',
-    'ear',
-    'patient_source',
-    'gate',
-    'model_label',
-    'confidence',
-    'reviewed_label',
-    'review_count',
-    'effective_label',
-    'abnormal',
-    'search_text',
-  ] as const;
+  const cols = syntheticImageColumns;
   const insertImage = db.prepare(
-    `INSERT INTO images (id, ${cols.join(', ')}) VALUES (?, ${cols.map(() => '?').join(', ')})`,
+    `INSERT INTO images (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
   );
   const insertPatient = db.prepare('INSERT OR IGNORE INTO patients (id, created_at) VALUES (?, ?)');
   const insertDiagnosis = db.prepare(
@@ -158,7 +170,7 @@ export function fillSynthetic(db: Database.Database, n: number): void {
   db.transaction(() => {
     for (const { image, diagnosis } of syntheticRecords(n)) {
       insertPatient.run(image.patient_id, image.captured_at);
-      insertImage.run(image.id, ...cols.map((k) => image[k]));
+      insertImage.run(...cols.map((k) => image[k]));
       if (diagnosis) {
         const d = insertDiagnosis.run(
           image.id,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createPool, redactUrl } from '../main/store/pg-pool.ts';
 import { startPostgres, findPostgresBin, type TestPostgres } from '../tests/engine/helpers/postgres.ts';
-import { syntheticRecords } from './ingest-data.ts';
+import { SYNTHETIC_IMAGE_COLUMNS, syntheticImageColumns, syntheticRecords } from './ingest-data.ts';
 
 /**
  * PostgreSQL for bench:ingest: the server `--pg URL` names (with `--pg-password-file FILE`), or a temporary one
@@ -53,63 +53,6 @@ export async function benchPostgres(url: string | undefined, passwordFile: strin
   return result;
 }
 
-const IMAGE_COLUMNS = [
-  'id',
-  'sha256',
-  'file_name',
-  'original_path',
-  'source',
-  'stored_path',
-  'size_bytes',
-  'width',
-  'height',
-  'format',
-  'captured_at',
-  'captured_ms',
-  'capture_source',
-  'ingested_at',
-  'status',
-  'patient_id',
-  'ear',
-  'patient_source',
-  'gate',
-  'model_label',
-  'confidence',
-  'reviewed_label',
-  'review_count',
-  'effective_label',
-  'abnormal',
-  'search_text',
-] as const;
-const IMAGE_TYPES = [
-  'int',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'bigint',
-  'int',
-  'int',
-  'text',
-  'text',
-  'bigint',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'float8',
-  'text',
-  'int',
-  'text',
-  'int',
-  'text',
-];
-
 /** The same synthetic records as SQLite's fill (ingest-data.ts), in batches of unnest()ed arrays, then ANALYZE. */
 export async function fillSyntheticPg(pool: pg.Pool, n: number): Promise<void> {
   const c = await pool.connect();
@@ -124,9 +67,9 @@ export async function fillSyntheticPg(pool: pg.Pool, n: number): Promise<void> {
         [rows.map((r) => r.image.patient_id), rows.map((r) => r.image.captured_at)],
       );
       await c.query(
-        `INSERT INTO images (${IMAGE_COLUMNS.join(', ')})
-         SELECT * FROM unnest(${IMAGE_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`,
-        IMAGE_COLUMNS.map((k) => rows.map((r) => r.image[k])),
+        `INSERT INTO images (${syntheticImageColumns.join(', ')})
+         SELECT * FROM unnest(${syntheticImageColumns.map((k, i) => `$${i + 1}::${SYNTHETIC_IMAGE_COLUMNS[k]}[]`).join(', ')})`,
+        syntheticImageColumns.map((k) => rows.map((r) => r.image[k])),
       );
       const diagnosed = rows.filter((r) => r.diagnosis);
       await c.query(

@@ -3,57 +3,27 @@ import { DatabaseErrorCodes } from '../../common/contract.ts';
 import { checkLibraryFolder } from '../library/library-check.ts';
 import { EngineError } from '../util/errors.ts';
 import { checkUrlHasNoPassword, describeDatabase } from './db-config.ts';
+import { pgConnectFailure, type PgConnectCause } from './pg-errors.ts';
 import { PG_LATEST_SCHEMA_VERSION } from './pg-migrations.ts';
 import { createPool, redactUrl } from './pg-pool.ts';
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ECONNRESET',
-  'EPIPE',
-]);
+/** Settings' codes for each cause: the UI words each one in the reader's language. */
+const SETTINGS_CODES: Record<PgConnectCause, string> = {
+  wrong_password: DatabaseErrorCodes.wrongPassword,
+  no_password: DatabaseErrorCodes.wrongPassword,
+  not_allowed: DatabaseErrorCodes.notAllowed,
+  missing: DatabaseErrorCodes.missing,
+  unreachable: DatabaseErrorCodes.unreachable,
+};
 
 /**
  * A PostgreSQL connection failure as one of the causes a person can act on (address, password, permission,
- * database name), or null when it is none of them. node-postgres passes the server's SQLSTATE in `code`
- * and the socket's errno for network failures; a server asking for a password when none was given fails
- * in the client's SASL step with a plain Error.
+ * database name), worded as `eardrum migrate` words it (pg-errors.ts), or null when it is none of them.
  */
 export function classifyConnectError(err: unknown, url: string): EngineError | null {
   if (err instanceof EngineError) return err;
-  const e = err as { code?: unknown; message?: unknown };
-  const code = typeof e?.code === 'string' ? e.code : '';
-  const message = typeof e?.message === 'string' ? e.message : String(err);
-  const where = redactUrl(url);
-  if (code === '28P01' || /SASL|client password must be a string/i.test(message))
-    return new EngineError(
-      DatabaseErrorCodes.wrongPassword,
-      `The server at ${where} refused the password (wrong password for this user).`,
-      { cause: err },
-    );
-  if (code === '28000')
-    return new EngineError(
-      DatabaseErrorCodes.notAllowed,
-      `The server at ${where} does not let this user connect from this computer (${message}).`,
-      { cause: err },
-    );
-  if (code === '3D000')
-    return new EngineError(
-      DatabaseErrorCodes.missing,
-      `The server at ${where} has no database of that name: create it (an empty one) first.`,
-      { cause: err },
-    );
-  if (NETWORK_CODES.has(code) || /timeout|Connection terminated|connect E/i.test(message))
-    return new EngineError(
-      DatabaseErrorCodes.unreachable,
-      `No PostgreSQL answers at ${where} (${code || message}): check the address and port, and that the server is running.`,
-      { cause: err },
-    );
-  return null;
+  const known = pgConnectFailure(err, url);
+  return known ? new EngineError(SETTINGS_CODES[known.cause], known.text, { cause: err }) : null;
 }
 
 /** How many of the newest photos the library check looks for (see library-check.ts). */
