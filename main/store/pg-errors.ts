@@ -58,11 +58,14 @@ export function pgConnectFailure(err: unknown, url: string): { cause: PgConnectC
       text: `PostgreSQL at ${host} asks for a password for "${user}", and none was given.`,
     };
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-    return { cause: 'unreachable', text: `The host in ${where} is not known (${code}): check the address.` };
+    return {
+      cause: 'unreachable',
+      text: `No PostgreSQL answers at ${host}: that host is not known (${code}); check the address.`,
+    };
   if (code === 'ETIMEDOUT' || /timeout/i.test(message))
     return {
       cause: 'unreachable',
-      text: `PostgreSQL at ${host} did not answer in time: check the address and port, and that the server is running.`,
+      text: `No PostgreSQL answers at ${host} in time (${code || message}): check the address and port, and that the server is running.`,
     };
   if (NETWORK_CODES.has(code) || /Connection terminated|connect E/i.test(message))
     return {

@@ -38,8 +38,20 @@ const cases: [string, object, string, string, RegExp][] = [
     'io_error',
     /No PostgreSQL answers at db\.clinic\.lan:5433 \(ECONNREFUSED\)/,
   ],
-  ['unknown host', { code: 'ENOTFOUND' }, 'database.unreachable', 'io_error', /is not known \(ENOTFOUND\)/],
-  ['too slow', new Error('timeout expired'), 'database.unreachable', 'io_error', /did not answer in time/],
+  [
+    'unknown host',
+    { code: 'ENOTFOUND' },
+    'database.unreachable',
+    'io_error',
+    /^No PostgreSQL answers at db\.clinic\.lan:5433: that host is not known \(ENOTFOUND\)/,
+  ],
+  [
+    'too slow',
+    new Error('timeout expired'),
+    'database.unreachable',
+    'io_error',
+    /^No PostgreSQL answers at db\.clinic\.lan:5433 in time \(timeout expired\)/,
+  ],
 ];
 
 describe('PostgreSQL connection errors in words', () => {
