@@ -47,6 +47,7 @@ import {
   databaseTestResultSchema,
   databaseUseArgsSchema,
 } from './contract/database.ts';
+import { editSavedLocallySchema, uploadSavedLocallySchema } from './contract/saved-locally.ts';
 
 export const CONTRACT_VERSION = 1;
 
@@ -55,6 +56,7 @@ export * from './contract/records.ts';
 export * from './contract/settings.ts';
 export * from './contract/learning.ts';
 export * from './contract/database.ts';
+export * from './contract/saved-locally.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Channels
@@ -102,20 +104,27 @@ export const channels = {
     args: z.object({ filter: recordFilterSchema.default({}) }),
     result: countsPerDaySchema,
   },
-  /** Sets patient id and ear by hand (null patient clears it). */
+  /**
+   * Sets patient id and ear by hand (null patient clears it). While the clinic database is unreachable:
+   * kept locally (`savedLocally`), written with its original time once the server is back.
+   */
   'records.updatePatient': {
     args: z.object({
       id: z.number().int(),
       patientId: z.string().trim().max(128).nullable(),
       ear: earSchema,
     }),
-    result: recordDetailSchema,
+    result: z.union([recordDetailSchema, editSavedLocallySchema]),
   },
-  /** Appends a review; the model's original answer is never changed. */
-  'reviews.add': { args: addReviewArgsSchema, result: recordDetailSchema },
+  /**
+   * Appends a review; the model's original answer is never changed. While the clinic database is
+   * unreachable: kept locally (`savedLocally`), written with its original time and reviewer once it is back.
+   */
+  'reviews.add': { args: addReviewArgsSchema, result: z.union([recordDetailSchema, editSavedLocallySchema]) },
   /**
    * Diagnoses an image chosen by hand. It is stored in the library like a watched file; the same bytes
-   * return the existing record with `duplicate: true`.
+   * return the existing record with `duplicate: true`. While the clinic database is unreachable the photo
+   * is diagnosed from its copy and kept locally with the answer (`savedLocally`), written once it is back.
    */
   'diagnose.upload': {
     args: z.object({
@@ -125,7 +134,10 @@ export const channels = {
       patientId: z.string().trim().max(128).nullable().optional(),
       ear: earSchema.optional(),
     }),
-    result: z.object({ record: recordDetailSchema, duplicate: z.boolean() }),
+    result: z.union([
+      z.object({ record: recordDetailSchema, duplicate: z.boolean() }),
+      uploadSavedLocallySchema,
+    ]),
   },
   'settings.get': { args: empty, result: settingsSchema },
   /** Applies the given fields (validated as a whole) and restarts the watcher when folder options changed. */

@@ -9,12 +9,14 @@ import {
   ErrorCodes,
   MAX_IMAGE_BYTES,
   fail,
+  isSavedLocally,
   parseArgs,
 } from '../../common/contract.ts';
 import { writeCsv } from '../export/csv-export.ts';
 import type { Services } from '../services.ts';
 import { EngineError, isDatabaseUnreachable, toEngineError } from '../util/errors.ts';
 import { createDatabaseHandlers } from './database-handlers.ts';
+import { createEditHandlers } from './edit-handlers.ts';
 import { checkWatchDirFromUi } from './watch-dir.ts';
 
 function notFound(id: number): EngineError {
@@ -55,24 +57,6 @@ export function createHandlers(s: Services): Handlers {
     'records.get': async (a) => detail(a.id),
     'records.countsPerDay': async (a) => s.store.countsPerDay(a.filter),
     'records.visits': async (a) => s.store.visits(a),
-    'records.updatePatient': async (a) => {
-      if (!(await s.store.row(a.id))) throw notFound(a.id);
-      await s.store.updatePatient(a.id, a.patientId, a.ear);
-      await s.engine.recordUpdated(a.id);
-      return detail(a.id);
-    },
-    'reviews.add': async (a) => {
-      if (!(await s.store.row(a.recordId))) throw notFound(a.recordId);
-      await s.store.addReview({
-        recordId: a.recordId,
-        action: a.action,
-        ...(a.label !== undefined ? { label: a.label } : {}),
-        note: a.note,
-        reviewer: a.reviewer,
-      });
-      await s.engine.recordUpdated(a.recordId);
-      return detail(a.recordId);
-    },
     'diagnose.upload': async (a) => {
       const release = s.uploads.acquire();
       try {
@@ -147,6 +131,7 @@ export function createHandlers(s: Services): Handlers {
     'learn.decide': async (a) => s.learning.decide(a.use),
     'models.use': async (a) => s.learning.use(a.id),
     ...createDatabaseHandlers(s),
+    ...createEditHandlers(s),
   };
 }
 
@@ -161,6 +146,7 @@ export async function finishUpload(
     ...(a.patientId !== undefined ? { patientId: a.patientId } : {}),
     ...(a.ear !== undefined ? { ear: a.ear } : {}),
   });
+  if (isSavedLocally(r)) return r;
   const d = await s.store.detail(r.id);
   if (!d) throw notFound(r.id);
   return { record: d, duplicate: r.duplicate };

@@ -6,6 +6,7 @@ import type {
   ErrorInfo,
   RecordSummary,
   Settings,
+  UploadSavedLocally,
 } from '../../common/contract.ts';
 import { ErrorCodes } from '../../common/contract.ts';
 import type { ImageLibrary } from '../library/library.ts';
@@ -18,13 +19,14 @@ import { silentLogger } from '../util/logger.ts';
 import { WriteStabilizer, type StableFile } from './stabilizer.ts';
 import { AdmitStage, type Admitted } from './stages/admit.ts';
 import { JobClaims } from './stages/claims.ts';
-import { CatchUp, modelJobOf } from './stages/catch-up.ts';
+import { CatchUp } from './stages/catch-up.ts';
+import { uploadWhileAway } from './stages/upload-away.ts';
 import { ModelRun } from './stages/model-run.ts';
 import { Notifier } from './stages/notify.ts';
 import { PhotoSources } from './stages/photo-sources.ts';
 import { RecordStage } from './stages/record.ts';
 import { RemoteChanges } from './stages/remote.ts';
-import { ModelQueue } from './stages/model-queue.ts';
+import { ModelQueue, modelJobOf } from './stages/model-queue.ts';
 import { Timings, type IngestTiming } from './stages/timings.ts';
 import { WatchStage } from './stages/watch.ts';
 
@@ -133,6 +135,7 @@ export class Engine {
             this.admitted(a, file, { readyAt: performance.now() }).then(() => this.pump()),
           recorded: (file, c) => this.notifier.announceResult(file, c, () => this.status()),
           requeue: (jobs) => (jobs.forEach((j) => this.modelQueue.add(j)), this.pump()),
+          edited: (id) => void this.recordUpdated(id).catch(() => undefined),
         })
       : null;
     this.model = new ModelRun({
@@ -192,6 +195,11 @@ export class Engine {
 
   get currentSettings(): Settings {
     return this.settings;
+  }
+
+  /** The local queue while the shared database is away (PostgreSQL); null on SQLite. */
+  get localQueue(): CatchUp | null {
+    return this.catchUp;
   }
 
   // ---- status and events ----------------------------------------------------------------------------------
@@ -333,7 +341,7 @@ export class Engine {
     if (a.kind === 'skipped' || a.kind === 'unfinished') return;
     if (a.kind === 'queued') {
       const next = modelJobOf(a, file, job.readyAt);
-      return void (next && this.modelQueue.add(next));
+      return void (next && this.modelQueue.add(next, job.front ?? false));
     }
     if (a.kind === 'new') {
       // Shared: another room's sweep may have claimed it first; its answer comes through RemoteChanges.
@@ -362,13 +370,18 @@ export class Engine {
   async ingestUpload(
     bytes: Buffer,
     o: { fileName: string; patientId?: string | null; ear?: Ear },
-  ): Promise<{ id: number; duplicate: boolean }> {
+  ): Promise<{ id: number; duplicate: boolean } | UploadSavedLocally> {
     if (!this.running) throw new EngineError(ErrorCodes.modelUnavailable, 'The engine is not running.');
-    // The database away: refused (the status bar says why), not queued, so the caller can choose it again.
-    const stored = await this.admit.upload(bytes, o).catch((err: unknown) => {
-      this.catchUp?.lost(err);
-      throw err;
-    });
+    const stored = this.catchUp?.queue
+      ? null
+      : await this.admit.upload(bytes, o).catch((err: unknown) => {
+          if (this.catchUp?.lost(err)) return null;
+          throw err;
+        });
+    const readyAt = performance.now();
+    const diagnose = (a: Admitted) =>
+      this.admitted(a, `upload:${o.fileName}`, { readyAt, front: true }).then(() => this.pump());
+    if (!stored) return uploadWhileAway({ admit: this.admit, catchUp: this.catchUp!, diagnose }, bytes, o);
     // Waiting starts before the record is looked at: the model may finish it meanwhile.
     const done = this.notifier.waitFor(stored.recordId);
     done.catch(() => undefined); // settled below when there is nothing to wait for

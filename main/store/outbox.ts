@@ -1,9 +1,19 @@
 import Database from 'better-sqlite3';
-import type { ErrorInfo, Settings } from '../../common/contract.ts';
+import type { Ear, ErrorInfo, Settings } from '../../common/contract.ts';
 import type { Diagnosis } from '../../model/types.ts';
 import { toEngineError } from '../util/errors.ts';
 import { makeFilePrivate, touchPrivateFile } from '../util/private-files.ts';
 import type { NewImage } from './record-rows.ts';
+import type { ReviewInput } from './store.ts';
+
+/**
+ * A review or a patient edit made while the database was unreachable, with the time it was made (the time
+ * it is written with, so the audit trail keeps it) and, for a review, its author.
+ */
+export type QueuedEdit = { at: string } & (
+  | { kind: 'review'; review: ReviewInput }
+  | { kind: 'patient'; recordId: number; patientId: string | null; ear: Ear }
+);
 
 /** The database a workstation last reached, at which schema and when, and the settings it used then. */
 export interface RememberedDatabase {
@@ -52,6 +62,10 @@ export class Outbox {
         result TEXT,
         error TEXT,
         created_at TEXT NOT NULL)`);
+      // Reviews and patient edits: a table of their own, written after the photos, each in the order made.
+      this.db.exec(`CREATE TABLE IF NOT EXISTS edits (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT NOT NULL, error TEXT, created_at TEXT NOT NULL)`);
+      this.db.exec('UPDATE edits SET error = NULL WHERE error IS NOT NULL');
       this.db.exec('CREATE TABLE IF NOT EXISTS memory (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
       // A write refused in an earlier run is tried again once per start (the cause may have been fixed).
       this.db.exec('UPDATE entries SET error = NULL WHERE error IS NOT NULL');
@@ -107,10 +121,41 @@ export class Outbox {
   counts(): { waiting: number; refused: number } {
     const r = this.db
       .prepare<[], { waiting: number; refused: number | null }>(
-        'SELECT count(*) AS waiting, sum(error IS NOT NULL) AS refused FROM entries',
+        `SELECT count(*) AS waiting, sum(error IS NOT NULL) AS refused
+         FROM (SELECT error FROM entries UNION ALL SELECT error FROM edits)`,
       )
       .get()!;
     return { waiting: r.waiting, refused: r.refused ?? 0 };
+  }
+
+  addEdit(edit: QueuedEdit): number {
+    const r = this.db
+      .prepare('INSERT INTO edits (payload, created_at) VALUES (?, ?)')
+      .run(JSON.stringify(edit), new Date().toISOString());
+    return Number(r.lastInsertRowid);
+  }
+
+  /** Edits not refused in this run, in the order they were made, with an id above `after`. */
+  nextEdits(after: number, limit = 50): { id: number; edit: QueuedEdit }[] {
+    return this.db
+      .prepare<[number, number], { id: number; payload: string }>(
+        'SELECT id, payload FROM edits WHERE id > ? AND error IS NULL ORDER BY id LIMIT ?',
+      )
+      .all(after, limit)
+      .map((r) => ({ id: r.id, edit: JSON.parse(r.payload) as QueuedEdit }));
+  }
+
+  removeEdit(id: number): void {
+    this.db.prepare('DELETE FROM edits WHERE id = ?').run(id);
+  }
+
+  setEditError(id: number, message: string): void {
+    this.db.prepare('UPDATE edits SET error = ? WHERE id = ?').run(message, id);
+  }
+
+  /** Whether reviews or edits wait here (a new one then joins them, so they are written in order). */
+  hasEdits(): boolean {
+    return this.db.prepare('SELECT 1 FROM edits WHERE error IS NULL LIMIT 1').get() !== undefined;
   }
 
   /** The photos (by their bytes' hash) of every entry: their answers are written from here. */
@@ -129,7 +174,8 @@ export class Outbox {
     return (
       this.db
         .prepare<[], { error: string }>(
-          'SELECT error FROM entries WHERE error IS NOT NULL ORDER BY id DESC LIMIT 1',
+          `SELECT error FROM (SELECT id, error FROM entries UNION ALL SELECT id, error FROM edits)
+           WHERE error IS NOT NULL ORDER BY id DESC LIMIT 1`,
         )
         .get()?.error ?? null
     );

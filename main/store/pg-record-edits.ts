@@ -6,7 +6,7 @@ import { inTransaction, type Queryable } from './pg-pool.ts';
 import type { ImageRow } from './record-rows.ts';
 import { searchText } from './record-rows.ts';
 import { GATE_LABELS } from './records.ts';
-import type { ReviewInput } from './store.ts';
+import type { EditTime, ReviewInput } from './store.ts';
 
 const now = () => new Date().toISOString();
 
@@ -133,26 +133,49 @@ export class PgRecordEdits {
             `Unknown label "${label}". Choose one of: ${[...this.labelById().keys(), ...GATE_LABELS].join(', ')}.`,
           );
       }
-      const createdAt = now();
+      const createdAt = input.createdAt ?? now();
+      if (input.createdAt !== undefined) {
+        // Written before (a replay of the local queue): the label is left out, as a confirm's is re-read.
+        const again = await c.query(
+          `SELECT 1 FROM reviews WHERE image_id = $1 AND action = $2 AND note = $3 AND reviewer = $4
+             AND created_at = $5`,
+          [row.id, input.action, input.note, input.reviewer, createdAt],
+        );
+        if (again.rowCount) return;
+      }
       await c.query(
         'INSERT INTO reviews (image_id, action, label, note, reviewer, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
         [row.id, input.action, label, input.note, input.reviewer, createdAt],
       );
+      // A review made earlier than the latest one (kept while the server was away) joins the audit trail
+      // without taking the board's place of the later one.
+      // (Only then: rooms' clocks may differ, and a review made now is the latest whatever they say.)
+      const latest = !input.queued || row.last_reviewed_at === null || row.last_reviewed_at <= createdAt;
       await c.query(
-        `UPDATE images SET reviewed_label = $1, review_count = review_count + 1, last_reviewer = $2,
-           last_reviewed_at = $3 WHERE id = $4`,
-        [label, input.reviewer, createdAt, row.id],
+        `UPDATE images SET review_count = review_count + 1, reviewed_label = CASE WHEN $5 THEN $1 ELSE reviewed_label END,
+           last_reviewer = CASE WHEN $5 THEN $2 ELSE last_reviewer END,
+           last_reviewed_at = CASE WHEN $5 THEN $3 ELSE last_reviewed_at END WHERE id = $4`,
+        [label, input.reviewer, createdAt, row.id, latest],
       );
-      await this.refreshDerived(c, { ...row, reviewed_label: label });
+      await this.refreshDerived(c, { ...row, reviewed_label: latest ? label : row.reviewed_label });
     });
   }
 
-  async updatePatient(id: number, patientId: string | null, ear: Ear): Promise<void> {
+  async updatePatient(id: number, patientId: string | null, ear: Ear, time?: EditTime): Promise<void> {
     await inTransaction(this.pool, async (c) => {
       const row = await this.requireRow(c, id, true);
       const pid = patientId && patientId.length > 0 ? patientId : null;
+      const at = time?.at ?? now();
+      if (time) {
+        const r = await c.query<{ same: boolean | null; newer: boolean | null }>(
+          `SELECT bool_or(created_at = $2) AS same, bool_or(created_at > $2) AS newer FROM image_edits
+           WHERE image_id = $1 AND field IN ('patient_id', 'ear')`,
+          [id, at],
+        );
+        // Written before (a replay), or a newer edit of this record stands (made meanwhile, or later here).
+        if (r.rows[0]?.same || (time.queued && r.rows[0]?.newer)) return;
+      }
       await this.ensurePatient(c, pid);
-      const at = now();
       if (row.patient_id !== pid) await this.edit(c, id, 'patient_id', row.patient_id, pid, at);
       if (row.ear !== ear) await this.edit(c, id, 'ear', row.ear, ear, at);
       await c.query("UPDATE images SET patient_id = $1, ear = $2, patient_source = 'manual' WHERE id = $3", [

@@ -20,7 +20,7 @@ import { PgSettings } from './pg-settings.ts';
 import { PgSharedHistory } from './pg-shared.ts';
 import type { ImageRow, NewImage, NewSource, ReviewedPhoto } from './record-rows.ts';
 import { searchText, toSummary } from './record-rows.ts';
-import type { ModelCardRecord, ReviewInput, Store, StoreHealth } from './store.ts';
+import type { EditTime, ModelCardRecord, ReviewInput, Store, StoreHealth } from './store.ts';
 
 const now = () => new Date().toISOString();
 
@@ -325,8 +325,8 @@ export class PgStore implements Store {
   addReview(input: ReviewInput) {
     return this.edits.addReview(input);
   }
-  updatePatient(id: number, patientId: string | null, ear: Ear) {
-    return this.edits.updatePatient(id, patientId, ear);
+  updatePatient(id: number, patientId: string | null, ear: Ear, time?: EditTime) {
+    return this.edits.updatePatient(id, patientId, ear, time);
   }
 
   /** In a shared history these include other rooms' photos, whose copies are in their libraries (main/README.md, Stores). */

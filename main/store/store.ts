@@ -33,6 +33,23 @@ export interface ReviewInput {
   label?: string;
   note: string;
   reviewer: string;
+  /**
+   * PostgreSQL: when it was made, if not now (a review kept while the server was away, or one whose
+   * commit's answer was lost with the connection). One identical to it (record, action, note, reviewer and
+   * this time) is not added a second time. SQLite (never away) records the present.
+   */
+  createdAt?: string;
+  /** Kept while the server was away: older than the record's latest review, it only joins the audit trail. */
+  queued?: boolean;
+}
+
+/**
+ * PostgreSQL: a patient edit made at `at` (see ReviewInput.createdAt): written once; `queued` (kept while
+ * the server was away): not applied when the record has a newer patient edit (another room's meanwhile).
+ */
+export interface EditTime {
+  at: string;
+  queued: boolean;
 }
 
 /** One record changed in a shared history, as another room's notification tells it (never the row itself). */
@@ -141,7 +158,7 @@ export interface Store {
   detail(id: number): Promise<RecordDetail | null>;
   /** Appends a review (never overwrites the model's answer). An override must name a known label. */
   addReview(input: ReviewInput): Promise<void>;
-  updatePatient(id: number, patientId: string | null, ear: Ear): Promise<void>;
+  updatePatient(id: number, patientId: string | null, ear: Ear, time?: EditTime): Promise<void>;
 
   /** Reviewed photos with a stored copy and their latest review's label (what "Learn from reviewed photos" uses). */
   reviewedPhotos(): Promise<ReviewedPhoto[]>;

@@ -5,7 +5,8 @@ import type { Ear } from '../../common/contract.ts';
 interface Props {
   patientId: string | null;
   ear: Ear;
-  onSave(patientId: string | null, ear: Ear): Promise<string | null>;
+  /** A failure's text, null when written, or `saved_locally` when kept until the clinic database is back. */
+  onSave(patientId: string | null, ear: Ear): Promise<string | null | 'saved_locally'>;
 }
 
 /** Corrects the patient and ear that were read from the file name (or sets them when unknown). */
@@ -17,7 +18,8 @@ export function PatientForm({ patientId, ear, onSave }: Props) {
 
   async function save() {
     const failure = await onSave(patient.trim() === '' ? null : patient.trim(), side);
-    setState(failure ? { tone: 'error', text: failure } : { tone: 'info', text: t('common.saved') });
+    if (failure === 'saved_locally') setState({ tone: 'info', text: t('detail.patientSavedLocally') });
+    else setState(failure ? { tone: 'error', text: failure } : { tone: 'info', text: t('common.saved') });
   }
 
   return (

@@ -11,7 +11,8 @@ interface Props {
   reviewed: boolean;
   defaultReviewer: string;
   card?: readonly LabelInfo[];
-  onSubmit(args: ArgsOf<'reviews.add'>): Promise<string | null>;
+  /** A failure's text, null when written, or `saved_locally` when kept until the clinic database is back. */
+  onSubmit(args: ArgsOf<'reviews.add'>): Promise<string | null | 'saved_locally'>;
 }
 
 type Action = 'confirm' | 'override' | null;
@@ -33,7 +34,7 @@ export function ReviewForm({ recordId, confirmLabel, reviewed, defaultReviewer, 
   const [reviewer, setReviewer] = useState(defaultReviewer);
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
-  const [saved, setSaved] = useState(false);
+  const [saved, setSaved] = useState<false | 'written' | 'saved_locally'>(false);
   const chosen = action === 'confirm' || (action === 'override' && label !== '');
 
   async function submit() {
@@ -52,14 +53,14 @@ export function ReviewForm({ recordId, confirmLabel, reviewed, defaultReviewer, 
       reviewer: reviewer.trim(),
     });
     setSaving(false);
-    if (failure) {
-      setError(failure);
-    } else {
+    if (failure === null || failure === 'saved_locally') {
       // The next review starts from nothing chosen again.
       setAction(null);
       setLabel('');
       setNote('');
-      setSaved(true);
+      setSaved(failure ?? 'written');
+    } else {
+      setError(failure);
     }
   }
 
@@ -152,7 +153,7 @@ export function ReviewForm({ recordId, confirmLabel, reviewed, defaultReviewer, 
       )}
       {saved && !error && (
         <p className="notice notice-info" role="status">
-          {t('detail.reviewSaved')}
+          {saved === 'saved_locally' ? t('detail.reviewSavedLocally') : t('detail.reviewSaved')}
         </p>
       )}
       <div className="review-actions">

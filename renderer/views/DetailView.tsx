@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ArgsOf, Ear, LabelInfo, RecordDetail } from '../../common/contract.ts';
+import { isSavedLocally } from '../../common/contract.ts';
 import type { ApiClient } from '../api/client.ts';
 import { AuditTrail } from '../components/AuditTrail.tsx';
 import { GateOutcome } from '../components/GateOutcome.tsx';
@@ -73,16 +74,19 @@ export function DetailView({ api, id, card, reviewerName, onBack, onVisit, onRep
     [api, id, load],
   );
 
-  async function review(args: ArgsOf<'reviews.add'>): Promise<string | null> {
+  // The clinic database away: the form says it is kept on this workstation; the view keeps what it shows.
+  async function review(args: ArgsOf<'reviews.add'>): Promise<string | null | 'saved_locally'> {
     const result = await api.call('reviews.add', args);
     if (!result.ok) return errorText(t, result.error);
+    if (isSavedLocally(result.value)) return 'saved_locally';
     setDetail(result.value);
     return null;
   }
 
-  async function savePatient(patientId: string | null, ear: Ear): Promise<string | null> {
+  async function savePatient(patientId: string | null, ear: Ear): Promise<string | null | 'saved_locally'> {
     const result = await api.call('records.updatePatient', { id, patientId, ear });
     if (!result.ok) return errorText(t, result.error);
+    if (isSavedLocally(result.value)) return 'saved_locally';
     setDetail(result.value);
     return null;
   }

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { EngineStatus, LabelInfo, RecordDetail, RecordSummary } from '../../common/contract.ts';
+import { isSavedLocally } from '../../common/contract.ts';
 import type { ApiClient } from '../api/client.ts';
 import { DropZone } from '../components/DropZone.tsx';
 import { GateOutcome } from '../components/GateOutcome.tsx';
@@ -13,6 +14,7 @@ import { errorText } from '../errors.ts';
 import { useHeatmapPreference } from '../hooks/useHeatmapPreference.ts';
 import { formatDateTime, formatPercent } from '../format.ts';
 import { labelName, recordLabelName } from '../labels.ts';
+import { uploadSavedLocallyText } from '../saved-locally.ts';
 
 const RECENT = 8;
 
@@ -142,15 +144,17 @@ export function LiveView({ api, card, onOpen, settleMs = 1500 }: Props) {
         });
         return;
       }
+      const value = result.value;
+      if (isSavedLocally(value)) {
+        setNotice({ tone: 'info', text: uploadSavedLocallyText(t, lang, value, card) });
+        return;
+      }
       requestSeq.current++;
-      setLatest(result.value.record);
+      setLatest(value.record);
       setRecent((list) =>
-        [result.value.record.record, ...list.filter((r) => r.id !== result.value.record.record.id)].slice(
-          0,
-          RECENT,
-        ),
+        [value.record.record, ...list.filter((r) => r.id !== value.record.record.id)].slice(0, RECENT),
       );
-      setNotice(result.value.duplicate ? { tone: 'info', text: t('live.duplicate') } : null);
+      setNotice(value.duplicate ? { tone: 'info', text: t('live.duplicate') } : null);
     } catch (error) {
       setNotice({
         tone: 'error',

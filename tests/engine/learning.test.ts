@@ -1,7 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { channels, type AdaptJob, type ChannelName, type EngineEvent } from '../../common/contract.ts';
+import {
+  channels,
+  isSavedLocally,
+  type AdaptJob,
+  type ChannelName,
+  type EngineEvent,
+} from '../../common/contract.ts';
 import { adaptBaseDir, defaultModelDir } from '../../model/classifier.ts';
 import { readDataset, sharedDatasetsDir } from '../../model/data/dataset.ts';
 import { removeDir, tempDir, waitFor } from './helpers/fs-helpers.ts';
@@ -36,6 +42,7 @@ async function upload(file: string) {
     fileName: path.basename(file),
     dataBase64: readFileSync(file).toString('base64'),
   });
+  if (isSavedLocally(r)) throw new Error(`${file} was kept locally`);
   return r.record;
 }
 

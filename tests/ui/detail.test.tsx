@@ -264,4 +264,39 @@ describe('Detail view', () => {
     );
     expect(screen.getByRole('heading', { name: '검토 이력' })).toBeInTheDocument();
   });
+
+  it('says a review and a patient edit are kept on this workstation while the clinic database is away', async () => {
+    const api = new FakeApi([makeRecord({ id: 18, modelLabel: 'aom' })]);
+    api.databaseAway = true;
+    setup(api, 18);
+    await screen.findByTestId('detail-view');
+    await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Label' }), 'effusion');
+    await userEvent.click(screen.getByRole('button', { name: 'Save review' }));
+    expect(
+      await screen.findByText(
+        /Saved on this workstation: the clinic database cannot be reached\. The review will be written/,
+      ),
+    ).toBeInTheDocument();
+    // Nothing is shown as written: the audit trail still holds only what the server has.
+    expect(screen.queryByText(/changed the label to Middle-ear effusion/)).toBeNull();
+    const form = screen.getByRole('form', { name: 'Patient and ear' });
+    await userEvent.type(within(form).getByRole('textbox', { name: 'Patient ID' }), 'H-9');
+    await userEvent.click(within(form).getByRole('button', { name: 'Save patient and ear' }));
+    expect(await within(form).findByRole('status')).toHaveTextContent(
+      /The change will be written, with this time, when the server is back/,
+    );
+    expect(api.callsTo('reviews.add')).toHaveLength(1);
+  });
+
+  it('says so in Korean too', async () => {
+    const api = new FakeApi([makeRecord({ id: 19, modelLabel: 'aom' })]);
+    api.databaseAway = true;
+    setup(api, 19, 'ko');
+    await screen.findByTestId('detail-view');
+    await userEvent.selectOptions(screen.getByRole('combobox', { name: '소견' }), 'earwax');
+    await userEvent.click(screen.getByRole('button', { name: '검토 저장' }));
+    expect(
+      await screen.findByText(/이 워크스테이션에 저장했습니다.*검토자 이름으로 기록됩니다/),
+    ).toBeInTheDocument();
+  });
 });

@@ -25,6 +25,9 @@ import {
 } from '../../common/contract.ts';
 import type { ApiClient, ExportOutcome } from '../../renderer/api/client.ts';
 
+/** When the writes kept while the clinic database was away were made. */
+const AWAY_AT = '2026-11-30T09:15:00.000Z';
+
 export const LABELS = [
   { id: 'normal', en: 'Normal eardrum', ko: '정상 고막', abnormal: false },
   { id: 'aom', en: 'Acute otitis media', ko: '급성 중이염', abnormal: true },
@@ -208,6 +211,8 @@ export class FakeApi implements ApiClient {
   exports: ArgsOf<'export.csv'>[] = [];
   /** Channels that answer with this error instead. */
   failures = new Map<ChannelName, { code: string; message: string }>();
+  /** The clinic database away: uploads, reviews and patient edits answer "saved locally". */
+  databaseAway = false;
   private listeners = new Set<(e: EngineEvent) => void>();
 
   constructor(records: RecordSummary[] = []) {
@@ -432,6 +437,8 @@ export class FakeApi implements ApiClient {
         };
       }
       case 'records.updatePatient': {
+        if (this.databaseAway)
+          return { savedLocally: true, at: AWAY_AT, waiting: 2, recordId: a.id as number };
         const r = this.records.find((x) => x.id === a.id);
         if (!r) return notFound;
         r.patientId = a.patientId as string | null;
@@ -439,6 +446,8 @@ export class FakeApi implements ApiClient {
         return this.detail(r.id);
       }
       case 'reviews.add': {
+        if (this.databaseAway)
+          return { savedLocally: true, at: AWAY_AT, waiting: 1, recordId: a.recordId as number };
         const r = this.records.find((x) => x.id === a.recordId);
         if (!r) return notFound;
         const list = this.reviews.get(r.id) ?? [];
@@ -463,6 +472,15 @@ export class FakeApi implements ApiClient {
         return this.detail(r.id);
       }
       case 'diagnose.upload': {
+        if (this.databaseAway)
+          return {
+            savedLocally: true,
+            at: AWAY_AT,
+            waiting: 3,
+            fileName: a.fileName as string,
+            answer: { gate: 'eardrum', label: 'aom', confidence: 0.87, decision: 'confident' },
+            failure: null,
+          };
         const r = makeRecord({ fileName: a.fileName as string, source: 'upload', modelLabel: 'normal' });
         this.records.unshift(r);
         return { record: this.detail(r.id), duplicate: false };

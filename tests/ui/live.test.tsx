@@ -170,6 +170,22 @@ describe('Live view', () => {
     expect(await screen.findByRole('heading', { level: 2 })).toHaveTextContent('Normal');
   });
 
+  it('says a photo chosen by hand while the clinic database is away is diagnosed and kept here (English, Korean)', async () => {
+    for (const lang of ['en', 'ko'] as const) {
+      const api = new FakeApi([]);
+      api.databaseAway = true;
+      const { unmount } = setup(api, lang);
+      const file = new File([new Uint8Array([0xff, 0xd8, 0xff, 0xe0])], 'hand.jpg', { type: 'image/jpeg' });
+      await userEvent.upload(screen.getByTestId('file-input'), file);
+      const text =
+        lang === 'en'
+          ? /hand\.jpg: Acute otitis media 87%\. The clinic database cannot be reached, so this photo and its result are saved on this workstation/
+          : /hand\.jpg: 급성 중이염 87%\. 병원 공용 데이터베이스에 연결할 수 없어 이 사진과 결과를 이 워크스테이션에 저장했으며/;
+      expect(await screen.findByText(text)).toBeInTheDocument();
+      unmount();
+    }
+  });
+
   it('reports an upload the engine refused, in the user language', async () => {
     const api = new FakeApi([]);
     api.failures.set('diagnose.upload', { code: 'image.not_image', message: 'not an image' });

@@ -15,7 +15,7 @@ import type { QueuedPhoto } from '../../store/outbox.ts';
 import type { NewImage, Store } from '../../store/store.ts';
 import { EngineError } from '../../util/errors.ts';
 import type { StableFile } from '../stabilizer.ts';
-import type { PhotoSources, Stored } from './photo-sources.ts';
+import type { IngestItem, PhotoSources, Stored } from './photo-sources.ts';
 
 /**
  * Admitting a watched file: stored (see Stored), kept in the local queue while the database is unreachable,
@@ -26,6 +26,13 @@ export type Admitted =
   | { kind: 'queued'; entryId: number; photo: QueuedPhoto }
   | { kind: 'skipped' }
   | { kind: 'unfinished' };
+
+/** What a hand upload brings beside its bytes. */
+export interface UploadMeta {
+  fileName: string;
+  patientId?: string | null;
+  ear?: Ear;
+}
 
 /** The local queue admission writes to while the database is unreachable (stages/catch-up.ts). */
 export type LocalQueue = (photo: QueuedPhoto) => Admitted;
@@ -69,7 +76,7 @@ export class AdmitStage {
     // Still being written with pauses longer than the stability window: look again later.
     if (format !== null && !looksComplete(bytes, format) && Date.now() - f.mtimeMs < this.o.incompleteGraceMs)
       return { kind: 'unfinished' };
-    const item = {
+    const item: IngestItem = {
       fileName: path.basename(f.path),
       originalPath: f.path,
       relative: this.relativeToWatch(f.path),
@@ -82,11 +89,13 @@ export class AdmitStage {
     return queue ? queue(await this.o.sources.prepare(bytes, item)) : this.o.sources.store(bytes, item);
   }
 
-  /** A hand upload: refused with the reason (nothing kept) unless it is an image this app reads. */
-  async upload(
-    bytes: Buffer,
-    o: { fileName: string; patientId?: string | null; ear?: Ear },
-  ): Promise<Stored> {
+  /**
+   * A hand upload: refused with the reason (nothing kept) unless it is an image this app reads. `queue`:
+   * the database is unreachable; it is copied into the library and kept in the local queue.
+   */
+  upload(bytes: Buffer, o: UploadMeta): Promise<Stored>;
+  upload(bytes: Buffer, o: UploadMeta, queue: LocalQueue): Promise<Admitted>;
+  async upload(bytes: Buffer, o: UploadMeta, queue?: LocalQueue): Promise<Admitted> {
     if (bytes.length > MAX_IMAGE_BYTES) {
       throw new EngineError(
         ErrorCodes.tooLarge,
@@ -97,7 +106,7 @@ export class AdmitStage {
     const failure = admissionFailure(bytes, '', format, 'upload');
     if (failure) throw new EngineError(failure.code, failure.message);
     const fileName = path.basename(o.fileName.replace(/\\/g, '/')) || 'upload';
-    return this.o.sources.store(bytes, {
+    const item: IngestItem = {
       fileName,
       originalPath: `upload:${fileName}`,
       relative: fileName,
@@ -107,7 +116,8 @@ export class AdmitStage {
       failure: undefined,
       ...(o.patientId !== undefined ? { patientId: o.patientId } : {}),
       ...(o.ear !== undefined ? { ear: o.ear } : {}),
-    });
+    };
+    return queue ? queue(await this.o.sources.prepare(bytes, item)) : this.o.sources.store(bytes, item);
   }
 
   private relativeToWatch(file: string): string {

@@ -1,15 +1,21 @@
-import type { DatabaseConnection, ErrorInfo, RecordSummary } from '../../../common/contract.ts';
+import type {
+  DatabaseConnection,
+  EditSavedLocally,
+  ErrorInfo,
+  RecordSummary,
+} from '../../../common/contract.ts';
 import { ErrorCodes } from '../../../common/contract.ts';
 import type { Diagnosis } from '../../../model/types.ts';
-import type { Outbox, OutboxEntry, QueuedResult } from '../../store/outbox.ts';
+import type { Outbox, OutboxEntry, QueuedEdit, QueuedResult } from '../../store/outbox.ts';
 import { ClaimTakenError } from '../../store/pg-shared.ts';
 import type { ImageRow, Store } from '../../store/store.ts';
-import { isDatabaseUnreachable, toEngineError } from '../../util/errors.ts';
+import { EngineError, isDatabaseUnreachable, toEngineError } from '../../util/errors.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { Admitted, LocalQueue } from './admit.ts';
 import type { Classified } from './classify.ts';
 import type { ModelJob } from './model-queue.ts';
 import type { PhotoSources, Stored } from './photo-sources.ts';
+import { recordOf, writeQueuedEdits } from './queued-edits.ts';
 import type { RecordStage } from './record.ts';
 
 export type Committed = { record: RecordSummary | null; others: RecordSummary[] } & (
@@ -32,27 +38,13 @@ export interface CatchUpOptions {
   recorded(file: string, c: Committed): void;
   /** Jobs the model could not start while the server was away, back in its queue. */
   requeue(jobs: ModelJob[]): void;
+  /** A queued review or patient edit written. */
+  edited(recordId: number): void;
 }
 
 /** Waits between tries to reach a lost server: short at first (a restart takes seconds), then every 5 s. */
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 5000;
-
-/** The model's job for a photo admitted into the local queue; none when it cannot be diagnosed. */
-export function modelJobOf(
-  a: Extract<Admitted, { kind: 'queued' }>,
-  file: string,
-  readyAt: number,
-): ModelJob | null {
-  const { image } = a.photo;
-  if (!image.storedPath || image.failure) return null;
-  return {
-    imageId: 0,
-    path: file,
-    readyAt,
-    queued: { entryId: a.entryId, sha256: image.sha256, storedPath: image.storedPath },
-  };
-}
 
 /**
  * When the shared PostgreSQL goes away (restarted, network down) the workstation keeps watching and
@@ -82,6 +74,11 @@ export class CatchUp {
   /** Queued photos whose model job is waiting in this run: written once the answer joins them. */
   private readonly withModel = new Set<number>();
   private parked: ModelJob[] = [];
+  /** Hand uploads kept here, waiting for the model's answer to give their caller. */
+  private readonly answers = new Map<
+    number,
+    { resolve: (r: QueuedResult) => void; reject: (e: Error) => void }
+  >();
   /** Photos (by hash) with an entry here: their answers are written from the queue, not diagnosed again. */
   private readonly held = new Map<string, number>();
 
@@ -133,6 +130,10 @@ export class CatchUp {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // The photo stays queued (diagnosed at the next start); its caller hears that now.
+    for (const a of this.answers.values())
+      a.reject(new EngineError(ErrorCodes.cancelled, 'The engine stopped.'));
+    this.answers.clear();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.draining;
@@ -157,6 +158,31 @@ export class CatchUp {
     return true;
   }
 
+  /** The model's answer for a photo admitted into the queue, once it is kept there (a hand upload's). */
+  answerOf(entryId: number): Promise<QueuedResult> {
+    return new Promise((resolve, reject) => this.answers.set(entryId, { resolve, reject }));
+  }
+
+  /** A queued photo's answer could not be kept (the disk full): its caller hears why. */
+  notKept(entryId: number, err: Error): void {
+    this.answers.get(entryId)?.reject(err);
+    this.answers.delete(entryId);
+  }
+
+  /** Whether a review or edit goes to the queue: the server is away, or earlier ones wait there (order). */
+  get keepsEdits(): boolean {
+    return this.state === 'unreachable' || this.o.outbox.hasEdits();
+  }
+
+  /** Keeps a review or patient edit made while the server is away; written in order once it is back. */
+  saveEdit(edit: QueuedEdit): EditSavedLocally {
+    this.o.outbox.addEdit(edit);
+    this.waiting++;
+    this.o.changed();
+    if (this.state === 'catching_up') this.drain();
+    return { savedLocally: true, at: edit.at, waiting: this.waiting, recordId: recordOf(edit) };
+  }
+
   /** A model job for a record that could not be read: run again once the server is back. */
   park(job: ModelJob): void {
     this.parked.push(job);
@@ -177,6 +203,8 @@ export class CatchUp {
     if (job.queued) {
       this.o.outbox.setResult(job.queued.entryId, kept);
       this.withModel.delete(job.queued.entryId);
+      this.answers.get(job.queued.entryId)?.resolve(kept);
+      this.answers.delete(job.queued.entryId);
     } else {
       this.o.outbox.addResult(job.imageId, job.path, sha256, kept);
       this.hold(sha256, 1);
@@ -275,6 +303,13 @@ export class CatchUp {
         this.o.changed();
       }
     }
+    const { outbox, store, logger, edited } = this.o;
+    const going = () => !this.stopped && this.state === 'catching_up';
+    const e = await writeQueuedEdits({ outbox, store, logger, edited }, going, (err) => this.lost(err));
+    this.waiting -= e.written;
+    this.refused += e.refused;
+    this.lastError = e.lastError ?? this.lastError;
+    if (e.written + e.refused > 0) this.o.changed();
     if (this.withModel.size === 0 && this.state === 'catching_up' && !this.stopped) {
       this.state = 'connected';
       this.since = null;

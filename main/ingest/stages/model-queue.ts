@@ -1,4 +1,5 @@
 import type { StableFile } from '../stabilizer.ts';
+import type { Admitted } from './admit.ts';
 import type { PhotoCopy } from './photo-sources.ts';
 
 export interface ModelJob {
@@ -11,6 +12,22 @@ export interface ModelJob {
   copy?: PhotoCopy;
   /** A photo admitted while the database was unreachable: no record yet, its answer goes to the local queue. */
   queued?: { entryId: number; sha256: string; storedPath: string };
+}
+
+/** The model's job for a photo admitted into the local queue; none when it cannot be diagnosed. */
+export function modelJobOf(
+  a: Extract<Admitted, { kind: 'queued' }>,
+  file: string,
+  readyAt: number,
+): ModelJob | null {
+  const { image } = a.photo;
+  if (!image.storedPath || image.failure) return null;
+  return {
+    imageId: 0,
+    path: file,
+    readyAt,
+    queued: { entryId: a.entryId, sha256: image.sha256, storedPath: image.storedPath },
+  };
 }
 
 /** Queued photos have no record id yet: their local queue entry tells them apart. */

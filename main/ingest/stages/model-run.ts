@@ -107,6 +107,7 @@ export class ModelRun {
       const e = toEngineError(err, `Saving the diagnosis of ${row?.file_name ?? job.path}`);
       o.reportError(job.path, e);
       if (row) o.notifier.reject(row.id, e);
+      else if (job.queued) o.catchUp?.notKept(job.queued.entryId, e);
     }
   }
 
