@@ -267,6 +267,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       logger,
       ...(opts.stabilityMs !== undefined ? { stabilityMs: opts.stabilityMs } : {}),
       ...(claimLeaseMs !== undefined ? { claimLeaseMs } : {}),
+      clinicSettingsChanged: () => void reloadSettings(),
     });
 
     engine.subscribe((e) => {
@@ -311,6 +312,17 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       }
     };
 
+    /** Settings saved (here, or by another room for the clinic's): remembered, the model and engine follow. */
+    const apply = async (next: Settings) => {
+      const before = engine.currentSettings.thresholds.eardrum;
+      memory.saved(next);
+      const d = services.diagnoser;
+      if (next.thresholds.eardrum !== before)
+        await d.setEardrumThreshold(next.thresholds.eardrum ?? d.card.thresholds.eardrum ?? 0.5);
+      await engine.applySettings(next);
+    };
+    const reloadSettings = () =>
+      store.getSettings().then(apply, (e: Error) => logger.warn(`clinic settings unread: ${e.message}`));
     const services: Services = {
       appVersion: appVersion(),
       transport: opts.transport ?? 'http',
@@ -361,13 +373,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
             patch,
             changedBy ?? ((await store.getSettings()).reviewerName || undefined),
           ));
-        memory.saved(next);
-        if (patch.thresholds) {
-          await services.diagnoser.setEardrumThreshold(
-            next.thresholds.eardrum ?? services.diagnoser.card.thresholds.eardrum ?? 0.5,
-          );
-        }
-        await engine.applySettings(next);
+        await apply(next);
         return next;
       },
       async start() {

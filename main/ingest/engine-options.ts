@@ -27,4 +27,6 @@ export interface EngineOptions {
   claimLeaseMs?: number;
   /** The local queue for when the shared database is unreachable (PostgreSQL); none with SQLite. */
   outbox?: Outbox;
+  /** A shared history: another room changed the clinic's settings (see RemoteChanges). */
+  clinicSettingsChanged?: (() => void) | undefined;
 }

@@ -124,7 +124,9 @@ export class Engine {
       onClaimed: (row) => this.catchUp?.holds(row.sha256) || this.enqueue(row.id, row.original_path),
     });
     const { store, notifier, logger } = this;
-    this.remote = RemoteChanges.of({ store, notifier, logger, status: () => this.status() });
+    const { clinicSettingsChanged } = opts;
+    const status = () => this.status();
+    this.remote = RemoteChanges.of({ store, notifier, logger, status, clinicSettingsChanged });
     this.catchUp = opts.outbox
       ? new CatchUp({
           ...{ outbox: opts.outbox, store, sources, recorder: this.recorder, logger },

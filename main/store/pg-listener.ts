@@ -3,6 +3,8 @@ import type { RecordChange } from './store.ts';
 
 /** The channel migration 2's trigger notifies on. */
 export const RECORDS_CHANNEL = 'eardrum_records';
+/** Migration 7's: the clinic's settings changed (the payload names the writer). */
+export const SETTINGS_CHANNEL = 'eardrum_settings';
 
 const KINDS = new Set<RecordChange['kind']>(['new', 'pending', 'done', 'failed', 'updated']);
 
@@ -70,6 +72,8 @@ export interface ListenerOptions {
   config: pg.ClientConfig;
   onChange(c: RecordChange): void;
   onState(s: { connected: boolean; error?: string }): void;
+  /** The clinic's settings were changed by the workstation named. */
+  onSettings?(by: string): void;
   /** Pause before the first reconnection attempt; doubled after each failure up to maxRetryMs. */
   retryMs?: number;
   maxRetryMs?: number;
@@ -143,6 +147,7 @@ export class PgChangeListener {
     c.on('error', lost);
     c.on('end', () => lost());
     c.on('notification', (n) => {
+      if (n.channel === SETTINGS_CHANNEL) return this.o.onSettings?.(n.payload ?? '');
       if (n.channel !== RECORDS_CHANNEL) return;
       const change = parseChange(n.payload);
       if (change) this.o.onChange(change);
@@ -151,7 +156,7 @@ export class PgChangeListener {
     let now: string;
     try {
       await c.connect();
-      await c.query(`LISTEN ${RECORDS_CHANNEL}`);
+      await c.query(`LISTEN ${RECORDS_CHANNEL}; LISTEN ${SETTINGS_CHANNEL}`);
       now = await snapshot(c);
       if (this.heardUpTo) missed = await missedChanges(c, this.heardUpTo, now);
     } catch (err) {

@@ -339,6 +339,22 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 7,
+    name: 'clinic settings changes notified',
+    sql: `
+-- A threshold or the clinic name changed in one room must take effect in every room's running engine, not
+-- at its next start. The clinic's settings only (each room's own, in workstation_settings, concern nobody
+-- else); the payload is the writer's name, so a room skips its own change. Once per statement.
+CREATE FUNCTION eardrum_notify_settings() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('eardrum_settings', current_setting('application_name'));
+  RETURN NULL;
+END $$;
+CREATE TRIGGER settings_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON settings
+  FOR EACH STATEMENT EXECUTE FUNCTION eardrum_notify_settings();
+`,
+  },
 ];
 
 export function pgChecksum(m: PgMigration): string {

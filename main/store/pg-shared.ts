@@ -32,8 +32,14 @@ export class PgSharedHistory implements SharedHistory {
   async listen(
     onChange: (c: RecordChange) => void,
     onState: (s: { connected: boolean; error?: string }) => void,
+    onSettings?: (by: string) => void,
   ): Promise<() => Promise<void>> {
-    const l = new PgChangeListener({ config: this.listenConfig, onChange, onState });
+    const l = new PgChangeListener({
+      config: this.listenConfig,
+      onChange,
+      onState,
+      ...(onSettings ? { onSettings } : {}),
+    });
     await l.start();
     return () => l.stop();
   }

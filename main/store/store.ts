@@ -80,12 +80,14 @@ export interface SharedHistory {
   /** Pending photos with a stored copy whose claim is missing or expired, by id after `afterId` (a page). */
   unclaimedPending(afterId: number, limit: number): Promise<ImageRow[]>;
   /**
-   * Listens for changes to records on a connection of its own, reconnecting when it is lost; `onState`
-   * hears each loss and recovery. Resolves with a function that stops listening.
+   * Listens for changes to records (and, with `onSettings`, to the clinic's settings, naming the writer) on a
+   * connection of its own, reconnecting when it is lost; `onState` hears each loss and recovery. Resolves
+   * with a function that stops listening.
    */
   listen(
     onChange: (c: RecordChange) => void,
     onState: (s: { connected: boolean; error?: string }) => void,
+    onSettings?: (by: string) => void,
   ): Promise<() => Promise<void>>;
 }
 

@@ -197,6 +197,39 @@ describe.skipIf(postgresMissing)(
       }
     }, 120_000);
 
+    it("applies the clinic's settings changed in another room at once: its model's threshold and its screens", async () => {
+      pg!.createDatabase('live_settings');
+      const dirs = ['room1', 'room2', 'inbox1', 'inbox2'].map((d) => tempDir(d));
+      const [data1, data2, inbox1, inbox2] = dirs as [string, string, string, string];
+      const d2 = new FakeDiagnoser();
+      const open = (dataDir: string, watchDir: string, diagnoser: FakeDiagnoser) =>
+        createServices({
+          ...{ dataDir, watchDir, diagnoser, stabilityMs: 150 },
+          ...{ dbPath: pg!.url('live_settings'), dbPasswordFile: pg!.passwordFile },
+        });
+      const [a, b] = await Promise.all([open(data1, inbox1, new FakeDiagnoser()), open(data2, inbox2, d2)]);
+      const events: EngineEvent[] = [];
+      b.subscribe((e) => events.push(e));
+      try {
+        await Promise.all([a.start(), b.start()]);
+        const t0 = Date.now();
+        await a.call('settings.changeThreshold', { name: 'eardrum', value: 0.35, changedBy: 'dr kim' });
+        await a.call('settings.update', { clinicName: 'Busan ENT', reviewerName: 'dr kim' });
+        const heard = () =>
+          events.some((e) => e.type === 'settings' && e.settings.clinicName === 'Busan ENT') &&
+          d2.eardrumThreshold === 0.35;
+        while (!heard() && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+        expect(heard()).toBe(true);
+        console.log(`room 1's clinic settings applied in room 2 after ${Date.now() - t0} ms`);
+        expect(b.engine.currentSettings).toMatchObject({ thresholds: { eardrum: 0.35 }, watchDir: inbox2 });
+        // Room 1's own settings stay room 1's.
+        expect(b.engine.currentSettings.reviewerName).toBe('');
+      } finally {
+        await Promise.all([a.stop(), b.stop()]);
+        dirs.forEach(removeDir);
+      }
+    }, 60_000);
+
     it("gives the settings an earlier version kept for every room to the first room to start, the clinic's to all", async () => {
       pg!.createDatabase('legacy');
       const connect = { url: pg!.url('legacy'), passwordFile: pg!.passwordFile };

@@ -11,6 +11,11 @@ export interface RemoteChangesOptions {
   status(): EngineStatus;
   /** Changes heard within this window are announced together, each record once (a burst, a review). */
   windowMs?: number;
+  /**
+   * Another room changed the clinic's settings (thresholds, clinic name), or the listener is back and may
+   * have missed such a change: read them again and apply them here.
+   */
+  clinicSettingsChanged?: (() => void) | undefined;
 }
 
 /** Which of two changes to one record decides what is announced: an answer outranks an edit. */
@@ -36,6 +41,8 @@ export class RemoteChanges {
   private deferred: RecordChange[] = [];
   private timer: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
+  /** Connected once already: a reconnection may have missed a settings change. */
+  private listenedBefore = false;
 
   private constructor(
     private readonly o: RemoteChangesOptions,
@@ -57,6 +64,11 @@ export class RemoteChanges {
         }
         this.o.logger.info('live updates from the other rooms: listening');
         this.hearDeferred();
+        if (this.listenedBefore) this.o.clinicSettingsChanged?.();
+        this.listenedBefore = true;
+      },
+      (by) => {
+        if (by !== this.shared.workstation) this.o.clinicSettingsChanged?.();
       },
     );
   }
