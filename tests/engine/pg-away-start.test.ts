@@ -104,14 +104,15 @@ describe.skipIf(postgresMissing)(
       let s = await open('away', dataDir, { watchDir });
       await s.start();
       await s.stop();
-      // This version's last migration undone on the server, as if the workstation were updated meanwhile.
+      // This version's last migrations undone on the server, as if the workstation were updated meanwhile.
       await sql(
         'away',
-        // (The last one, migration 6, marks each record with the transaction that last changed it.)
-        `DROP TRIGGER images_mark_insert ON images; DROP TRIGGER images_mark_update ON images;
+        // (Migration 6 marks each record with the transaction that last changed it; 7 notifies settings changes.)
+        `DROP TRIGGER settings_notify ON settings; DROP FUNCTION eardrum_notify_settings();
+         DROP TRIGGER images_mark_insert ON images; DROP TRIGGER images_mark_update ON images;
          DROP FUNCTION eardrum_mark_change();
          ALTER TABLE images DROP COLUMN change_xid, DROP COLUMN status_xid, DROP COLUMN changed_by;
-         DELETE FROM schema_migrations WHERE version = 6; DELETE FROM models`,
+         DELETE FROM schema_migrations WHERE version IN (6, 7); DELETE FROM models`,
       );
       await server!.stopServer();
       try {
