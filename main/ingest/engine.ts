@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
 import type {
-  Ear,
   EngineEvent,
   EngineStatus,
   ErrorInfo,
@@ -12,15 +11,14 @@ import { ErrorCodes } from '../../common/contract.ts';
 import type { ImageLibrary } from '../library/library.ts';
 import type { EngineOptions } from './engine-options.ts';
 import type { Store } from '../store/store.ts';
-import { toSummary } from '../store/record-rows.ts';
 import { EngineError, toEngineError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
 import { WriteStabilizer, type StableFile } from './stabilizer.ts';
-import { AdmitStage, type Admitted } from './stages/admit.ts';
+import { AdmitStage, type Admitted, type UploadMeta } from './stages/admit.ts';
 import { JobClaims } from './stages/claims.ts';
 import { CatchUp } from './stages/catch-up.ts';
-import { uploadWhileAway } from './stages/upload-away.ts';
+import { handUpload } from './stages/hand-upload.ts';
 import { ModelRun } from './stages/model-run.ts';
 import { Notifier } from './stages/notify.ts';
 import { PhotoSources } from './stages/photo-sources.ts';
@@ -371,29 +369,14 @@ export class Engine {
   /** Diagnoses an image chosen by hand, ahead of the watched-folder queue. Resolves once done or failed. */
   async ingestUpload(
     bytes: Buffer,
-    o: { fileName: string; patientId?: string | null; ear?: Ear },
+    o: UploadMeta,
   ): Promise<{ id: number; duplicate: boolean } | UploadSavedLocally> {
     if (!this.running) throw new EngineError(ErrorCodes.modelUnavailable, 'The engine is not running.');
-    const stored = this.catchUp?.queue
-      ? null
-      : await this.admit.upload(bytes, o).catch((err: unknown) => {
-          if (this.catchUp?.lost(err)) return null;
-          throw err;
-        });
     const readyAt = performance.now();
     const diagnose = (a: Admitted) =>
       this.admitted(a, `upload:${o.fileName}`, { readyAt, front: true }).then(() => this.pump());
-    if (!stored) return uploadWhileAway({ admit: this.admit, catchUp: this.catchUp!, diagnose }, bytes, o);
-    // Waiting starts before the record is looked at: the model may finish it meanwhile.
-    const done = this.notifier.waitFor(stored.recordId);
-    done.catch(() => undefined); // settled below when there is nothing to wait for
-    await this.admitted(stored, `upload:${o.fileName}`, { readyAt: performance.now(), front: true });
-    const row = await this.store.row(stored.recordId);
-    if (row?.status === 'pending') {
-      this.pump();
-      await done;
-    } else this.notifier.settle(stored.recordId, row ? toSummary(row) : null);
-    return { id: stored.recordId, duplicate: stored.kind !== 'new' };
+    const { admit, store, notifier, catchUp } = this;
+    return handUpload({ admit, store, notifier, catchUp, diagnose }, bytes, o);
   }
 
   /** Re-queues a failed record's photo from its stored copy (with every record of that photo). */

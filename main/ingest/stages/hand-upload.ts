@@ -1,0 +1,45 @@
+import type { UploadSavedLocally } from '../../../common/contract.ts';
+import { toSummary } from '../../store/record-rows.ts';
+import type { Store } from '../../store/store.ts';
+import type { Admitted, AdmitStage, UploadMeta } from './admit.ts';
+import type { CatchUp } from './catch-up.ts';
+import type { Notifier } from './notify.ts';
+import { uploadWhileAway } from './upload-away.ts';
+
+export interface HandUploadOptions {
+  admit: AdmitStage;
+  store: Store;
+  notifier: Notifier;
+  catchUp: CatchUp | null;
+  /** Hands the admitted photo to the model, ahead of the watched folder's queue. */
+  diagnose(a: Admitted): Promise<void>;
+}
+
+/**
+ * A photo chosen by hand: admitted like a watched one and diagnosed ahead of the folder's queue; resolves
+ * once it is done or failed. While the clinic database is away (or goes away during admission) it is kept
+ * in the local queue instead (upload-away.ts).
+ */
+export async function handUpload(
+  o: HandUploadOptions,
+  bytes: Buffer,
+  meta: UploadMeta,
+): Promise<{ id: number; duplicate: boolean } | UploadSavedLocally> {
+  const { catchUp } = o;
+  const stored = catchUp?.queue
+    ? null
+    : await o.admit.upload(bytes, meta).catch((err: unknown) => {
+        if (catchUp?.lost(err)) return null;
+        throw err;
+      });
+  if (!stored)
+    return uploadWhileAway({ admit: o.admit, catchUp: catchUp!, diagnose: o.diagnose }, bytes, meta);
+  // Waiting starts before the record is looked at: the model may finish it meanwhile.
+  const done = o.notifier.waitFor(stored.recordId);
+  done.catch(() => undefined); // settled below when there is nothing to wait for
+  await o.diagnose(stored);
+  const row = await o.store.row(stored.recordId);
+  if (row?.status === 'pending') await done;
+  else o.notifier.settle(stored.recordId, row ? toSummary(row) : null);
+  return { id: stored.recordId, duplicate: stored.kind !== 'new' };
+}
