@@ -40,13 +40,13 @@ const logger: Logger = {
   error: (m) => lines.push(m),
 };
 
-function open(dataDir: string, watchDir: string): Promise<Services> {
+function open(dataDir: string, watchDir: string, diagnoser = new FakeDiagnoser()): Promise<Services> {
   return createServices({
     dataDir,
     watchDir,
     dbPath: server!.url('writes'),
     dbPasswordFile: server!.passwordFile,
-    diagnoser: new FakeDiagnoser(),
+    diagnoser,
     stabilityMs: 100,
     logger,
   });
@@ -235,6 +235,49 @@ describe.skipIf(postgresMissing)(
         expect(again.reviews).toHaveLength(4);
         expect(again.edits).toEqual(h.edits);
       } finally {
+        await server!.startServer().catch(() => undefined);
+        await s.stop();
+      }
+    }, 120_000);
+
+    it('tells a hand upload its answer is kept here when the server goes away while the model works on it', async () => {
+      const dataDir = tempDir('cut-data');
+      const watchDir = tempDir('cut-watch');
+      dirs.push(dataDir, watchDir);
+      let cut = false;
+      // The server stops after admission, while the model answers: the commit is what meets the outage.
+      const diagnoser = new (class extends FakeDiagnoser {
+        override async diagnose(bytes: Buffer) {
+          const d = await super.diagnose(bytes);
+          if (cut) await server!.stopServer();
+          return d;
+        }
+      })();
+      const s = await open(dataDir, watchDir, diagnoser);
+      try {
+        await s.start();
+        const before = (await history()).images.length;
+        cut = true;
+        const upload = await s.call('diagnose.upload', {
+          fileName: 'cut.jpg',
+          dataBase64: (await syntheticJpeg(951)).toString('base64'),
+        });
+        cut = false;
+        expect(upload).toMatchObject({ ok: true, value: { savedLocally: true, fileName: 'cut.jpg' } });
+        expect((upload as { value: UploadSavedLocally }).value.answer?.gate).toMatch(
+          /^(eardrum|not_eardrum|ungradable)$/,
+        );
+        await server!.startServer();
+        await until('written once back', () => {
+          const db = s.engine.status().database;
+          return db.state === 'connected' && db.waiting === 0;
+        });
+        await s.engine.idle();
+        const h = await history();
+        expect(h.images).toHaveLength(before + 1);
+        expect(h.images.at(-1)).toMatchObject({ file_name: 'cut.jpg', source: 'upload', status: 'done' });
+      } finally {
+        cut = false;
         await server!.startServer().catch(() => undefined);
         await s.stop();
       }

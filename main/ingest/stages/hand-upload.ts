@@ -1,10 +1,11 @@
+import path from 'node:path';
 import type { UploadSavedLocally } from '../../../common/contract.ts';
 import { toSummary } from '../../store/record-rows.ts';
 import type { Store } from '../../store/store.ts';
 import type { Admitted, AdmitStage, UploadMeta } from './admit.ts';
 import type { CatchUp } from './catch-up.ts';
 import type { Notifier } from './notify.ts';
-import { uploadWhileAway } from './upload-away.ts';
+import { AnswerKeptLocally, savedLocally, uploadWhileAway } from './upload-away.ts';
 
 export interface HandUploadOptions {
   admit: AdmitStage;
@@ -38,8 +39,21 @@ export async function handUpload(
   const done = o.notifier.waitFor(stored.recordId);
   done.catch(() => undefined); // settled below when there is nothing to wait for
   await o.diagnose(stored);
-  const row = await o.store.row(stored.recordId);
-  if (row?.status === 'pending') await done;
-  else o.notifier.settle(stored.recordId, row ? toSummary(row) : null);
+  // The server may go away right here too: the model's answer then goes to the local queue, and this hears so.
+  const row = await o.store.row(stored.recordId).catch((err: unknown) => {
+    if (catchUp?.lost(err)) return 'away' as const;
+    throw err;
+  });
+  if (row !== 'away' && row?.status !== 'pending')
+    o.notifier.settle(stored.recordId, row ? toSummary(row) : null);
+  const kept = await done.then(
+    () => null,
+    (err: unknown) => {
+      if (err instanceof AnswerKeptLocally && catchUp) return err.kept;
+      throw err;
+    },
+  );
+  const fileName = path.basename(meta.fileName.replace(/\\/g, '/')) || 'upload';
+  if (kept) return savedLocally(fileName, new Date().toISOString(), catchUp!.status().waiting, kept);
   return { id: stored.recordId, duplicate: stored.kind !== 'new' };
 }

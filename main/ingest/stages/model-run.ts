@@ -12,6 +12,7 @@ import type { ModelJob } from './model-queue.ts';
 import type { Notifier } from './notify.ts';
 import type { RecordStage } from './record.ts';
 import type { Timings } from './timings.ts';
+import { AnswerKeptLocally } from './upload-away.ts';
 
 export interface ModelRunOptions {
   store: Store;
@@ -92,7 +93,8 @@ export class ModelRun {
             if (!o.catchUp?.lost(err)) throw err;
             await o.catchUp.keep(job, row.sha256, result);
             // A hand upload waiting on it hears why now; the answer is written once the server is back.
-            o.notifier.reject(row.id, toEngineError(err, `Saving the diagnosis of ${row.file_name}`));
+            const e = toEngineError(err, `Saving the diagnosis of ${row.file_name}`);
+            o.notifier.reject(row.id, new AnswerKeptLocally(e, result));
             return null;
           })
         : await o.catchUp!.keep(job, copy.sha256, result).then(() => null);

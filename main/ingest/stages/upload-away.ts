@@ -3,6 +3,7 @@ import { ErrorCodes } from '../../../common/contract.ts';
 import { EngineError } from '../../util/errors.ts';
 import type { Admitted, AdmitStage, UploadMeta } from './admit.ts';
 import type { CatchUp } from './catch-up.ts';
+import type { Classified } from './classify.ts';
 
 export interface UploadAwayOptions {
   admit: AdmitStage;
@@ -30,12 +31,17 @@ export async function uploadWhileAway(
   const answered = o.catchUp.answerOf(a.entryId);
   await o.diagnose(a);
   const kept = await answered;
-  const base = {
-    savedLocally: true as const,
-    at,
-    waiting: o.catchUp.status().waiting,
-    fileName: a.photo.image.fileName,
-  };
+  return savedLocally(a.photo.image.fileName, at, o.catchUp.status().waiting, kept);
+}
+
+/** What the caller of a hand upload hears when its answer waits in the local queue. */
+export function savedLocally(
+  fileName: string,
+  at: string,
+  waiting: number,
+  kept: Classified,
+): UploadSavedLocally {
+  const base = { savedLocally: true as const, at, waiting, fileName };
   if ('failure' in kept) return { ...base, answer: null, failure: kept.failure };
   const d = kept.diagnosis;
   return {
@@ -48,4 +54,17 @@ export async function uploadWhileAway(
     },
     failure: null,
   };
+}
+
+/**
+ * The server went away while a photo's answer was being committed: the answer is kept in the local queue,
+ * and a hand upload waiting for it hears this (carrying the answer) rather than a bare "unreachable".
+ */
+export class AnswerKeptLocally extends EngineError {
+  constructor(
+    cause: EngineError,
+    readonly kept: Classified,
+  ) {
+    super(cause.code, cause.message, { cause });
+  }
 }
