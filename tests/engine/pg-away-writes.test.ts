@@ -1,18 +1,13 @@
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import type { EditSavedLocally, UploadSavedLocally } from '../../common/contract.ts';
 import { createServices, type Services } from '../../main/services.ts';
 import { createPool } from '../../main/store/pg-pool.ts';
 import type { Logger } from '../../main/util/logger.ts';
 import { FakeDiagnoser } from './helpers/fake-diagnoser.ts';
 import { removeDir, syntheticJpeg, tempDir } from './helpers/fs-helpers.ts';
-import {
-  POSTGRES_SKIP_REASON,
-  postgresMissing,
-  startPostgres,
-  type TestPostgres,
-} from './helpers/postgres.ts';
+import { describePostgres, postgresPerFile } from './helpers/postgres-per-file.ts';
 
 /**
  * Hand uploads, reviews and patient edits while the server is away (issue 12, item 5): each is kept in the
@@ -20,16 +15,9 @@ import {
  * original times and authors, and a replay of the whole queue (a crash before the entries' removal) adds
  * nothing.
  */
-let server: TestPostgres | null = null;
+const server = postgresPerFile('writes');
 const dirs: string[] = [];
-beforeAll(async () => {
-  if (!postgresMissing) {
-    server = await startPostgres();
-    server.createDatabase('writes');
-  }
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
+afterAll(() => {
   dirs.forEach(removeDir);
 });
 
@@ -44,8 +32,8 @@ function open(dataDir: string, watchDir: string, diagnoser = new FakeDiagnoser()
   return createServices({
     dataDir,
     watchDir,
-    dbPath: server!.url('writes'),
-    dbPasswordFile: server!.passwordFile,
+    dbPath: server.url('writes'),
+    dbPasswordFile: server.passwordFile,
     diagnoser,
     stabilityMs: 100,
     logger,
@@ -63,7 +51,7 @@ async function until(what: string, ok: () => boolean, timeoutMs = 30_000): Promi
 
 /** What the history holds, read straight from the server. */
 async function history() {
-  const pool = createPool({ url: server!.url('writes'), passwordFile: server!.passwordFile, max: 1 });
+  const pool = createPool({ url: server.url('writes'), passwordFile: server.passwordFile, max: 1 });
   const q = async <T extends Record<string, unknown>>(sql: string) => (await pool.query<T>(sql)).rows;
   try {
     return {
@@ -99,188 +87,185 @@ async function history() {
   }
 }
 
-describe.skipIf(postgresMissing)(
-  `Writes while PostgreSQL is away${postgresMissing ? ` (skipped: ${POSTGRES_SKIP_REASON})` : ''}`,
-  () => {
-    it('keeps a hand upload, reviews and a patient edit locally, writes them in order once back, and a replay adds nothing', async () => {
-      const dataDir = tempDir('writes-data');
-      const watchDir = tempDir('writes-watch');
-      const snapshot = path.join(tempDir('writes-snap'), 'outbox.sqlite');
-      const outbox = path.join(dataDir, 'outbox.sqlite');
-      dirs.push(dataDir, watchDir, path.dirname(snapshot));
-      let s = await open(dataDir, watchDir);
-      try {
-        await s.start();
-        writeFileSync(path.join(watchDir, 'P1_L.jpg'), await syntheticJpeg(901));
-        writeFileSync(path.join(watchDir, 'P2_R.jpg'), await syntheticJpeg(902));
-        await until('two photos diagnosed', () => s.engine.status().done === 2);
-        const [one, two] = (await history()).images;
-        await server!.stopServer();
+describePostgres('Writes while PostgreSQL is away', () => {
+  it('keeps a hand upload, reviews and a patient edit locally, writes them in order once back, and a replay adds nothing', async () => {
+    const dataDir = tempDir('writes-data');
+    const watchDir = tempDir('writes-watch');
+    const snapshot = path.join(tempDir('writes-snap'), 'outbox.sqlite');
+    const outbox = path.join(dataDir, 'outbox.sqlite');
+    dirs.push(dataDir, watchDir, path.dirname(snapshot));
+    let s = await open(dataDir, watchDir);
+    try {
+      await s.start();
+      writeFileSync(path.join(watchDir, 'P1_L.jpg'), await syntheticJpeg(901));
+      writeFileSync(path.join(watchDir, 'P2_R.jpg'), await syntheticJpeg(902));
+      await until('two photos diagnosed', () => s.engine.status().done === 2);
+      const [one, two] = (await history()).images;
+      await server.stopServer();
 
-        const upload = await s.call('diagnose.upload', {
-          fileName: 'by-hand.jpg',
-          dataBase64: (await syntheticJpeg(903)).toString('base64'),
-          patientId: 'P3',
-          ear: 'right',
-        });
-        expect(upload).toMatchObject({ ok: true, value: { savedLocally: true, fileName: 'by-hand.jpg' } });
-        const kept = (upload as { value: UploadSavedLocally }).value;
-        expect(kept.answer?.gate).toMatch(/^(eardrum|not_eardrum|ungradable)$/);
-        expect(kept.failure).toBeNull();
+      const upload = await s.call('diagnose.upload', {
+        fileName: 'by-hand.jpg',
+        dataBase64: (await syntheticJpeg(903)).toString('base64'),
+        patientId: 'P3',
+        ear: 'right',
+      });
+      expect(upload).toMatchObject({ ok: true, value: { savedLocally: true, fileName: 'by-hand.jpg' } });
+      const kept = (upload as { value: UploadSavedLocally }).value;
+      expect(kept.answer?.gate).toMatch(/^(eardrum|not_eardrum|ungradable)$/);
+      expect(kept.failure).toBeNull();
 
-        const edits: EditSavedLocally[] = [];
-        const saved = async (channel: 'reviews.add' | 'records.updatePatient', args: object) => {
-          const r = await s.call(channel, args);
-          expect(r).toMatchObject({ ok: true, value: { savedLocally: true } });
-          edits.push((r as { value: EditSavedLocally }).value);
-          await new Promise((res) => setTimeout(res, 5)); // distinct times
-        };
-        await saved('reviews.add', {
-          recordId: one!.id,
+      const edits: EditSavedLocally[] = [];
+      const saved = async (channel: 'reviews.add' | 'records.updatePatient', args: object) => {
+        const r = await s.call(channel, args);
+        expect(r).toMatchObject({ ok: true, value: { savedLocally: true } });
+        edits.push((r as { value: EditSavedLocally }).value);
+        await new Promise((res) => setTimeout(res, 5)); // distinct times
+      };
+      await saved('reviews.add', {
+        recordId: one!.id,
+        action: 'override',
+        label: 'aom',
+        reviewer: 'Dr Kim',
+        note: 'bulging',
+      });
+      await saved('records.updatePatient', { id: one!.id, patientId: 'P9', ear: 'right' });
+      await saved('reviews.add', { recordId: two!.id, action: 'confirm', reviewer: 'Dr Lee' });
+      await saved('reviews.add', {
+        recordId: one!.id,
+        action: 'override',
+        label: 'effusion',
+        reviewer: 'Dr Park',
+      });
+      expect(edits.map((e) => e.recordId)).toEqual([one!.id, one!.id, two!.id, one!.id]);
+      expect(s.engine.status().database).toMatchObject({ state: 'unreachable', waiting: 5 });
+      for (const ext of ['', '-wal'])
+        if (existsSync(outbox + ext)) copyFileSync(outbox + ext, snapshot + ext);
+
+      await server.startServer();
+      await until('written once back', () => {
+        const db = s.engine.status().database;
+        return db.state === 'connected' && db.waiting === 0;
+      });
+      await s.engine.idle();
+      const h = await history();
+      expect(h.images).toHaveLength(3);
+      expect(h.images[0]).toMatchObject({
+        patient_id: 'P9',
+        ear: 'right',
+        reviewed_label: 'effusion',
+        last_reviewer: 'Dr Park',
+        review_count: 2,
+      });
+      expect(h.images[1]).toMatchObject({
+        reviewed_label: two!.answer,
+        last_reviewer: 'Dr Lee',
+        review_count: 1,
+      });
+      expect(h.images[2]).toMatchObject({
+        file_name: 'by-hand.jpg',
+        source: 'upload',
+        status: 'done',
+        patient_id: 'P3',
+        ear: 'right',
+      });
+      expect(h.diagnoses).toBe(3);
+      // In the order made, each with the time it was made here and its reviewer.
+      expect(h.reviews).toEqual([
+        {
+          image_id: one!.id,
           action: 'override',
           label: 'aom',
           reviewer: 'Dr Kim',
-          note: 'bulging',
-        });
-        await saved('records.updatePatient', { id: one!.id, patientId: 'P9', ear: 'right' });
-        await saved('reviews.add', { recordId: two!.id, action: 'confirm', reviewer: 'Dr Lee' });
-        await saved('reviews.add', {
-          recordId: one!.id,
+          created_at: edits[0]!.at,
+        },
+        {
+          image_id: two!.id,
+          action: 'confirm',
+          label: two!.answer,
+          reviewer: 'Dr Lee',
+          created_at: edits[2]!.at,
+        },
+        {
+          image_id: one!.id,
           action: 'override',
           label: 'effusion',
           reviewer: 'Dr Park',
-        });
-        expect(edits.map((e) => e.recordId)).toEqual([one!.id, one!.id, two!.id, one!.id]);
-        expect(s.engine.status().database).toMatchObject({ state: 'unreachable', waiting: 5 });
-        for (const ext of ['', '-wal'])
-          if (existsSync(outbox + ext)) copyFileSync(outbox + ext, snapshot + ext);
+          created_at: edits[3]!.at,
+        },
+      ]);
+      expect(h.edits).toEqual([
+        { image_id: one!.id, field: 'patient_id', new_value: 'P9', created_at: edits[1]!.at },
+        { image_id: one!.id, field: 'ear', new_value: 'right', created_at: edits[1]!.at },
+      ]);
+      // Written now: a review goes straight to the server again.
+      expect(
+        await s.call('reviews.add', { recordId: two!.id, action: 'confirm', reviewer: 'Dr Lee' }),
+      ).toMatchObject({
+        ok: true,
+        value: { record: { id: two!.id } },
+      });
+      await s.stop();
 
-        await server!.startServer();
-        await until('written once back', () => {
-          const db = s.engine.status().database;
-          return db.state === 'connected' && db.waiting === 0;
-        });
-        await s.engine.idle();
-        const h = await history();
-        expect(h.images).toHaveLength(3);
-        expect(h.images[0]).toMatchObject({
-          patient_id: 'P9',
-          ear: 'right',
-          reviewed_label: 'effusion',
-          last_reviewer: 'Dr Park',
-          review_count: 2,
-        });
-        expect(h.images[1]).toMatchObject({
-          reviewed_label: two!.answer,
-          last_reviewer: 'Dr Lee',
-          review_count: 1,
-        });
-        expect(h.images[2]).toMatchObject({
-          file_name: 'by-hand.jpg',
-          source: 'upload',
-          status: 'done',
-          patient_id: 'P3',
-          ear: 'right',
-        });
-        expect(h.diagnoses).toBe(3);
-        // In the order made, each with the time it was made here and its reviewer.
-        expect(h.reviews).toEqual([
-          {
-            image_id: one!.id,
-            action: 'override',
-            label: 'aom',
-            reviewer: 'Dr Kim',
-            created_at: edits[0]!.at,
-          },
-          {
-            image_id: two!.id,
-            action: 'confirm',
-            label: two!.answer,
-            reviewer: 'Dr Lee',
-            created_at: edits[2]!.at,
-          },
-          {
-            image_id: one!.id,
-            action: 'override',
-            label: 'effusion',
-            reviewer: 'Dr Park',
-            created_at: edits[3]!.at,
-          },
-        ]);
-        expect(h.edits).toEqual([
-          { image_id: one!.id, field: 'patient_id', new_value: 'P9', created_at: edits[1]!.at },
-          { image_id: one!.id, field: 'ear', new_value: 'right', created_at: edits[1]!.at },
-        ]);
-        // Written now: a review goes straight to the server again.
-        expect(
-          await s.call('reviews.add', { recordId: two!.id, action: 'confirm', reviewer: 'Dr Lee' }),
-        ).toMatchObject({
-          ok: true,
-          value: { record: { id: two!.id } },
-        });
-        await s.stop();
+      // As after a crash between the writes and the entries' removal: the whole queue once more.
+      for (const ext of ['', '-wal'])
+        if (existsSync(snapshot + ext)) copyFileSync(snapshot + ext, outbox + ext);
+      s = await open(dataDir, watchDir);
+      expect(s.engine.status().database.waiting).toBe(5);
+      await s.start();
+      await until('replayed', () => s.engine.status().database.waiting === 0);
+      await s.engine.idle();
+      const again = await history();
+      expect(again.images).toEqual(h.images.map((i) => (i.id === two!.id ? { ...i, review_count: 2 } : i)));
+      expect(again.diagnoses).toBe(3);
+      expect(again.reviews.slice(0, 3)).toEqual(h.reviews);
+      expect(again.reviews).toHaveLength(4);
+      expect(again.edits).toEqual(h.edits);
+    } finally {
+      await server.startServer().catch(() => undefined);
+      await s.stop();
+    }
+  }, 120_000);
 
-        // As after a crash between the writes and the entries' removal: the whole queue once more.
-        for (const ext of ['', '-wal'])
-          if (existsSync(snapshot + ext)) copyFileSync(snapshot + ext, outbox + ext);
-        s = await open(dataDir, watchDir);
-        expect(s.engine.status().database.waiting).toBe(5);
-        await s.start();
-        await until('replayed', () => s.engine.status().database.waiting === 0);
-        await s.engine.idle();
-        const again = await history();
-        expect(again.images).toEqual(h.images.map((i) => (i.id === two!.id ? { ...i, review_count: 2 } : i)));
-        expect(again.diagnoses).toBe(3);
-        expect(again.reviews.slice(0, 3)).toEqual(h.reviews);
-        expect(again.reviews).toHaveLength(4);
-        expect(again.edits).toEqual(h.edits);
-      } finally {
-        await server!.startServer().catch(() => undefined);
-        await s.stop();
+  it('tells a hand upload its answer is kept here when the server goes away while the model works on it', async () => {
+    const dataDir = tempDir('cut-data');
+    const watchDir = tempDir('cut-watch');
+    dirs.push(dataDir, watchDir);
+    let cut = false;
+    // The server stops after admission, while the model answers: the commit is what meets the outage.
+    const diagnoser = new (class extends FakeDiagnoser {
+      override async diagnose(bytes: Buffer) {
+        const d = await super.diagnose(bytes);
+        if (cut) await server.stopServer();
+        return d;
       }
-    }, 120_000);
-
-    it('tells a hand upload its answer is kept here when the server goes away while the model works on it', async () => {
-      const dataDir = tempDir('cut-data');
-      const watchDir = tempDir('cut-watch');
-      dirs.push(dataDir, watchDir);
-      let cut = false;
-      // The server stops after admission, while the model answers: the commit is what meets the outage.
-      const diagnoser = new (class extends FakeDiagnoser {
-        override async diagnose(bytes: Buffer) {
-          const d = await super.diagnose(bytes);
-          if (cut) await server!.stopServer();
-          return d;
-        }
-      })();
-      const s = await open(dataDir, watchDir, diagnoser);
-      try {
-        await s.start();
-        const before = (await history()).images.length;
-        cut = true;
-        const upload = await s.call('diagnose.upload', {
-          fileName: 'cut.jpg',
-          dataBase64: (await syntheticJpeg(951)).toString('base64'),
-        });
-        cut = false;
-        expect(upload).toMatchObject({ ok: true, value: { savedLocally: true, fileName: 'cut.jpg' } });
-        expect((upload as { value: UploadSavedLocally }).value.answer?.gate).toMatch(
-          /^(eardrum|not_eardrum|ungradable)$/,
-        );
-        await server!.startServer();
-        await until('written once back', () => {
-          const db = s.engine.status().database;
-          return db.state === 'connected' && db.waiting === 0;
-        });
-        await s.engine.idle();
-        const h = await history();
-        expect(h.images).toHaveLength(before + 1);
-        expect(h.images.at(-1)).toMatchObject({ file_name: 'cut.jpg', source: 'upload', status: 'done' });
-      } finally {
-        cut = false;
-        await server!.startServer().catch(() => undefined);
-        await s.stop();
-      }
-    }, 120_000);
-  },
-);
+    })();
+    const s = await open(dataDir, watchDir, diagnoser);
+    try {
+      await s.start();
+      const before = (await history()).images.length;
+      cut = true;
+      const upload = await s.call('diagnose.upload', {
+        fileName: 'cut.jpg',
+        dataBase64: (await syntheticJpeg(951)).toString('base64'),
+      });
+      cut = false;
+      expect(upload).toMatchObject({ ok: true, value: { savedLocally: true, fileName: 'cut.jpg' } });
+      expect((upload as { value: UploadSavedLocally }).value.answer?.gate).toMatch(
+        /^(eardrum|not_eardrum|ungradable)$/,
+      );
+      await server.startServer();
+      await until('written once back', () => {
+        const db = s.engine.status().database;
+        return db.state === 'connected' && db.waiting === 0;
+      });
+      await s.engine.idle();
+      const h = await history();
+      expect(h.images).toHaveLength(before + 1);
+      expect(h.images.at(-1)).toMatchObject({ file_name: 'cut.jpg', source: 'upload', status: 'done' });
+    } finally {
+      cut = false;
+      await server.startServer().catch(() => undefined);
+      await s.stop();
+    }
+  }, 120_000);
+});

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { EngineEvent } from '../../common/contract.ts';
 import { ImageLibrary } from '../../main/library/library.ts';
 import { createServices, type Services } from '../../main/services.ts';
@@ -9,26 +9,15 @@ import { ClaimTakenError } from '../../main/store/pg-shared.ts';
 import type { Logger } from '../../main/util/logger.ts';
 import { FakeDiagnoser } from './helpers/fake-diagnoser.ts';
 import { removeDir, syntheticJpeg, tempDir, waitFor } from './helpers/fs-helpers.ts';
-import {
-  POSTGRES_SKIP_REASON,
-  postgresMissing,
-  startPostgres,
-  type TestPostgres,
-} from './helpers/postgres.ts';
+import { describePostgres, postgresPerFile } from './helpers/postgres-per-file.ts';
 
 /**
  * Rooms on one PostgreSQL, in one process: other rooms' results and reviews heard through LISTEN/NOTIFY
  * (also after the server restarts), images from a shared library folder, and claims on the photos' jobs
  * (a dead room's photo taken over once its lease has run out, never before).
  */
-let server: TestPostgres | null = null;
+const server = postgresPerFile();
 let dbCount = 0;
-beforeAll(async () => {
-  if (!postgresMissing) server = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
 
 interface Room {
   s: Services;
@@ -40,7 +29,7 @@ interface Room {
 
 async function openRooms(n: number, o: { claimLeaseMs?: number } = {}) {
   const db = `rooms_${++dbCount}`;
-  server!.createDatabase(db);
+  server.createDatabase(db);
   const library = tempDir('shared-library');
   const dirs = [library];
   const rooms: Room[] = [];
@@ -58,8 +47,8 @@ async function openRooms(n: number, o: { claimLeaseMs?: number } = {}) {
     const s = await createServices({
       dataDir,
       watchDir: inbox,
-      dbPath: server!.url(db),
-      dbPasswordFile: server!.passwordFile,
+      dbPath: server.url(db),
+      dbPasswordFile: server.passwordFile,
       libraryDir: library,
       diagnoser,
       stabilityMs: 100,
@@ -92,149 +81,146 @@ async function firstEvent(r: Room, pred: (e: EngineEvent) => boolean, timeoutMs 
 
 const doneFor = (id: number) => (e: EngineEvent) => e.type === 'done' && e.record.id === id;
 
-describe.skipIf(postgresMissing)(
-  `rooms on one PostgreSQL${postgresMissing ? ` (skipped: ${POSTGRES_SKIP_REASON})` : ''}`,
-  () => {
-    it('hears the other rooms’ results and reviews within 2 s, its own once, and shows their images from the shared library', async () => {
-      const { rooms, close } = await openRooms(2);
-      const [a, b] = rooms as [Room, Room];
-      try {
-        await Promise.all([a.s.start(), b.s.start()]);
-        await waitFor(() => b.lines.includes('live updates from the other rooms: listening'), 5000, 10);
-        writeFileSync(path.join(a.inbox, 'P1_L.jpg'), await syntheticJpeg(21));
-        const doneA = await firstEvent(a, (e) => e.type === 'done');
-        const id = (doneA.e as { record: { id: number } }).record.id;
-        const doneB = await firstEvent(b, doneFor(id));
-        const latency = doneB.at - doneA.at;
-        console.log(`room 1's result on room 2's event stream ${latency} ms after room 1's own`);
-        expect(latency).toBeLessThan(2000);
-        expect(b.diagnoser.calls).toBe(0);
+describePostgres('rooms on one PostgreSQL', () => {
+  it('hears the other rooms’ results and reviews within 2 s, its own once, and shows their images from the shared library', async () => {
+    const { rooms, close } = await openRooms(2);
+    const [a, b] = rooms as [Room, Room];
+    try {
+      await Promise.all([a.s.start(), b.s.start()]);
+      await waitFor(() => b.lines.includes('live updates from the other rooms: listening'), 5000, 10);
+      writeFileSync(path.join(a.inbox, 'P1_L.jpg'), await syntheticJpeg(21));
+      const doneA = await firstEvent(a, (e) => e.type === 'done');
+      const id = (doneA.e as { record: { id: number } }).record.id;
+      const doneB = await firstEvent(b, doneFor(id));
+      const latency = doneB.at - doneA.at;
+      console.log(`room 1's result on room 2's event stream ${latency} ms after room 1's own`);
+      expect(latency).toBeLessThan(2000);
+      expect(b.diagnoser.calls).toBe(0);
 
-        // Room 2 shows room 1's photo, thumbnail and heatmap: the library folder is the same.
-        const row = (await b.s.store.row(id))!;
-        for (const rel of [row.stored_path, row.thumb_path, row.overlay_path])
-          expect(await b.s.library.resolve(rel ?? ''), String(rel)).not.toBeNull();
+      // Room 2 shows room 1's photo, thumbnail and heatmap: the library folder is the same.
+      const row = (await b.s.store.row(id))!;
+      for (const rel of [row.stored_path, row.thumb_path, row.overlay_path])
+        expect(await b.s.library.resolve(rel ?? ''), String(rel)).not.toBeNull();
 
-        // A review made in room 2 reaches room 1's views.
-        const sent = Date.now();
-        expect(
-          await b.s.call('reviews.add', {
-            recordId: id,
-            action: 'override',
-            label: 'aom',
-            note: 'room 2',
-            reviewer: 'dr lee',
-          }),
-        ).toMatchObject({ ok: true });
-        const updated = await firstEvent(
-          a,
-          (e) => e.type === 'record.updated' && e.record.id === id && e.record.reviewedLabel === 'aom',
-        );
-        expect(updated.at - sent).toBeLessThan(2000);
+      // A review made in room 2 reaches room 1's views.
+      const sent = Date.now();
+      expect(
+        await b.s.call('reviews.add', {
+          recordId: id,
+          action: 'override',
+          label: 'aom',
+          note: 'room 2',
+          reviewer: 'dr lee',
+        }),
+      ).toMatchObject({ ok: true });
+      const updated = await firstEvent(
+        a,
+        (e) => e.type === 'record.updated' && e.record.id === id && e.record.reviewedLabel === 'aom',
+      );
+      expect(updated.at - sent).toBeLessThan(2000);
 
-        // Room 2's own photo: announced once there (locally), not again when its own notification arrives.
-        writeFileSync(path.join(b.inbox, 'P2_R.jpg'), await syntheticJpeg(22));
-        const own = await firstEvent(b, (e) => e.type === 'done' && e.record.fileName === 'P2_R.jpg');
-        const ownId = (own.e as { record: { id: number } }).record.id;
-        await firstEvent(a, doneFor(ownId));
-        await new Promise((r) => setTimeout(r, 300));
-        expect(b.events.filter((x) => doneFor(ownId)(x.e))).toHaveLength(1);
-        expect(a.events.filter((x) => doneFor(ownId)(x.e))).toHaveLength(1);
-      } finally {
-        await close();
-      }
-    }, 120_000);
+      // Room 2's own photo: announced once there (locally), not again when its own notification arrives.
+      writeFileSync(path.join(b.inbox, 'P2_R.jpg'), await syntheticJpeg(22));
+      const own = await firstEvent(b, (e) => e.type === 'done' && e.record.fileName === 'P2_R.jpg');
+      const ownId = (own.e as { record: { id: number } }).record.id;
+      await firstEvent(a, doneFor(ownId));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(b.events.filter((x) => doneFor(ownId)(x.e))).toHaveLength(1);
+      expect(a.events.filter((x) => doneFor(ownId)(x.e))).toHaveLength(1);
+    } finally {
+      await close();
+    }
+  }, 120_000);
 
-    it('keeps hearing the other rooms after the server restarts', async () => {
-      const { rooms, close } = await openRooms(2);
-      const [a, b] = rooms as [Room, Room];
-      const listening = () =>
-        b.lines.filter((l) => l === 'live updates from the other rooms: listening').length;
-      try {
-        await Promise.all([a.s.start(), b.s.start()]);
-        await waitFor(() => listening() === 1, 5000, 10);
-        await server!.restart();
-        await waitFor(() => listening() === 2, 15_000, 20);
-        expect(b.lines.some((l) => l.startsWith('live updates from the other rooms paused'))).toBe(true);
-        writeFileSync(path.join(a.inbox, 'P3_L.jpg'), await syntheticJpeg(23));
-        const doneA = await firstEvent(a, (e) => e.type === 'done');
-        const id = (doneA.e as { record: { id: number } }).record.id;
-        const doneB = await firstEvent(b, doneFor(id));
-        expect(doneB.at - doneA.at).toBeLessThan(2000);
-      } finally {
-        await close();
-      }
-    }, 120_000);
+  it('keeps hearing the other rooms after the server restarts', async () => {
+    const { rooms, close } = await openRooms(2);
+    const [a, b] = rooms as [Room, Room];
+    const listening = () =>
+      b.lines.filter((l) => l === 'live updates from the other rooms: listening').length;
+    try {
+      await Promise.all([a.s.start(), b.s.start()]);
+      await waitFor(() => listening() === 1, 5000, 10);
+      await server.restart();
+      await waitFor(() => listening() === 2, 15_000, 20);
+      expect(b.lines.some((l) => l.startsWith('live updates from the other rooms paused'))).toBe(true);
+      writeFileSync(path.join(a.inbox, 'P3_L.jpg'), await syntheticJpeg(23));
+      const doneA = await firstEvent(a, (e) => e.type === 'done');
+      const id = (doneA.e as { record: { id: number } }).record.id;
+      const doneB = await firstEvent(b, doneFor(id));
+      expect(doneB.at - doneA.at).toBeLessThan(2000);
+    } finally {
+      await close();
+    }
+  }, 120_000);
 
-    it('takes over a dead room’s photo once its claim has expired, not before, and refuses a late answer', async () => {
-      const { rooms, library, db, close } = await openRooms(1, { claimLeaseMs: 600 });
-      const [b] = rooms as [Room];
-      const sql = createPool({ url: server!.url(db), passwordFile: server!.passwordFile });
-      const deadDir = tempDir('dead-room');
-      try {
-        // What a room that died mid-photo leaves: the copy in the shared library, a pending record, its claim.
-        const bytes = await syntheticJpeg(24);
-        const sha = (await import('node:crypto')).createHash('sha256').update(bytes).digest('hex');
-        const stored = ImageLibrary.originalPath(sha, '.jpg');
-        const deadLib = new ImageLibrary(deadDir, undefined, {
-          root: library,
-          workstation: 'dead-room',
-        });
-        await deadLib.init();
-        await deadLib.put(stored, bytes);
-        const { id } = await b.s.store.insertImage({
-          sha256: sha,
-          fileName: 'D1_L.jpg',
-          originalPath: '/elsewhere/D1_L.jpg',
-          source: 'watch',
-          storedPath: stored,
-          thumbPath: null,
-          sizeBytes: bytes.length,
-          width: 64,
-          height: 64,
-          format: 'jpeg',
-          capturedAt: new Date().toISOString(),
-          captureSource: 'mtime',
-          patientId: 'D1',
-          ear: 'left',
-          patientSource: 'pattern',
-        });
-        await sql.query(
-          `INSERT INTO photo_claims (image_id, claimed_by, claimed_at, heartbeat_at, expires_at)
+  it('takes over a dead room’s photo once its claim has expired, not before, and refuses a late answer', async () => {
+    const { rooms, library, db, close } = await openRooms(1, { claimLeaseMs: 600 });
+    const [b] = rooms as [Room];
+    const sql = createPool({ url: server.url(db), passwordFile: server.passwordFile });
+    const deadDir = tempDir('dead-room');
+    try {
+      // What a room that died mid-photo leaves: the copy in the shared library, a pending record, its claim.
+      const bytes = await syntheticJpeg(24);
+      const sha = (await import('node:crypto')).createHash('sha256').update(bytes).digest('hex');
+      const stored = ImageLibrary.originalPath(sha, '.jpg');
+      const deadLib = new ImageLibrary(deadDir, undefined, {
+        root: library,
+        workstation: 'dead-room',
+      });
+      await deadLib.init();
+      await deadLib.put(stored, bytes);
+      const { id } = await b.s.store.insertImage({
+        sha256: sha,
+        fileName: 'D1_L.jpg',
+        originalPath: '/elsewhere/D1_L.jpg',
+        source: 'watch',
+        storedPath: stored,
+        thumbPath: null,
+        sizeBytes: bytes.length,
+        width: 64,
+        height: 64,
+        format: 'jpeg',
+        capturedAt: new Date().toISOString(),
+        captureSource: 'mtime',
+        patientId: 'D1',
+        ear: 'left',
+        patientSource: 'pattern',
+      });
+      await sql.query(
+        `INSERT INTO photo_claims (image_id, claimed_by, claimed_at, heartbeat_at, expires_at)
            VALUES ($1, 'dead-room', now(), now(), now() + interval '1500 milliseconds')`,
-          [id],
-        );
-        // An answer written while another room's claim is live is refused, and changes nothing.
-        await expect(
-          b.s.store.commitDiagnosis(id, await b.diagnoser.diagnose(bytes), null),
-        ).rejects.toBeInstanceOf(ClaimTakenError);
-        expect((await b.s.store.row(id))!.status).toBe('pending');
-        b.diagnoser.calls = 0;
+        [id],
+      );
+      // An answer written while another room's claim is live is refused, and changes nothing.
+      await expect(
+        b.s.store.commitDiagnosis(id, await b.diagnoser.diagnose(bytes), null),
+      ).rejects.toBeInstanceOf(ClaimTakenError);
+      expect((await b.s.store.row(id))!.status).toBe('pending');
+      b.diagnoser.calls = 0;
 
-        const started = Date.now();
-        await b.s.start();
-        await new Promise((r) => setTimeout(r, 700));
-        // The dead room's claim still holds: room 2 leaves the photo alone.
-        expect((await b.s.store.row(id))!.status).toBe('pending');
-        expect(b.diagnoser.calls).toBe(0);
-        for (const end = Date.now() + 10_000; (await b.s.store.row(id))!.status !== 'done';) {
-          if (Date.now() > end) throw new Error(`not taken over: ${b.lines.join('\n')}`);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-        expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
-        expect(b.diagnoser.calls).toBe(1);
-        const r = await sql.query<{ n: number }>(
-          'SELECT count(*)::int AS n FROM diagnoses WHERE image_id = $1',
-          [id],
-        );
-        expect(r.rows[0]!.n).toBe(1);
-        // The claim ended with the answer.
-        expect((await sql.query('SELECT 1 FROM photo_claims WHERE image_id = $1', [id])).rowCount).toBe(0);
-      } finally {
-        await sql.end();
-        removeDir(deadDir);
-        await close();
+      const started = Date.now();
+      await b.s.start();
+      await new Promise((r) => setTimeout(r, 700));
+      // The dead room's claim still holds: room 2 leaves the photo alone.
+      expect((await b.s.store.row(id))!.status).toBe('pending');
+      expect(b.diagnoser.calls).toBe(0);
+      for (const end = Date.now() + 10_000; (await b.s.store.row(id))!.status !== 'done';) {
+        if (Date.now() > end) throw new Error(`not taken over: ${b.lines.join('\n')}`);
+        await new Promise((r) => setTimeout(r, 20));
       }
-    }, 120_000);
-  },
-);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+      expect(b.diagnoser.calls).toBe(1);
+      const r = await sql.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM diagnoses WHERE image_id = $1',
+        [id],
+      );
+      expect(r.rows[0]!.n).toBe(1);
+      // The claim ended with the answer.
+      expect((await sql.query('SELECT 1 FROM photo_claims WHERE image_id = $1', [id])).rowCount).toBe(0);
+    } finally {
+      await sql.end();
+      removeDir(deadDir);
+      await close();
+    }
+  }, 120_000);
+});
