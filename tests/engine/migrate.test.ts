@@ -52,11 +52,11 @@ async function snapshot(pool: pg.Pool) {
        FROM images ORDER BY ingested_at, original_path`,
     ),
     diagnoses: await q(
-      'SELECT model_id, model_version, label, created_at FROM diagnoses ORDER BY created_at',
+      'SELECT model_id, model_version, label, created_at FROM diagnoses ORDER BY created_at, label, model_id, model_version',
     ),
     reviews: await q(
       `SELECT i.original_path, r.action, r.label, r.note, r.reviewer, r.created_at FROM reviews r
-       JOIN images i ON i.id = r.image_id ORDER BY r.created_at, r.id`,
+       JOIN images i ON i.id = r.image_id ORDER BY r.created_at, i.original_path, r.id`,
     ),
     edits: await q('SELECT field, old_value, new_value, created_at FROM image_edits ORDER BY created_at, id'),
     settingsChanges: await q(
@@ -142,14 +142,16 @@ describePostgres('eardrum migrate', () => {
       const srcReviews = source
         .prepare(
           `SELECT i.original_path, r.action, r.label, r.note, r.reviewer, r.created_at FROM reviews r
-             JOIN images i ON i.id = r.image_id ORDER BY r.created_at, r.id`,
+             JOIN images i ON i.id = r.image_id ORDER BY r.created_at, i.original_path, r.id`,
         )
         .all();
       const srcChanges = source
         .prepare('SELECT key, old_value, new_value, changed_by, changed_at FROM settings_changes')
         .all();
       const srcDiagnoses = source
-        .prepare('SELECT model_id, model_version, label, created_at FROM diagnoses ORDER BY created_at')
+        .prepare(
+          'SELECT model_id, model_version, label, created_at FROM diagnoses ORDER BY created_at, label, model_id, model_version',
+        )
         .all();
       source.close();
 
