@@ -62,17 +62,28 @@ export async function openStore(o: OpenStoreOptions): Promise<OpenedStore> {
     };
     const pool = createPool(connect);
     const outbox = o.localQueue ? new Outbox(path.join(o.dataDir, 'outbox.sqlite')) : null;
+    const database = redactUrl(o.db);
+    // The listener's last snapshot heard in full, kept in the local queue; read back only by a start while
+    // the server is away (a start that reaches it loads its views from the history as it is).
+    const heard = (since: string | null) =>
+      outbox ? { heard: { since, keep: (s: string) => outbox.rememberHeard(database, s) } } : {};
     const shared = { workstation: connect.applicationName, listenConfig: pgClientConfig(connect) };
     try {
       let store: PgStore;
       let away: OpenedStore['away'] = null;
       try {
-        store = await PgStore.open(pool, o.db, shared);
+        store = await PgStore.open(pool, o.db, { ...shared, ...heard(null) });
       } catch (err) {
         const last = isDatabaseUnreachable(err) ? outbox?.lastDatabase() : null;
         if (!last) throw unreachableFirst(err, o.db);
-        if (last.database !== redactUrl(o.db)) throw unreachableFirst(err, o.db, last.database);
-        store = await PgStore.open(pool, o.db, shared, { schemaVersion: last.schemaVersion });
+        if (last.database !== database) throw unreachableFirst(err, o.db, last.database);
+        const since = outbox?.lastHeard(database) ?? null;
+        store = await PgStore.open(
+          pool,
+          o.db,
+          { ...shared, ...heard(since) },
+          { schemaVersion: last.schemaVersion },
+        );
         away = { settings: last.settings };
         o.logger.warn(
           `database ${redactUrl(o.db)} cannot be reached (${toEngineError(err, 'connecting').message}); ` +

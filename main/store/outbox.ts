@@ -213,6 +213,27 @@ export class Outbox {
     };
   }
 
+  /**
+   * The last snapshot (`pg_current_snapshot()` as text) this room's listener heard in full on `database`:
+   * what a later start while that server is away catches up from (store/pg-listener.ts).
+   */
+  rememberHeard(database: string, snapshot: string): void {
+    this.db
+      .prepare("INSERT OR REPLACE INTO memory (key, value) VALUES ('heard', ?)")
+      .run(JSON.stringify({ database, snapshot }));
+  }
+
+  /** The snapshot last heard in full on `database`, or null (none kept, or kept for another database). */
+  lastHeard(database: string): string | null {
+    const value = this.db
+      .prepare<[], { value: string }>("SELECT value FROM memory WHERE key = 'heard'")
+      .get()?.value;
+    if (!value) return null;
+    const kept = JSON.parse(value) as { database?: unknown; snapshot?: unknown };
+    const valid = typeof kept.snapshot === 'string' && /^\d+:\d+:(\d+(,\d+)*)?$/.test(kept.snapshot);
+    return kept.database === database && valid ? (kept.snapshot as string) : null;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

@@ -32,6 +32,12 @@ const MISSED_PAGE = 500;
  * The records changed by transactions that `before` did not see and `upTo` did (migration 6's marks), each
  * with how it last changed: its status when that changed then, else `updated`. Read in pages from the
  * change index, starting at `before`'s oldest running transaction: the rows changed since, not the table.
+ *
+ * A record whose latest change is this connection's workstation's own (its `application_name`) stands for
+ * the last change another writer made before it (migration 8's `prior_xid`, `prior_by`) when that one is
+ * in the window: this room announced its own change when it made it, not the other room's answer it
+ * wrote over while its listener was away. Its own change may have committed after `upTo` (it is not
+ * notified to itself); the other's, before it, is still this window's.
  */
 export async function missedChanges(c: pg.ClientBase, before: string, upTo: string): Promise<RecordChange[]> {
   const out: RecordChange[] = [];
@@ -43,15 +49,24 @@ export async function missedChanges(c: pg.ClientBase, before: string, upTo: stri
       by: string | null;
       xid: string;
       answered: boolean;
+      cursor: string;
     }>(
-      `SELECT id, status, changed_by AS by, change_xid::text AS xid,
+      `SELECT id, status, change_xid::text AS cursor,
+         CASE WHEN prior_missed THEN prior_by ELSE changed_by END AS by,
+         (CASE WHEN prior_missed THEN prior_xid ELSE change_xid END)::text AS xid,
          coalesce(status_xid >= pg_snapshot_xmin($1::pg_snapshot)
-           AND NOT pg_visible_in_snapshot(status_xid, $1::pg_snapshot), false) AS answered
-       FROM images
-       WHERE change_xid >= pg_snapshot_xmin($1::pg_snapshot)
-         AND NOT pg_visible_in_snapshot(change_xid, $1::pg_snapshot)
-         AND pg_visible_in_snapshot(change_xid, $2::pg_snapshot)
-         AND (change_xid, id) > ($3::xid8, $4::int)
+           AND NOT pg_visible_in_snapshot(status_xid, $1::pg_snapshot)
+           AND NOT (prior_missed AND status_xid = change_xid), false) AS answered
+       FROM (SELECT id, status, change_xid, status_xid, changed_by, prior_xid, prior_by,
+           NOT pg_visible_in_snapshot(change_xid, $1::pg_snapshot)
+             AND pg_visible_in_snapshot(change_xid, $2::pg_snapshot) AS last_missed,
+           coalesce(changed_by = current_setting('application_name')
+             AND prior_xid >= pg_snapshot_xmin($1::pg_snapshot)
+             AND NOT pg_visible_in_snapshot(prior_xid, $1::pg_snapshot)
+             AND pg_visible_in_snapshot(prior_xid, $2::pg_snapshot), false) AS prior_missed
+         FROM images
+         WHERE change_xid >= pg_snapshot_xmin($1::pg_snapshot) AND (change_xid, id) > ($3::xid8, $4::int)) m
+       WHERE last_missed OR prior_missed
        ORDER BY change_xid, id LIMIT ${MISSED_PAGE}`,
       [before, upTo, after[0], after[1]],
     );
@@ -64,12 +79,22 @@ export async function missedChanges(c: pg.ClientBase, before: string, upTo: stri
       });
     const last = r.rows.at(-1);
     if (!last || r.rows.length < MISSED_PAGE) return out;
-    after = [last.xid, last.id];
+    after = [last.cursor, last.id];
   }
+}
+
+/**
+ * Where a listener keeps, beyond this run, the last snapshot it heard in full (the local queue): `since`
+ * is the one a start while the server is away catches up from; `keep` is told each newer one.
+ */
+export interface HeardMemory {
+  since: string | null;
+  keep(snapshot: string): void;
 }
 
 export interface ListenerOptions {
   config: pg.ClientConfig;
+  heard?: HeardMemory | undefined;
   onChange(c: RecordChange): void;
   onState(s: { connected: boolean; error?: string }): void;
   /** The clinic's settings were changed by the workstation named. */
@@ -90,7 +115,9 @@ export interface ListenerOptions {
  * as notifications; later commits are notified. The snapshot "heard in full" is the one taken at the
  * previous ping (or at connecting): by the time the next ping answers, every notification of a transaction
  * that snapshot saw has arrived on this ordered connection. Changes heard since may come again; their
- * transaction id (`xid`) lets the hearer skip those it announced.
+ * transaction id (`xid`) lets the hearer skip those it announced. The snapshot heard in full is kept
+ * (`heard.keep`) so that a run started while the server was away, whose views could read nothing, catches
+ * up from the previous run's on its first connection (`heard.since`) instead of starting from nothing.
  */
 export class PgChangeListener {
   private client: pg.Client | null = null;
@@ -101,13 +128,17 @@ export class PgChangeListener {
   private pingTimer: NodeJS.Timeout | null = null;
   private delayMs: number;
   private connected = false;
-  /** Every change committed before this snapshot has been heard (or read back); null before the first connection. */
+  /**
+   * Every change committed before this snapshot has been heard (or read back); null before the first
+   * connection, unless a previous run's is given (`heard.since`: this run started while the server was away).
+   */
   private heardUpTo: string | null = null;
   /** The latest ping's snapshot: heard in full once the next ping answers. */
   private lastPing: string | null = null;
 
   constructor(private readonly o: ListenerOptions) {
     this.delayMs = o.retryMs ?? 500;
+    this.heardUpTo = o.heard?.since ?? null;
   }
 
   /** Connects (or keeps trying in the background: a server that is down now may be up in a moment). */
@@ -168,7 +199,7 @@ export class PgChangeListener {
       await c.end().catch(() => undefined);
       return;
     }
-    this.heardUpTo = now;
+    this.heard(now);
     this.lastPing = now;
     this.client = c;
     this.drop = lost;
@@ -185,10 +216,19 @@ export class PgChangeListener {
     try {
       const now = await snapshot(c);
       if (this.client !== c) return;
-      if (this.lastPing) this.heardUpTo = this.lastPing;
+      if (this.lastPing) this.heard(this.lastPing);
       this.lastPing = now;
     } catch (err) {
       drop(err as Error);
+    }
+  }
+  private heard(snapshot: string): void {
+    if (snapshot === this.heardUpTo) return;
+    this.heardUpTo = snapshot;
+    try {
+      this.o.heard?.keep(snapshot);
+    } catch {
+      // Not kept (a full disk): a start while the server is away catches up from an older one, reading more.
     }
   }
 }

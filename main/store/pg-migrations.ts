@@ -355,6 +355,31 @@ CREATE TRIGGER settings_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON s
   FOR EACH STATEMENT EXECUTE FUNCTION eardrum_notify_settings();
 `,
   },
+  {
+    version: 8,
+    name: "the last other writer's change kept when a room changes a record after it",
+    sql: `
+-- A room whose listener was away reads back the records changed meanwhile by their last change: when that
+-- change is the room's own (a queued review written once the server was back), another room's answer made
+-- earlier in the same absence was hidden behind it. Each record also keeps the last change by another
+-- writer than its latest one, so the catch-up still finds it (store/pg-listener.ts missedChanges).
+ALTER TABLE images ADD COLUMN prior_xid xid8, ADD COLUMN prior_by TEXT;
+
+CREATE OR REPLACE FUNCTION eardrum_mark_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND OLD.changed_by IS DISTINCT FROM current_setting('application_name') THEN
+    NEW.prior_xid := OLD.change_xid;
+    NEW.prior_by := OLD.changed_by;
+  END IF;
+  NEW.change_xid := pg_current_xact_id();
+  NEW.changed_by := current_setting('application_name');
+  IF TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM NEW.status THEN
+    NEW.status_xid := NEW.change_xid;
+  END IF;
+  RETURN NEW;
+END $$;
+`,
+  },
 ];
 
 export function pgChecksum(m: PgMigration): string {

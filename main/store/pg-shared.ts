@@ -1,10 +1,17 @@
 import type pg from 'pg';
 import { ErrorCodes } from '../../common/contract.ts';
 import { EngineError } from '../util/errors.ts';
-import { PgChangeListener } from './pg-listener.ts';
+import { PgChangeListener, type HeardMemory } from './pg-listener.ts';
 import type { Queryable } from './pg-pool.ts';
 import type { ImageRow } from './record-rows.ts';
 import type { RecordChange, SharedHistory } from './store.ts';
+
+/** This room's name, its listener's connection settings, and where its listener keeps what it heard. */
+export interface SharedOptions {
+  workstation: string;
+  listenConfig: pg.ClientConfig;
+  heard?: HeardMemory;
+}
 
 /** Another room holds a live claim on the photo: its answer is that room's to write. */
 export class ClaimTakenError extends EngineError {
@@ -27,6 +34,8 @@ export class PgSharedHistory implements SharedHistory {
     readonly workstation: string,
     /** Settings for the listener's own connection (the pool's, with this workstation's name). */
     private readonly listenConfig: pg.ClientConfig,
+    /** Where the listener keeps the last snapshot it heard in full (the local queue), when there is one. */
+    private readonly heard?: HeardMemory,
   ) {}
 
   async listen(
@@ -36,6 +45,7 @@ export class PgSharedHistory implements SharedHistory {
   ): Promise<() => Promise<void>> {
     const l = new PgChangeListener({
       config: this.listenConfig,
+      heard: this.heard,
       onChange,
       onState,
       ...(onSettings ? { onSettings } : {}),

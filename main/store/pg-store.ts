@@ -17,7 +17,7 @@ import { holdUntilPrepared } from './pg-gate.ts';
 import { PgModelCards } from './pg-models.ts';
 import { checkOut, inTransaction, migratePg, redactUrl, type Queryable } from './pg-pool.ts';
 import { PgSettings } from './pg-settings.ts';
-import { PgSharedHistory } from './pg-shared.ts';
+import { PgSharedHistory, type SharedOptions } from './pg-shared.ts';
 import type { ImageRow, NewImage, NewSource, ReviewedPhoto } from './record-rows.ts';
 import { searchText, toSummary } from './record-rows.ts';
 import type { EditTime, ModelCardRecord, ReviewInput, Store, StoreHealth } from './store.ts';
@@ -43,9 +43,9 @@ export class PgStore implements Store {
     readonly pool: pg.Pool,
     private readonly url: string,
     private schemaVersion: number,
-    shared: { workstation: string; listenConfig: pg.ClientConfig },
+    shared: SharedOptions,
   ) {
-    this.shared = new PgSharedHistory(pool, shared.workstation, shared.listenConfig);
+    this.shared = new PgSharedHistory(pool, shared.workstation, shared.listenConfig, shared.heard);
     this.queries = new PgQueries(pool, () => this.labels);
     this.edits = new PgRecordEdits(pool, () => this.labelById);
     this.settings = new PgSettings(pool, shared.workstation);
@@ -61,7 +61,7 @@ export class PgStore implements Store {
   static async open(
     pool: pg.Pool,
     url: string,
-    shared: { workstation: string; listenConfig: pg.ClientConfig },
+    shared: SharedOptions,
     away?: { schemaVersion: number },
   ): Promise<PgStore> {
     if (!away) {

@@ -50,6 +50,20 @@ const diagnosis: Diagnosis = {
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+async function changeXid(store: PgStore, id: number): Promise<bigint> {
+  const r = await store.pool.query<{ x: string }>('SELECT change_xid::text AS x FROM images WHERE id = $1', [
+    id,
+  ]);
+  return BigInt(r.rows[0]!.x);
+}
+
+/** Whether a transaction had committed for a snapshot (`xmin:xmax:xip,...`, pg_visible_in_snapshot's rule). */
+function sees(snapshot: string, xid: bigint): boolean {
+  const [xmin, xmax, xip] = snapshot.split(':');
+  if (xid < BigInt(xmin!)) return true;
+  return xid < BigInt(xmax!) && !(xip ?? '').split(',').includes(xid.toString());
+}
+
 describePostgres('PostgreSQL listener catching up', () => {
   it('hands over the changes other rooms made while its connection was lost, once back', async () => {
     const url = server.url('listen');
@@ -66,8 +80,10 @@ describePostgres('PostgreSQL listener catching up', () => {
     await a.pool.query('GRANT SELECT ON images TO room2_listener');
     const heard: RecordChange[] = [];
     const states: boolean[] = [];
+    const kept: string[] = [];
     const listener = new PgChangeListener({
       config: { ...pgClientConfig({ url, password }), user: 'room2_listener', application_name: 'room 2' },
+      heard: { since: null, keep: (snapshot) => kept.push(snapshot) },
       onChange: (c) => heard.push(c),
       onState: (s) => states.push(s.connected),
       retryMs: 100,
@@ -87,7 +103,8 @@ describePostgres('PostgreSQL listener catching up', () => {
         [seen],
       );
       expect(done).toEqual({ id: seen, kind: 'done', by: 'room 1', xid: mark.rows[0]!.x });
-      await pause(400); // a few pings: what was heard so far is heard in full
+      // What was heard so far is heard in full: a snapshot kept as heard sees that answer.
+      await waitFor(() => kept.some((k) => sees(k, BigInt(done.xid!))), 10_000, 10);
 
       // A transaction open before the cut and committed while the listener is away: its id is older than
       // changes the listener heard, which a sequence number handed out before the commit would miss.
@@ -140,6 +157,80 @@ describePostgres('PostgreSQL listener catching up', () => {
       }
     } finally {
       slow.release();
+      await listener.stop();
+      await Promise.all([a.close(), b.close()]);
+    }
+  }, 60_000);
+
+  it("hands over another room's answer that this room's own later change wrote over while it was away", async () => {
+    const url = server.url('listen');
+    const open = (workstation: string) => {
+      const connect = { url, passwordFile: server.passwordFile, applicationName: workstation, max: 4 };
+      return PgStore.open(createPool(connect), url, { workstation, listenConfig: pgClientConfig(connect) });
+    };
+    const [a, b] = await Promise.all([open('room 1'), open('room 3')]);
+    a.setLabels(FAKE_LABELS);
+    b.setLabels(FAKE_LABELS);
+    const password = readPasswordFile(server.passwordFile);
+    await a.pool.query(`CREATE ROLE room3_listener LOGIN PASSWORD '${password}'`);
+    await a.pool.query('GRANT SELECT ON images TO room3_listener');
+    const heard: RecordChange[] = [];
+    const states: boolean[] = [];
+    const kept: string[] = [];
+    // Room 3's listener, under room 3's name: its own changes are its own, as for the pool's.
+    const listener = new PgChangeListener({
+      config: { ...pgClientConfig({ url, password }), user: 'room3_listener', application_name: 'room 3' },
+      heard: { since: null, keep: (snapshot) => kept.push(snapshot) },
+      onChange: (c) => heard.push(c),
+      onState: (s) => states.push(s.connected),
+      retryMs: 100,
+      maxRetryMs: 200,
+      pingMs: 100,
+    });
+    try {
+      // Answered by room 1 and reviewed by room 3 before the cut, once the listener heard it in full.
+      const before = (await a.insertImage(image(11))).id;
+      await a.commitDiagnosis(before, diagnosis, null);
+      await listener.start();
+      await b.addReview({ recordId: before, action: 'confirm', note: '', reviewer: 'dr park' });
+      const aware = (await a.insertImage(image(12))).id;
+      const awareXid = await changeXid(a, aware);
+      // Heard in full: a snapshot kept as heard sees that insert (and room 3's review before it).
+      await waitFor(() => kept.some((k) => sees(k, awareXid)), 10_000, 10);
+      await a.pool.query('ALTER ROLE room3_listener NOLOGIN');
+      await a.pool.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'room3_listener'",
+      );
+      await waitFor(() => states.at(-1) === false, 5000, 10);
+      const cut = heard.length;
+
+      // While away: room 1 answers a photo room 3 stored, and room 3 then reviews it (its own last change);
+      // room 1 edits a record, room 3 edits it after; room 3 alone changes another.
+      const answered = (await b.insertImage(image(13))).id;
+      await a.commitDiagnosis(answered, diagnosis, null);
+      await b.addReview({ recordId: answered, action: 'confirm', note: '', reviewer: 'dr park' });
+      await a.pool.query("UPDATE images SET ear = 'right' WHERE id = $1", [aware]);
+      await b.pool.query("UPDATE images SET ear = 'left' WHERE id = $1", [aware]);
+      await b.addReview({ recordId: before, action: 'confirm', note: 'again', reviewer: 'dr park' });
+      const answerXid = await a.pool.query<{ x: string; last: string }>(
+        'SELECT status_xid::text AS x, changed_by AS last FROM images WHERE id = $1',
+        [answered],
+      );
+      expect(answerXid.rows[0]!.last).toBe('room 3');
+
+      await a.pool.query('ALTER ROLE room3_listener LOGIN');
+      await waitFor(() => states.at(-1) === true, 10_000, 10);
+      const replayed = heard.slice(cut).sort((x, y) => x.id - y.id);
+      expect(replayed.map(({ id, kind, by }) => ({ id, kind, by }))).toEqual([
+        // Room 3's own last change only: told as its own (its hearer skips it), not as room 1's from before.
+        { id: before, kind: 'updated', by: 'room 3' },
+        // Room 1's edit, under room 3's later one.
+        { id: aware, kind: 'updated', by: 'room 1' },
+        // Room 1's answer, under room 3's review, by the answer's transaction.
+        { id: answered, kind: 'done', by: 'room 1' },
+      ]);
+      expect(replayed.find((c) => c.id === answered)?.xid).toBe(answerXid.rows[0]!.x);
+    } finally {
       await listener.stop();
       await Promise.all([a.close(), b.close()]);
     }
