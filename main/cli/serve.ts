@@ -93,7 +93,7 @@ export async function run(argv: string[]): Promise<number> {
       });
       logger.info(
         `model ${services.diagnoser.card.id} ${services.diagnoser.card.version} (${services.diagnoser.backend}); ` +
-          `watching ${watchDir}; data ${dataDir}`,
+          `${services.engine.status().watching ? 'watching' : 'waiting for'} ${watchDir}; data ${dataDir}`,
       );
       if (!existsSync(path.join(rendererDir, 'index.html')))
         logger.warn(`no built UI in ${rendererDir}; serving the API only`);

@@ -170,9 +170,16 @@ export function LiveView({ api, card, onOpen, settleMs = 1500 }: Props) {
   return (
     <div className="live-view">
       <div className="live-status">
-        <p className="watch-line">
-          {watchDir ? t('live.watching', { folder: watchDir }) : t('live.notWatching')}
-        </p>
+        {watchDir && status?.error?.code === 'watch_dir_missing' ? (
+          // An unmounted share or a typo must not read "Watching": nothing arrives until the folder is there.
+          <p className="watch-line notice notice-error" role="alert">
+            {t('live.watchMissing', { folder: watchDir })}
+          </p>
+        ) : (
+          <p className="watch-line">
+            {watchDir ? t('live.watching', { folder: watchDir }) : t('live.notWatching')}
+          </p>
+        )}
         {status && <QueueProgress status={status} burst={burst} />}
       </div>
       {notice && (

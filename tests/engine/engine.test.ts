@@ -207,11 +207,16 @@ describe('engine with a deterministic diagnoser', () => {
   it('reports a missing watch folder and starts watching once it appears', async () => {
     const parent = tempDir('watch');
     const watchDir = path.join(parent, 'share');
-    h = await startHarness({ watchDir });
+    const warnings: string[] = [];
+    const logger = { info() {}, error() {}, warn: (m: string) => warnings.push(m) };
+    h = await startHarness({ watchDir, logger });
     expect(h.services.engine.status()).toMatchObject({
       watching: false,
       error: { code: 'watch_dir_missing' },
     });
+    // Said once in the log (a typo in --watch shows in the terminal), not at every look.
+    await new Promise((r) => setTimeout(r, 4500));
+    expect(warnings.filter((m) => m.includes(`${watchDir} does not exist`))).toHaveLength(1);
     mkdirSync(watchDir);
     await waitFor(() => h!.services.engine.status().watching, 10_000);
     writeFileSync(path.join(watchDir, 'late.jpg'), await syntheticJpeg(60));

@@ -207,6 +207,32 @@ describe('Live view', () => {
     expect(screen.getByRole('button', { name: '상세 보기 및 검토' })).toBeInTheDocument();
   });
 
+  it('says the watched folder is missing instead of "Watching", and goes back once the folder is there', async () => {
+    const api = new FakeApi([]);
+    api.status = idleStatus({
+      watching: false,
+      error: {
+        code: 'watch_dir_missing',
+        message: 'The watched folder /inbox does not exist or is not a folder.',
+      },
+    });
+    setup(api);
+    expect(await screen.findByRole('alert')).toHaveTextContent(
+      'The folder /inbox cannot be found (is the share connected?)',
+    );
+    expect(screen.queryByText('Watching /inbox')).toBeNull();
+    act(() => api.emit({ type: 'status', status: idleStatus({ watching: true, error: null }) }));
+    expect(await screen.findByText('Watching /inbox')).toBeInTheDocument();
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('says so in Korean too', async () => {
+    const api = new FakeApi([]);
+    api.status = idleStatus({ watching: false, error: { code: 'watch_dir_missing', message: 'missing' } });
+    setup(api, 'ko');
+    expect(await screen.findByRole('alert')).toHaveTextContent('/inbox 폴더를 찾을 수 없습니다');
+  });
+
   it('opens the detail view of the shown record', async () => {
     const api = new FakeApi([makeRecord({ id: 5 })]);
     const { opened } = setup(api);

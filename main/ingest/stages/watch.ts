@@ -73,7 +73,12 @@ export class WatchStage {
       ok = false;
     }
     if (!ok) {
-      // A network share may be offline or a USB disk unplugged: say so and look again shortly.
+      // A network share may be offline or a USB disk unplugged: say so and look again shortly. The log says
+      // it once per absence, not every 2 s, so that a typo in --watch is seen in the terminal too.
+      if (this.error?.code !== 'watch_dir_missing')
+        this.opts.logger.warn(
+          `the watched folder ${dir} does not exist or is not a folder; looking again every 2 s`,
+        );
       this.error = {
         code: 'watch_dir_missing',
         message: `The watched folder ${dir} does not exist or is not a folder.`,
