@@ -13,6 +13,8 @@ export interface FolderWatchOptions {
   excludeDirs: string[];
   onFile: (file: string, stats: Stats | undefined) => void;
   onError: (err: Error) => void;
+  /** The watched folder itself was removed (it may come back as another folder under the same path). */
+  onRootGone?: () => void;
 }
 
 /**
@@ -26,7 +28,8 @@ export class FolderWatcher {
 
   /** Resolves once the initial scan has reported the backlog. */
   start(): Promise<void> {
-    const { dir, recursive, usePolling, pollIntervalMs, excludeDirs, onFile, onError } = this.opts;
+    const { dir, recursive, usePolling, pollIntervalMs, excludeDirs, onFile, onError, onRootGone } =
+      this.opts;
     const root = path.resolve(dir);
     const ignored = (p: string, stats?: Stats) => {
       const abs = path.resolve(p);
@@ -50,6 +53,9 @@ export class FolderWatcher {
     this.watcher = watcher;
     watcher.on('add', (p, s) => onFile(path.resolve(p), s));
     watcher.on('change', (p, s) => onFile(path.resolve(p), s));
+    watcher.on('unlinkDir', (p) => {
+      if (path.resolve(p) === root) onRootGone?.();
+    });
     watcher.on('error', (e) => onError(e instanceof Error ? e : new Error(String(e))));
     return new Promise((resolve) => watcher.once('ready', () => resolve()));
   }

@@ -226,6 +226,37 @@ describe('engine with a deterministic diagnoser', () => {
     removeDir(parent);
   });
 
+  it.each([false, true])(
+    'watches the folder afresh when it is removed and made again (a USB disk plugged back), polling: %s',
+    async (usePolling) => {
+      const parent = tempDir('watch');
+      const watchDir = path.join(parent, 'usb');
+      mkdirSync(watchDir);
+      h = await startHarness({ watchDir });
+      if (usePolling) await h.services.updateSettings({ usePolling: true, pollIntervalMs: 200 });
+      writeFileSync(path.join(watchDir, 'before.jpg'), await syntheticJpeg(61));
+      await h.settled(1);
+      const gone = h.events.length;
+      rmSync(watchDir, { recursive: true });
+      await waitFor(() => h!.services.engine.status().error?.code === 'watch_dir_missing', 10_000);
+      // The screens hear it: a status event says the folder is missing.
+      expect(
+        h.events.slice(gone).some((e) => 'status' in e && e.status.error?.code === 'watch_dir_missing'),
+      ).toBe(true);
+      mkdirSync(watchDir);
+      writeFileSync(path.join(watchDir, 'after.jpg'), await syntheticJpeg(62));
+      await h.settled(2);
+      expect(
+        list(h)
+          .map((r) => r.fileName)
+          .sort(),
+      ).toEqual(['after.jpg', 'before.jpg']);
+      expect(h.services.engine.status()).toMatchObject({ watching: true, error: null });
+      await h.close();
+      removeDir(parent);
+    },
+  );
+
   it('polls when asked (network shares send no events)', async () => {
     h = await startHarness();
     await h.services.updateSettings({ usePolling: true, pollIntervalMs: 200 });
