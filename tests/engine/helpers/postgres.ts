@@ -8,6 +8,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -52,16 +53,45 @@ function run(bin: string, args: string[]): string {
   return execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
+/** The kernel's range of ports for the local end of outgoing connections (Linux; the usual default elsewhere). */
+function ephemeralPorts(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (lo && hi && lo <= hi) return [lo, hi];
+  } catch {
+    // Not Linux: the IANA range.
+  }
+  return [49152, 65535];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+/**
+ * A free port on loopback outside the ephemeral range. The tests stop the server and start it again on its
+ * port; a port from that range can meanwhile become the local end of any outgoing connection on the machine
+ * (another test file's, or a room reconnecting to this very server, which the kernel may connect to itself),
+ * and the start then fails with "Address already in use". Outside the range only a listener can take it.
+ */
+async function freePort(): Promise<number> {
+  const [lo, hi] = ephemeralPorts();
+  const below: [number, number] = [Math.max(10_000, lo - 12_000), lo - 1];
+  const above: [number, number] = [hi + 1, 65_535];
+  const bands = [below, above].filter(([a, b]) => b - a >= 1000);
+  for (const [a, b] of bands)
+    for (let i = 0; i < 50; i++) {
+      const port = a + Math.floor(Math.random() * (b - a + 1));
+      if (await canListen(port)) return port;
+    }
+  throw new Error(`no free port outside the ephemeral range ${lo}-${hi}`);
 }
 
 export async function startPostgres(): Promise<TestPostgres> {
@@ -90,21 +120,22 @@ export async function startPostgres(): Promise<TestPostgres> {
   ]);
   chmodSync(pwFile, 0o600);
   if (asRoot) execFileSync('chown', ['root:root', pwFile]);
-  const port = await freePort();
+  let port = await freePort();
   const log = path.join(dir, 'server.log');
   const pgCtl = (...args: string[]) => run(path.join(bin, 'pg_ctl'), ['-D', data, '-w', '-t', '60', ...args]);
-  const options = [
-    `-p ${port}`,
-    `-k ${dir}`,
-    '-c listen_addresses=127.0.0.1',
-    '-c fsync=off',
-    '-c synchronous_commit=off',
-    '-c full_page_writes=off',
-    '-c max_connections=60',
-  ].join(' ');
+  const options = () =>
+    [
+      `-p ${port}`,
+      `-k ${dir}`,
+      '-c listen_addresses=127.0.0.1',
+      '-c fsync=off',
+      '-c synchronous_commit=off',
+      '-c full_page_writes=off',
+      '-c max_connections=60',
+    ].join(' ');
   const start = async () => {
     try {
-      pgCtl('-l', log, '-o', options, 'start');
+      pgCtl('-l', log, '-o', options(), 'start');
     } catch (err) {
       const tail = existsSync(log) ? readFileSync(log, 'utf8').slice(-3000) : '';
       throw new Error(`PostgreSQL did not start: ${(err as Error).message}\n${tail}`);
@@ -118,7 +149,16 @@ export async function startPostgres(): Promise<TestPostgres> {
       // Not running.
     }
   };
-  await start();
+  // Another test file may have found the same port free and taken it first: the first start takes another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      if (attempt === 3 || !/Address already in use/.test((err as Error).message)) throw err;
+      port = await freePort();
+    }
+  }
   const psql = (sql: string) =>
     execFileSync(
       path.join(bin, 'psql'),
