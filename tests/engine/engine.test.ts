@@ -83,13 +83,21 @@ describe('engine with a deterministic diagnoser', () => {
       name = next;
     }
     await waitFor(() => h!.events.filter((e) => e.type === 'duplicate').length >= 2, 10_000);
-    await new Promise((r) => setTimeout(r, 500));
+    const readRows = () =>
+      h!.services.db!.prepare('SELECT file_name, status, diagnosis_id FROM images ORDER BY id').all() as {
+        file_name: string;
+        status: string;
+        diagnosis_id: number;
+      }[];
+    // The renamed file's record reaches the storm's last name once the watcher has told every rename: waited
+    // for, not given a fixed pause that a busy machine may outlast.
+    await waitFor(() => readRows().some((r) => r.file_name === 'storm-19.jpg'), 10_000).catch(
+      () => undefined,
+    );
     await h.services.engine.idle();
     expect(diagnoser.calls).toBe(1);
     expect(h.services.db!.prepare('SELECT count(*) FROM diagnoses').pluck().get()).toBe(1);
-    const rows = h.services
-      .db!.prepare('SELECT file_name, status, diagnosis_id FROM images ORDER BY id')
-      .all() as { file_name: string; status: string; diagnosis_id: number }[];
+    const rows = readRows();
     expect(rows.map((r) => r.file_name)).toEqual(['storm-19.jpg', 'copy of a.jpg']);
     expect(new Set(rows.map((r) => r.diagnosis_id)).size).toBe(1);
     expect(rows.every((r) => r.status === 'done')).toBe(true);
@@ -266,11 +274,13 @@ describe('engine with a deterministic diagnoser', () => {
   });
 
   it('puts hand uploads ahead of the queue and returns duplicates as such', async () => {
-    h = await startHarness({ diagnoser: new FakeDiagnoser({ delayMs: 30 }) });
+    // 250 ms a photo: the ten queued take seconds, so "ahead of them" does not depend on how fast the upload
+    // itself is handled on a busy machine (with 30 ms the queue could drain while it was being stored).
+    h = await startHarness({ diagnoser: new FakeDiagnoser({ delayMs: 250 }) });
+    const bytes = await syntheticJpeg(99);
     for (let i = 0; i < 10; i++)
       writeFileSync(path.join(h.watchDir, `q${i}.jpg`), await syntheticJpeg(80 + i));
     await waitFor(() => h!.services.engine.status().queued > 3, 5000);
-    const bytes = await syntheticJpeg(99);
     const r = await h.services.call('diagnose.upload', {
       fileName: 'C:\\Users\\doc\\upload.jpg',
       dataBase64: bytes.toString('base64'),
