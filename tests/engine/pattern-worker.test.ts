@@ -20,11 +20,18 @@ afterAll(() => h?.close());
 
 describe('file-name patterns cannot stall the engine', () => {
   it('previews a nested-quantifier pattern on a 26-character name within 100 ms', async () => {
+    // The 100 ms are the work it takes, counted as CPU time of this process (its threads, the pattern
+    // worker's included): a backtracking engine spends seconds there (9–20 s measured), RE2 a few ms. The
+    // wall clock, which on a loaded 2-core machine also counts the time other processes hold the cores,
+    // gets a bound as generous as that still fails such an engine.
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const r = await h.services.call('settings.previewPattern', { pattern: EVIL, sample: NAME });
     const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
     expect(r).toMatchObject({ ok: true, value: { matched: false, error: null } });
-    expect(ms).toBeLessThan(100);
+    expect((cpu.user + cpu.system) / 1000).toBeLessThan(100);
+    expect(ms).toBeLessThan(2000);
     const hit = await h.services.call('settings.previewPattern', { pattern: EVIL, sample: 'a'.repeat(26) });
     expect(hit).toMatchObject({ ok: true, value: { matched: true, patientId: 'a'.repeat(26) } });
   });
