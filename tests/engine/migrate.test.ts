@@ -52,7 +52,8 @@ async function snapshot(pool: pg.Pool) {
        FROM images ORDER BY ingested_at, original_path`,
     ),
     diagnoses: await q(
-      'SELECT model_id, model_version, label, created_at FROM diagnoses ORDER BY created_at, label, model_id, model_version',
+      `SELECT model_id, model_version, label, created_at FROM diagnoses
+         ORDER BY created_at, coalesce(label, ''), model_id, model_version`,
     ),
     reviews: await q(
       `SELECT i.original_path, r.action, r.label, r.note, r.reviewer, r.created_at FROM reviews r
@@ -60,7 +61,8 @@ async function snapshot(pool: pg.Pool) {
     ),
     edits: await q('SELECT field, old_value, new_value, created_at FROM image_edits ORDER BY created_at, id'),
     settingsChanges: await q(
-      'SELECT key, old_value, new_value, changed_by, changed_at FROM settings_changes',
+      `SELECT key, old_value, new_value, changed_by, changed_at FROM settings_changes
+       ORDER BY changed_at, key, coalesce(old_value, ''), new_value, changed_by`,
     ),
     sources: await q('SELECT path, size, mtime_ms FROM source_files ORDER BY path'),
   };
@@ -146,11 +148,15 @@ describePostgres('eardrum migrate', () => {
         )
         .all();
       const srcChanges = source
-        .prepare('SELECT key, old_value, new_value, changed_by, changed_at FROM settings_changes')
+        .prepare(
+          `SELECT key, old_value, new_value, changed_by, changed_at FROM settings_changes
+           ORDER BY changed_at, key, coalesce(old_value, ''), new_value, changed_by`,
+        )
         .all();
       const srcDiagnoses = source
         .prepare(
-          'SELECT model_id, model_version, label, created_at FROM diagnoses ORDER BY created_at, label, model_id, model_version',
+          `SELECT model_id, model_version, label, created_at FROM diagnoses
+         ORDER BY created_at, coalesce(label, ''), model_id, model_version`,
         )
         .all();
       source.close();
