@@ -62,7 +62,7 @@ async function snapshot(pool: pg.Pool) {
     edits: await q('SELECT field, old_value, new_value, created_at FROM image_edits ORDER BY created_at, id'),
     settingsChanges: await q(
       `SELECT key, old_value, new_value, changed_by, changed_at FROM settings_changes
-       ORDER BY changed_at, key, coalesce(old_value, ''), new_value, changed_by`,
+       ORDER BY changed_at, key, old_value IS NULL, old_value, new_value IS NULL, new_value, changed_by`,
     ),
     sources: await q('SELECT path, size, mtime_ms FROM source_files ORDER BY path'),
   };
@@ -150,7 +150,7 @@ describePostgres('eardrum migrate', () => {
       const srcChanges = source
         .prepare(
           `SELECT key, old_value, new_value, changed_by, changed_at FROM settings_changes
-           ORDER BY changed_at, key, coalesce(old_value, ''), new_value, changed_by`,
+           ORDER BY changed_at, key, old_value IS NULL, old_value, new_value IS NULL, new_value, changed_by`,
         )
         .all();
       const srcDiagnoses = source
