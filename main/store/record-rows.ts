@@ -48,6 +48,8 @@ export interface ImageRow {
   effective_label: string | null;
   abnormal: 0 | 1 | null;
   search_text: string;
+  /** PostgreSQL (migration 6): the workstation whose transaction last changed the row. */
+  changed_by?: string | null;
 }
 
 export interface DiagnosisRow {

@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import type { EditSavedLocally, UploadSavedLocally } from '../../common/contract.ts';
+import type { EditSavedLocally, EngineEvent, UploadSavedLocally } from '../../common/contract.ts';
 import { createServices, type Services } from '../../main/services.ts';
 import { createPool } from '../../main/store/pg-pool.ts';
 import type { Logger } from '../../main/util/logger.ts';
@@ -225,6 +225,45 @@ describePostgres('Writes while PostgreSQL is away', () => {
       await s.stop();
     }
   }, 120_000);
+
+  it('announces its own answer whose commit reached the server when the reply was lost with the connection', async () => {
+    // As when the server stops mid-commit (cli-rooms-outage met it): the answer is written, the room hears
+    // 57P01 instead of the reply, keeps the answer locally and, once back, finds it written already. No other
+    // room announces it (the listener skips this room's own changes): this room must.
+    const dataDir = tempDir('lost-reply-data');
+    const watchDir = tempDir('lost-reply-watch');
+    dirs.push(dataDir, watchDir);
+    const s = await open(dataDir, watchDir);
+    const events: EngineEvent[] = [];
+    s.subscribe((e) => events.push(e));
+    const commit = s.store.commitDiagnosis.bind(s.store);
+    let cut = true;
+    s.store.commitDiagnosis = async (...args) => {
+      await commit(...args);
+      if (!cut) return;
+      cut = false;
+      throw Object.assign(new Error('terminating connection due to administrator command'), {
+        code: '57P01',
+      });
+    };
+    try {
+      await s.start();
+      writeFileSync(path.join(watchDir, 'L1_L.jpg'), await syntheticJpeg(961));
+      await until('the reply lost, the queue written', () => {
+        const db = s.engine.status().database;
+        return !cut && db.state === 'connected' && db.waiting === 0;
+      });
+      await s.engine.idle();
+      expect(lines).toContain('the database is back; writing 1 queued results');
+      const row = (await history()).images.find((i) => i.file_name === 'L1_L.jpg');
+      expect(row).toMatchObject({ status: 'done' });
+      const done = () => events.filter((e) => e.type === 'done' && e.record.id === row!.id);
+      await until('its answer announced', () => done().length > 0);
+      expect(done()).toHaveLength(1);
+    } finally {
+      await s.stop();
+    }
+  }, 60_000);
 
   it('tells a hand upload its answer is kept here when the server goes away while the model works on it', async () => {
     const dataDir = tempDir('cut-data');

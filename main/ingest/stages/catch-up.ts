@@ -324,6 +324,7 @@ export class CatchUp {
       // Not waiting any more: the commit reached the server before its connection dropped, or the record
       // was settled otherwise. Committing again would add a second diagnosis.
       if (holder?.status === 'pending' && e.result) await this.record(e.path, holder, e.result);
+      else if (holder && e.result) await this.arrivedUnheard(e.path, holder, e.result);
       return;
     }
     const { image } = e.photo;
@@ -348,6 +349,19 @@ export class CatchUp {
     }
     // Stored meanwhile from another file or room (its own answer stands), or admitted as a failure.
     if (stored.kind !== 'again') await this.o.admitted(stored, image.originalPath);
+    else if (holder?.original_path === image.originalPath && e.result)
+      await this.arrivedUnheard(image.originalPath, holder, e.result);
+  }
+
+  /**
+   * A queued answer already on the server, written by this room (marked with its name): the commit landed
+   * but its reply was lost with the connection, and the listener skips this room's own changes. Announced
+   * now, as the commit would have been; another room's answer is announced by the listener.
+   */
+  private async arrivedUnheard(file: string, holder: ImageRow, r: QueuedResult): Promise<void> {
+    const mine = holder.changed_by != null && holder.changed_by === this.o.store.shared?.workstation;
+    if (mine && holder.status === ('diagnosis' in r ? 'done' : 'failed'))
+      this.o.recorded(file, { ...(await this.o.recorder.outcome(holder.id)), ...r });
   }
 
   private hold(sha256: string, by: 1 | -1): void {

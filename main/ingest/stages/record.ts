@@ -76,7 +76,8 @@ export class RecordStage {
     return this.outcome(id);
   }
 
-  private async outcome(id: number): Promise<{ record: RecordSummary; others: RecordSummary[] }> {
+  /** A photo's record as it stands, and the other records sharing that photo. */
+  async outcome(id: number): Promise<{ record: RecordSummary; others: RecordSummary[] }> {
     const group = await this.store.photoRecords(id);
     const others = group.filter((r) => r.id !== id).map(toSummary);
     const self = group.find((r) => r.id === id);
