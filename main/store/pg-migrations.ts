@@ -380,6 +380,16 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 9,
+    name: 'patient edits not applied',
+    sql: `
+-- A patient edit kept in a room's local queue while the server was away, written once it is back after a
+-- newer edit of that record (another room's, meanwhile): the audit trail keeps it with its own time, but the
+-- newer value stays on the record. Such a row says so (applied = false); every earlier row was applied.
+ALTER TABLE image_edits ADD COLUMN applied BOOLEAN NOT NULL DEFAULT true;
+`,
+  },
 ];
 
 export function pgChecksum(m: PgMigration): string {

@@ -161,6 +161,35 @@ export class PgRecordEdits {
     });
   }
 
+  /**
+   * A queued patient edit a newer one overrides: for each field it changed from the value in force at its
+   * time (the last applied edit's value before it, else the first applied edit's old value after it), one
+   * row with `applied = false`. A field it left as it was gets no row, as for an edit applied at once.
+   */
+  private async overridden(q: Queryable, row: ImageRow, pid: string | null, ear: Ear, at: string) {
+    for (const [field, to, current] of [
+      ['patient_id', pid, row.patient_id],
+      ['ear', ear, row.ear],
+    ] as const) {
+      const r = await q.query<{ value: string | null }>(
+        `(SELECT new_value AS value, 0 AS side FROM image_edits WHERE image_id = $1 AND field = $2 AND applied
+            AND created_at <= $3 ORDER BY created_at DESC, id DESC LIMIT 1)
+         UNION ALL
+         (SELECT old_value, 1 FROM image_edits WHERE image_id = $1 AND field = $2 AND applied
+            AND created_at > $3 ORDER BY created_at, id LIMIT 1)
+         ORDER BY side LIMIT 1`,
+        [row.id, field, at],
+      );
+      const from = r.rows[0] ? r.rows[0].value : current;
+      if (from !== to)
+        await q.query(
+          `INSERT INTO image_edits (image_id, field, old_value, new_value, created_at, applied)
+           VALUES ($1, $2, $3, $4, $5, false)`,
+          [row.id, field, from, to, at],
+        );
+    }
+  }
+
   async updatePatient(id: number, patientId: string | null, ear: Ear, time?: EditTime): Promise<void> {
     await inTransaction(this.pool, async (c) => {
       const row = await this.requireRow(c, id, true);
@@ -172,8 +201,10 @@ export class PgRecordEdits {
            WHERE image_id = $1 AND field IN ('patient_id', 'ear')`,
           [id, at],
         );
-        // Written before (a replay), or a newer edit of this record stands (made meanwhile, or later here).
-        if (r.rows[0]?.same || (time.queued && r.rows[0]?.newer)) return;
+        if (r.rows[0]?.same) return; // written before (a replay)
+        // A newer edit of this record stands (another room's meanwhile, or a later one here): this one joins
+        // the audit trail at its own time, marked not applied, and the record keeps the newer values.
+        if (time.queued && r.rows[0]?.newer) return this.overridden(c, row, pid, ear, at);
       }
       await this.ensurePatient(c, pid);
       if (row.patient_id !== pid) await this.edit(c, id, 'patient_id', row.patient_id, pid, at);
