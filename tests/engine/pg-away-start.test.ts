@@ -93,13 +93,14 @@ describePostgres('Starting while PostgreSQL is away', () => {
     await sql(
       'away',
       // (Migration 6 marks each record with the transaction that last changed it; 7 notifies settings changes;
-      // 8 keeps the last other writer's change.)
+      // 8 keeps the last other writer's change; 9 tells a patient edit not applied.)
       `DROP TRIGGER settings_notify ON settings; DROP FUNCTION eardrum_notify_settings();
          DROP TRIGGER images_mark_insert ON images; DROP TRIGGER images_mark_update ON images;
          DROP FUNCTION eardrum_mark_change();
          ALTER TABLE images DROP COLUMN change_xid, DROP COLUMN status_xid, DROP COLUMN changed_by,
            DROP COLUMN prior_xid, DROP COLUMN prior_by;
-         DELETE FROM schema_migrations WHERE version IN (6, 7, 8); DELETE FROM models`,
+         ALTER TABLE image_edits DROP COLUMN applied;
+         DELETE FROM schema_migrations WHERE version IN (6, 7, 8, 9); DELETE FROM models`,
     );
     await server.stopServer();
     try {
