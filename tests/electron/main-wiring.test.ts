@@ -168,9 +168,13 @@ vi.mock('../../main/services.ts', () => ({
   },
 }));
 
+const WAIT = { timeout: 10_000, interval: 20 };
+
 beforeAll(async () => {
   await import('../../main/electron/main.ts');
-  await vi.waitFor(() => expect(h.state.windows).toHaveLength(1));
+  // vi.waitFor gives up after 1 s by default; the start reads the data folder first, which a loaded 2-core
+  // machine can stretch past that without anything being wrong.
+  await vi.waitFor(() => expect(h.state.windows).toHaveLength(1), WAIT);
 });
 
 afterAll(() => {
@@ -254,8 +258,8 @@ describe('Electron main wiring', () => {
 
   it('stops the engine before quitting', async () => {
     h.app!.quit();
-    await vi.waitFor(() => expect(h.state.stopped).toBe(1));
-    await vi.waitFor(() => expect(h.state.diagnoserClosed).toBe(1));
-    await vi.waitFor(() => expect(h.app!.quitCount).toBe(2));
+    await vi.waitFor(() => expect(h.state.stopped).toBe(1), WAIT);
+    await vi.waitFor(() => expect(h.state.diagnoserClosed).toBe(1), WAIT);
+    await vi.waitFor(() => expect(h.app!.quitCount).toBe(2), WAIT);
   });
 });
