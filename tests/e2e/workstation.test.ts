@@ -96,6 +96,9 @@ async function api<T>(
   return { status: response.status, body: (await response.json()) as never };
 }
 
+/** expect.poll gives up after 1 s by default; a re-render after a fetch can take longer on a loaded 2-core machine. */
+const POLL = { timeout: 10_000 };
+
 async function newest(): Promise<RecordSummary> {
   const r = await api<{ items: RecordSummary[] }>('records.list', {
     sort: { field: 'ingestedAt', direction: 'desc' },
@@ -257,12 +260,12 @@ describe('the workstation in a browser', () => {
     await page.getByTestId('board-count').getByText('2 results').waitFor();
     const rows = page.getByTestId('table-scroll').getByRole('row');
     // The virtualised table draws its rows a frame after the count arrives: poll, don't sample once.
-    await expect.poll(() => rows.count()).toBe(2);
+    await expect.poll(() => rows.count(), POLL).toBe(2);
 
     const label = state.eardrum!.modelLabel!;
     await page.getByRole('combobox', { name: en.board.label }).selectOption(label);
     await page.getByTestId('board-count').getByText('1 result', { exact: true }).waitFor();
-    await expect.poll(() => rows.count()).toBe(1);
+    await expect.poll(() => rows.count(), POLL).toBe(1);
     await expect(rows.first().getAttribute('data-record-id')).resolves.toBe(String(state.eardrum!.id));
     await shot('board');
     // Header cells sit exactly over their columns.
@@ -613,7 +616,7 @@ describe('the workstation in a browser', () => {
     );
     await shot('visit');
     await page.getByRole('button', { name: ko.visit.printReport }).click();
-    await expect.poll(() => page.getByTestId('report-page').count()).toBe(2);
+    await expect.poll(() => page.getByTestId('report-page').count(), POLL).toBe(2);
     await page.waitForFunction(() =>
       [...document.querySelectorAll<HTMLImageElement>('[data-testid="report-page"] img')].every(
         (img) => img.complete && img.naturalWidth > 0,
@@ -755,14 +758,14 @@ describe('the workstation in a browser', () => {
     const count = (n: number) => (n === 1 ? `${n} result` : `${n} results`);
     await certainty.selectOption('not_sure');
     await page.getByTestId('board-count').getByText(count(unsure.total), { exact: true }).waitFor();
-    await expect.poll(() => rows.count()).toBe(unsure.total);
+    await expect.poll(() => rows.count(), POLL).toBe(unsure.total);
     for (const text of await results.allTextContents()) expect(text).toMatch(/^Not sure \(.+\?\)$/);
     await certainty.selectOption('confident');
     await page.getByTestId('board-count').getByText(count(confident.total), { exact: true }).waitFor();
-    await expect.poll(() => rows.count()).toBe(confident.total);
+    await expect.poll(() => rows.count(), POLL).toBe(confident.total);
     for (const text of await results.allTextContents()) expect(text).not.toContain(en.decision.short);
     await certainty.selectOption('not_sure');
-    await expect.poll(() => rows.count()).toBe(unsure.total);
+    await expect.poll(() => rows.count(), POLL).toBe(unsure.total);
 
     const first = (await list('not_sure', false)).items[0]!;
     await page.locator(`[data-record-id="${first.id}"][role="row"]`).click();
