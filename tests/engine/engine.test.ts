@@ -53,7 +53,7 @@ describe('engine with a deterministic diagnoser', () => {
     await waitFor(() => {
       const last = h!.events.at(-1);
       return last?.type === 'status' && last.status.queued === 0 && last.status.processing === 0;
-    }, 5_000);
+    }, 20_000);
     const lastDone = h.events.map((e) => e.type).lastIndexOf('done');
     expect(h.events.slice(lastDone + 1).some((e) => e.type === 'status')).toBe(true);
   });
@@ -61,7 +61,7 @@ describe('engine with a deterministic diagnoser', () => {
   it('counts files still being written as waiting, before they are complete', async () => {
     h = await startHarness({ stabilityMs: 1500 });
     writeFileSync(path.join(h.watchDir, 'slow.jpg'), await syntheticJpeg(13));
-    await waitFor(() => h!.events.some((e) => e.type === 'status' && e.status.queued === 1), 5_000);
+    await waitFor(() => h!.events.some((e) => e.type === 'status' && e.status.queued === 1), 20_000);
     // Announced while the file was still in its stability window, before it was queued for the model.
     const firstWaiting = h.events.findIndex((e) => e.type === 'status' && e.status.queued === 1);
     const queued = h.events.findIndex((e) => e.type === 'queued');
@@ -280,7 +280,7 @@ describe('engine with a deterministic diagnoser', () => {
     const bytes = await syntheticJpeg(99);
     for (let i = 0; i < 10; i++)
       writeFileSync(path.join(h.watchDir, `q${i}.jpg`), await syntheticJpeg(80 + i));
-    await waitFor(() => h!.services.engine.status().queued > 3, 5000);
+    await waitFor(() => h!.services.engine.status().queued > 3, 20_000);
     const r = await h.services.call('diagnose.upload', {
       fileName: 'C:\\Users\\doc\\upload.jpg',
       dataBase64: bytes.toString('base64'),

@@ -96,7 +96,7 @@ describePostgres('PostgreSQL listener catching up', () => {
       const quiet = (await a.insertImage(image(1))).id;
       const seen = (await a.insertImage(image(2))).id;
       await a.commitDiagnosis(seen, diagnosis, null);
-      const done = await waitFor(() => heard.find((c) => c.id === seen && c.kind === 'done'), 5000, 10);
+      const done = await waitFor(() => heard.find((c) => c.id === seen && c.kind === 'done'), 20_000, 10);
       // The notification names the transaction that the row keeps as its last change.
       const mark = await a.pool.query<{ x: string }>(
         'SELECT change_xid::text AS x FROM images WHERE id = $1',
@@ -114,7 +114,7 @@ describePostgres('PostgreSQL listener catching up', () => {
       await a.pool.query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'room2_listener'",
       );
-      await waitFor(() => states.at(-1) === false, 5000, 10);
+      await waitFor(() => states.at(-1) === false, 20_000, 10);
       const cut = heard.length;
 
       const pendingByB = (await b.insertImage(image(3))).id;
@@ -139,7 +139,7 @@ describePostgres('PostgreSQL listener catching up', () => {
 
       // Live again: later changes are notified, not read back.
       await a.addReview({ recordId: seen, action: 'confirm', note: '', reviewer: 'dr lee' });
-      await waitFor(() => heard.length > cut + 3, 5000, 10);
+      await waitFor(() => heard.length > cut + 3, 20_000, 10);
       expect(heard.slice(cut + 3).map(({ id, kind }) => ({ id, kind }))).toEqual([
         { id: seen, kind: 'updated' },
       ]);
@@ -201,7 +201,7 @@ describePostgres('PostgreSQL listener catching up', () => {
       await a.pool.query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'room3_listener'",
       );
-      await waitFor(() => states.at(-1) === false, 5000, 10);
+      await waitFor(() => states.at(-1) === false, 20_000, 10);
       const cut = heard.length;
 
       // While away: room 1 answers a photo room 3 stored, and room 3 then reviews it (its own last change);

@@ -87,7 +87,7 @@ describePostgres('rooms on one PostgreSQL', () => {
     const [a, b] = rooms as [Room, Room];
     try {
       await Promise.all([a.s.start(), b.s.start()]);
-      await waitFor(() => b.lines.includes('live updates from the other rooms: listening'), 5000, 10);
+      await waitFor(() => b.lines.includes('live updates from the other rooms: listening'), 20_000, 10);
       writeFileSync(path.join(a.inbox, 'P1_L.jpg'), await syntheticJpeg(21));
       const doneA = await firstEvent(a, (e) => e.type === 'done');
       const id = (doneA.e as { record: { id: number } }).record.id;
@@ -139,7 +139,7 @@ describePostgres('rooms on one PostgreSQL', () => {
       b.lines.filter((l) => l === 'live updates from the other rooms: listening').length;
     try {
       await Promise.all([a.s.start(), b.s.start()]);
-      await waitFor(() => listening() === 1, 5000, 10);
+      await waitFor(() => listening() === 1, 20_000, 10);
       await server.restart();
       await waitFor(() => listening() === 2, 15_000, 20);
       expect(b.lines.some((l) => l.startsWith('live updates from the other rooms paused'))).toBe(true);

@@ -63,18 +63,18 @@ describe('other rooms’ changes after the listener reconnects', () => {
     const t = setup();
     await t.remote.start();
     t.hear({ id: 1, kind: 'done', by: 'room 1', xid: '100' });
-    await waitFor(() => t.doneIds().length === 1, 2000, 5);
+    await waitFor(() => t.doneIds().length === 1, 20_000, 5);
     // Handed over again after a reconnect (the same transaction): not announced twice.
     t.state(true);
     t.hear({ id: 1, kind: 'done', by: 'room 1', xid: '100' });
     t.hear({ id: 2, kind: 'done', by: 'room 1', xid: '101' });
     t.hear({ id: 3, kind: 'done', by: 'room 2', xid: '102' }); // this room's own
-    await waitFor(() => t.doneIds().length === 2, 2000, 5);
+    await waitFor(() => t.doneIds().length === 2, 20_000, 5);
     await pause(30);
     expect(t.doneIds()).toEqual([1, 2]);
     // A later change of record 1 is news.
     t.hear({ id: 1, kind: 'done', by: 'room 1', xid: '105' });
-    await waitFor(() => t.doneIds().length === 3, 2000, 5);
+    await waitFor(() => t.doneIds().length === 3, 20_000, 5);
     expect(t.doneIds()).toEqual([1, 2, 1]);
     await t.remote.stop();
   });
@@ -84,13 +84,13 @@ describe('other rooms’ changes after the listener reconnects', () => {
     await t.remote.start();
     t.setDown(true);
     t.hear({ id: 7, kind: 'done', by: 'room 1', xid: '200' });
-    await waitFor(() => t.reads.length === 1, 2000, 5);
+    await waitFor(() => t.reads.length === 1, 20_000, 5);
     await pause(30);
     expect(t.doneIds()).toEqual([]);
     t.state(false);
     t.setDown(false);
     t.state(true);
-    await waitFor(() => t.doneIds().length === 1, 2000, 5);
+    await waitFor(() => t.doneIds().length === 1, 20_000, 5);
     // Handed over by the listener as well: announced once.
     t.hear({ id: 7, kind: 'done', by: 'room 1', xid: '200' });
     await pause(30);
