@@ -344,6 +344,9 @@ export class Engine {
       return void (next && this.modelQueue.add(next, job.front ?? false));
     }
     if (a.kind === 'new') {
+      // At a start the folder's backlog can store a queued photo's record before the queue reaches it: its
+      // answer is written from there, and a second one would race it for the photo's one diagnosis.
+      if (job.stable && a.copy && this.catchUp?.holds(a.copy.sha256)) return;
       // Shared: another room's sweep may have claimed it first; its answer comes through RemoteChanges.
       if (!(await this.claims.take(a.recordId))) return;
       const { readyAt, stable } = job;

@@ -103,7 +103,7 @@ export class CatchUp {
       : null;
   }
 
-  /** Whether a photo's answer waits here (a sweep that claims its record must not diagnose it again). */
+  /** Whether a photo's answer waits here: neither a sweep nor the folder's backlog may diagnose it again. */
   holds(sha256: string): boolean {
     return this.held.has(sha256);
   }
