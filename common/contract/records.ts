@@ -165,6 +165,20 @@ export const reviewSchema = z.object({
 });
 export type Review = z.infer<typeof reviewSchema>;
 
+/** One field of a hand edit of patient id or ear (or of a rename that read them again from the file name). */
+export const patientEditSchema = z.object({
+  field: z.enum(['patientId', 'ear']),
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  at: z.string(),
+  /**
+   * False for an edit kept on a workstation while the clinic database was away and written once it was back,
+   * after a newer edit of that record: in the trail at its own time, its value never on the record.
+   */
+  applied: z.boolean(),
+});
+export type PatientEdit = z.infer<typeof patientEditSchema>;
+
 export const recordDetailSchema = z.object({
   record: recordSummarySchema,
   image: z.object({
@@ -177,6 +191,11 @@ export const recordDetailSchema = z.object({
   diagnosis: diagnosisViewSchema.nullable(),
   /** Append-only audit trail, oldest first. */
   reviews: z.array(reviewSchema),
+  /**
+   * Changes of patient id and ear, oldest first (by time, then as written). Always sent by the engine;
+   * optional for older senders.
+   */
+  patientEdits: z.array(patientEditSchema).optional(),
   /**
    * Other records of the same photo: the same bytes saved under another file name (another patient, ear or
    * capture time). Each is its own record with its own reviews; all share one stored copy and one diagnosis.

@@ -21,7 +21,9 @@ import {
   type DiagnosisRow,
   type ExportRow,
   type ImageRow,
+  type PatientEditRow,
   type ReviewRow,
+  toPatientEdit,
 } from './record-rows.ts';
 
 const EXPORT_BATCH = 2000;
@@ -203,11 +205,17 @@ export class PgQueries {
     const reviews = (
       await this.pool.query<ReviewRow>('SELECT * FROM reviews WHERE image_id = $1 ORDER BY id', [row.id])
     ).rows;
+    const edits = await this.pool.query<PatientEditRow>(
+      `SELECT field, old_value, new_value, created_at, applied FROM image_edits
+       WHERE image_id = $1 AND field IN ('patient_id', 'ear') ORDER BY created_at, id`,
+      [row.id],
+    );
     return {
       record: toSummary(row),
       image: { sizeBytes: row.size_bytes, width: row.width, height: row.height, format: row.format },
       diagnosis: d ? toDiagnosisView(d) : null,
       reviews: reviews.map(toReview),
+      patientEdits: edits.rows.map(toPatientEdit),
       samePhoto: samePhoto
         .filter((r) => r.id !== row.id)
         .map((r) => ({

@@ -4,6 +4,7 @@ import type {
   Ear,
   ErrorInfo,
   LabelInfo,
+  PatientEdit,
   RecordDetail,
   RecordSummary,
   Review,
@@ -241,6 +242,26 @@ export function toReview(r: ReviewRow): Review {
     note: r.note,
     reviewer: r.reviewer,
     createdAt: r.created_at,
+  };
+}
+
+/** A row of image_edits about patient id or ear. */
+export interface PatientEditRow {
+  field: 'patient_id' | 'ear';
+  old_value: string | null;
+  new_value: string | null;
+  created_at: string;
+  /** SQLite has no edits but applied ones (1); PostgreSQL's boolean column. */
+  applied: boolean | number;
+}
+
+export function toPatientEdit(r: PatientEditRow): PatientEdit {
+  return {
+    field: r.field === 'patient_id' ? 'patientId' : 'ear',
+    from: r.old_value,
+    to: r.new_value,
+    at: r.created_at,
+    applied: Boolean(r.applied),
   };
 }
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { DiagnosisRow, ImageRow, ReviewRow } from './record-rows.ts';
+import type { DiagnosisRow, ImageRow, PatientEditRow, ReviewRow } from './record-rows.ts';
 
 /** The record store's prepared statements, compiled once per connection. */
 export function prepareRecordStatements(db: Database.Database) {
@@ -54,6 +54,11 @@ export function prepareRecordStatements(db: Database.Database) {
     ),
     diagnosisById: db.prepare<[number], DiagnosisRow>('SELECT * FROM diagnoses WHERE id = ?'),
     reviewsOf: db.prepare<[number], ReviewRow>('SELECT * FROM reviews WHERE image_id = ? ORDER BY id'),
+    // Every edit here was applied: only a room's queue for a shared history writes one that was not.
+    patientEditsOf: db.prepare<[number], PatientEditRow>(
+      `SELECT field, old_value, new_value, created_at, 1 AS applied FROM image_edits
+       WHERE image_id = ? AND field IN ('patient_id', 'ear') ORDER BY created_at, id`,
+    ),
     insertReview: db.prepare(
       `INSERT INTO reviews (image_id, action, label, note, reviewer, created_at)
        VALUES (@imageId, @action, @label, @note, @reviewer, @createdAt)`,

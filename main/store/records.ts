@@ -19,6 +19,7 @@ import { RecordQueries } from './record-queries.ts';
 import { prepareRecordStatements, type RecordStatements } from './record-statements.ts';
 import type { ExportRow, ImageRow, NewImage, NewSource, ReviewedPhoto } from './record-rows.ts';
 import { searchText, toDiagnosisView, toReview, toSamePhoto, toSummary } from './record-rows.ts';
+import { toPatientEdit } from './record-rows.ts';
 
 export type { ExportColumn, ExportRow, ImageRow, NewImage, NewSource, ReviewedPhoto } from './record-rows.ts';
 export { EXPORT_COLUMNS, EXPORT_INDEX, toSummary } from './record-rows.ts';
@@ -364,6 +365,7 @@ export class RecordStore {
       image: { sizeBytes: row.size_bytes, width: row.width, height: row.height, format: row.format },
       diagnosis: d ? toDiagnosisView(d) : null,
       reviews: this.stmts.reviewsOf.all(id).map(toReview),
+      patientEdits: this.stmts.patientEditsOf.all(id).map(toPatientEdit),
       samePhoto: this.stmts.photoGroup
         .all(primary, primary)
         .filter((r) => r.id !== id)

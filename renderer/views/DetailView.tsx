@@ -6,6 +6,7 @@ import type { ApiClient } from '../api/client.ts';
 import { AuditTrail } from '../components/AuditTrail.tsx';
 import { GateOutcome } from '../components/GateOutcome.tsx';
 import { HeatmapControls, HeatmapImage } from '../components/HeatmapImage.tsx';
+import { PatientEdits } from '../components/PatientEdits.tsx';
 import { PatientForm } from '../components/PatientForm.tsx';
 import { ProbabilityBars } from '../components/ProbabilityBars.tsx';
 import { RecordFacts } from '../components/RecordFacts.tsx';
@@ -192,6 +193,7 @@ export function DetailView({ api, id, card, reviewerName, onBack, onVisit, onRep
             ear={record.ear}
             onSave={savePatient}
           />
+          <PatientEdits edits={detail.patientEdits ?? []} />
         </section>
       </div>
     </div>

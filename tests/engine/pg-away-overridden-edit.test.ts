@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import type { RecordDetail } from '../../common/contract.ts';
 import { createServices, type Services } from '../../main/services.ts';
 import { createPool } from '../../main/store/pg-pool.ts';
 import type { Logger } from '../../main/util/logger.ts';
@@ -156,6 +157,17 @@ describePostgres('A queued patient edit that a newer edit overrides', () => {
       expect(newer).toEqual([
         expect.objectContaining({ field: 'patient_id', old_value: 'P5', new_value: 'P7', applied: true }),
         expect.objectContaining({ field: 'ear', old_value: 'left', new_value: 'unknown', applied: true }),
+      ]);
+      // Detail lists it the same way, said not applied.
+      const shown = await a.call('records.get', { id });
+      expect(shown.ok).toBe(true);
+      const trail = (shown as { value: RecordDetail }).value.patientEdits ?? [];
+      expect(trail.map((e) => [e.field, e.from, e.to, e.applied])).toEqual([
+        ['patientId', 'P1', 'P5', true],
+        ['patientId', 'P5', 'P9', false],
+        ['ear', 'left', 'right', false],
+        ['patientId', 'P5', 'P7', true],
+        ['ear', 'left', 'unknown', true],
       ]);
       await close(a);
 

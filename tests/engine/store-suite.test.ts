@@ -261,6 +261,13 @@ describe.each(backends)('store ($name)', (backend) => {
     expect(await store.knownSource('/in/P2_R.jpg', 1000, 7)).toBe(id);
     await store.updatePatient(id, 'P3', 'left');
     expect(await store.row(id)).toMatchObject({ patient_id: 'P3', ear: 'left', patient_source: 'manual' });
+    // The detail's changes of patient and ear: the rename's, then the hand edit's (the ear unchanged by the
+    // rename), in the order made even within one millisecond.
+    expect((await store.detail(id))!.patientEdits).toEqual([
+      { field: 'patientId', from: 'P1', to: 'P2', at: expect.any(String), applied: true },
+      { field: 'patientId', from: 'P2', to: 'P3', at: expect.any(String), applied: true },
+      { field: 'ear', from: 'right', to: 'left', at: expect.any(String), applied: true },
+    ]);
     await store.markFailed(id, { code: 'model.crashed', message: 'x' });
     expect((await store.summary(id))!.status).toBe('failed');
     await store.markPending(id);

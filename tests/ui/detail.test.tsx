@@ -2,6 +2,7 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
+import type { PatientEdit, RecordDetail } from '../../common/contract.ts';
 import { DetailView } from '../../renderer/views/DetailView.tsx';
 import { FakeApi, LABELS, makeRecord } from './fake-api.ts';
 import { renderWithI18n } from './render.tsx';
@@ -298,5 +299,51 @@ describe('Detail view', () => {
     expect(
       await screen.findByText(/이 워크스테이션에 저장했습니다.*검토자 이름으로 기록됩니다/),
     ).toBeInTheDocument();
+  });
+
+  /** A record whose detail carries the given changes of patient and ear (as the engine sends them). */
+  function withEdits(id: number, patientEdits: PatientEdit[]): FakeApi {
+    return new (class extends FakeApi {
+      override detail(n: number): RecordDetail | null {
+        const d = super.detail(n);
+        return d && { ...d, patientEdits };
+      }
+    })([makeRecord({ id, modelLabel: 'aom', patientId: null })]);
+  }
+  const at = (hour: number) => `2026-11-30T0${hour}:00:00.000Z`;
+  const trail: PatientEdit[] = [
+    { field: 'patientId', from: 'P1', to: 'P5', at: at(1), applied: true },
+    { field: 'patientId', from: 'P5', to: 'P9', at: at(2), applied: false },
+    { field: 'ear', from: 'left', to: 'right', at: at(2), applied: false },
+    { field: 'patientId', from: 'P5', to: null, at: at(3), applied: true },
+  ];
+
+  it('lists the changes of patient and ear, newest first, saying which one was not applied', async () => {
+    setup(withEdits(20, trail), 20);
+    const list = await screen.findByTestId('patient-edits');
+    expect(within(list).getByRole('heading')).toHaveTextContent('Changes to patient and ear');
+    const items = within(list).getAllByRole('listitem');
+    expect(items.map((li) => li.querySelector('.audit-what')?.textContent)).toEqual([
+      'Patient ID P5 → none',
+      'Patient ID P5 → P9 · Ear: Left → Right',
+      'Patient ID P1 → P5',
+    ]);
+    expect(items.map((li) => li.dataset['applied'])).toEqual(['true', 'false', 'true']);
+    expect(items[1]).toHaveTextContent(/not applied: a later change had been saved meanwhile/);
+    expect(list.querySelectorAll('.audit-note')).toHaveLength(1);
+  });
+
+  it('lists them in Korean, and shows no list for a record never changed', async () => {
+    const { unmount } = setup(withEdits(21, trail), 21, 'ko');
+    const list = await screen.findByTestId('patient-edits');
+    expect(within(list).getByRole('heading')).toHaveTextContent('환자 및 좌우 변경 이력');
+    const items = within(list).getAllByRole('listitem');
+    expect(items[0]).toHaveTextContent('환자 번호 P5 → 없음');
+    expect(items[1]).toHaveTextContent('환자 번호 P5 → P9 · 좌우: 좌측 → 우측');
+    expect(items[1]).toHaveTextContent(/더 나중의 변경이 저장되어 적용되지 않았습니다/);
+    unmount();
+    setup(withEdits(22, []), 22);
+    await screen.findByTestId('detail-view');
+    expect(screen.queryByTestId('patient-edits')).toBeNull();
   });
 });
