@@ -346,7 +346,7 @@ export class Engine {
     if (a.kind === 'new') {
       // At a start the folder's backlog can store a queued photo's record before the queue reaches it: its
       // answer is written from there, and a second one would race it for the photo's one diagnosis.
-      if (job.stable && a.copy && this.catchUp?.holds(a.copy.sha256)) return;
+      if (job.stable && a.copy && this.catchUp?.holds(a.copy.sha256, file)) return;
       // Shared: another room's sweep may have claimed it first; its answer comes through RemoteChanges.
       if (!(await this.claims.take(a.recordId))) return;
       const { readyAt, stable } = job;

@@ -169,6 +169,15 @@ export class Outbox {
       .map((r) => r.sha);
   }
 
+  /** Whether a queued photo came from this file (its answer is written from here, not from the file). */
+  hasPhotoFrom(file: string): boolean {
+    return !!this.db
+      .prepare(
+        "SELECT 1 FROM entries WHERE kind = 'photo' AND json_extract(payload, '$.image.originalPath') = ?",
+      )
+      .get(file);
+  }
+
   /** The reason of the most recently refused entry, for the status line. */
   lastError(): string | null {
     return (

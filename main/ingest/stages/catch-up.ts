@@ -103,9 +103,9 @@ export class CatchUp {
       : null;
   }
 
-  /** Whether a photo's answer waits here: neither a sweep nor the folder's backlog may diagnose it again. */
-  holds(sha256: string): boolean {
-    return this.held.has(sha256);
+  /** Whether a photo's answer (from `file`, if given) waits here: no sweep or backlog diagnoses it again. */
+  holds(sha256: string, file?: string): boolean {
+    return this.held.has(sha256) && (file === undefined || this.o.outbox.hasPhotoFrom(file));
   }
 
   /** Where admission writes now: the local queue while the server is unreachable, else the database. */
