@@ -3,11 +3,10 @@ import type { EngineEvent } from '../../common/contract.ts';
 import { createServices, type Services } from '../../main/services.ts';
 import { createPool, pgClientConfig } from '../../main/store/pg-pool.ts';
 import { PgStore } from '../../main/store/pg-store.ts';
-import type { NewImage } from '../../main/store/record-rows.ts';
-import type { Logger } from '../../main/util/logger.ts';
-import type { Diagnosis } from '../../model/types.ts';
 import { FAKE_LABELS, FakeDiagnoser } from './helpers/fake-diagnoser.ts';
 import { removeDir, tempDir } from './helpers/fs-helpers.ts';
+import { captureLog } from './helpers/log-capture.ts';
+import { FAKE_ANSWER, fakeImage } from './helpers/store-rows.ts';
 import { describePostgres, postgresPerFile } from './helpers/postgres-per-file.ts';
 
 /**
@@ -16,50 +15,12 @@ import { describePostgres, postgresPerFile } from './helpers/postgres-per-file.t
  * another room's answer made while this room was off or waiting is announced on its event stream, and what
  * the previous run had heard in full is not announced again.
  */
+const { logger, until } = captureLog();
 const server = postgresPerFile('rooms');
 const dirs: string[] = [];
 afterAll(() => {
   dirs.forEach(removeDir);
 });
-
-const lines: string[] = [];
-const logger: Logger = {
-  info: (m) => lines.push(m),
-  warn: (m) => lines.push(m),
-  error: (m) => lines.push(m),
-};
-
-const image = (i: number): NewImage => ({
-  sha256: (0xa000 + i).toString(16).padStart(64, '0'),
-  fileName: `other${i}.jpg`,
-  originalPath: `/room1/other${i}.jpg`,
-  source: 'watch',
-  storedPath: `originals/00/other${i}.jpg`,
-  thumbPath: null,
-  sizeBytes: 1000,
-  width: 640,
-  height: 480,
-  format: 'jpeg',
-  capturedAt: new Date(Date.UTC(2026, 10, 2, 9, i)).toISOString(),
-  captureSource: 'mtime',
-  patientId: null,
-  ear: 'left',
-  patientSource: 'none',
-});
-
-const diagnosis: Diagnosis = {
-  gate: 'eardrum',
-  eardrumProbability: 0.9,
-  label: 'aom',
-  probabilities: { normal: 0.1, aom: 0.8, effusion: 0.1 },
-  decision: 'confident',
-  notSureReasons: [],
-  unfamiliarity: 0.1,
-  heatmap: null,
-  image: { width: 640, height: 480, format: 'jpeg' },
-  timings: { decodeMs: 1, inferenceMs: 2, totalMs: 3 },
-  model: { id: 'm', version: '1', backend: 'cpu' },
-};
 
 function room2(dataDir: string): Promise<Services> {
   return createServices({
@@ -70,15 +31,6 @@ function room2(dataDir: string): Promise<Services> {
     stabilityMs: 100,
     logger,
   });
-}
-
-async function until(what: string, ok: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > end)
-      throw new Error(`${what}: not within ${timeoutMs} ms\n${lines.slice(-20).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describePostgres('A room started while PostgreSQL is away catching up with the others', () => {
@@ -93,8 +45,8 @@ describePostgres('A room started while PostgreSQL is away catching up with the o
     let room1 = await openRoom1();
     room1.setLabels(FAKE_LABELS);
     const answer = async (i: number) => {
-      const id = (await room1.insertImage(image(i))).id;
-      await room1.commitDiagnosis(id, diagnosis, null);
+      const id = (await room1.insertImage(fakeImage(0xa000 + i))).id;
+      await room1.commitDiagnosis(id, FAKE_ANSWER, null);
       return id;
     };
     const dataDir = tempDir('away-catch-up');

@@ -4,9 +4,9 @@ import { afterAll, expect, it } from 'vitest';
 import type { RecordDetail } from '../../common/contract.ts';
 import { createServices, type Services } from '../../main/services.ts';
 import { createPool } from '../../main/store/pg-pool.ts';
-import type { Logger } from '../../main/util/logger.ts';
 import { FakeDiagnoser } from './helpers/fake-diagnoser.ts';
 import { removeDir, syntheticJpeg, tempDir } from './helpers/fs-helpers.ts';
+import { captureLog } from './helpers/log-capture.ts';
 import { describePostgres, postgresPerFile } from './helpers/postgres-per-file.ts';
 
 /**
@@ -14,18 +14,12 @@ import { describePostgres, postgresPerFile } from './helpers/postgres-per-file.t
  * another room edited that record meanwhile: the newer values stay on the record, and the older edit joins
  * the audit trail (image_edits) at its own time, marked not applied; a replay of the queue adds nothing.
  */
+const { logger, until } = captureLog();
 const server = postgresPerFile('overridden');
 const dirs: string[] = [];
 afterAll(() => {
   dirs.forEach(removeDir);
 });
-
-const lines: string[] = [];
-const logger: Logger = {
-  info: (m) => lines.push(m),
-  warn: (m) => lines.push(m),
-  error: (m) => lines.push(m),
-};
 
 /** A room's folders, and its services while open (stopped at the end whatever happened). */
 const running = new Set<Services>();
@@ -54,15 +48,6 @@ function room(name: string) {
 async function close(s: Services): Promise<void> {
   running.delete(s);
   await s.stop();
-}
-
-async function until(what: string, ok: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > end)
-      throw new Error(`${what}: not within ${timeoutMs} ms\n${lines.slice(-20).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const pause = () => new Promise((r) => setTimeout(r, 5)); // distinct times

@@ -4,9 +4,9 @@ import { afterAll, expect, it } from 'vitest';
 import { createServices, type Services } from '../../main/services.ts';
 import { PG_LATEST_SCHEMA_VERSION } from '../../main/store/pg-migrations.ts';
 import { createPool } from '../../main/store/pg-pool.ts';
-import type { Logger } from '../../main/util/logger.ts';
 import { FakeDiagnoser } from './helpers/fake-diagnoser.ts';
 import { removeDir, syntheticJpeg, tempDir } from './helpers/fs-helpers.ts';
+import { captureLog } from './helpers/log-capture.ts';
 import { describePostgres, postgresPerFile } from './helpers/postgres-per-file.ts';
 
 /**
@@ -15,18 +15,12 @@ import { describePostgres, postgresPerFile } from './helpers/postgres-per-file.t
  * answers runs the migrations and writes the queue. One that never reached it, or a refused password, a
  * newer schema, still stops the start with its reason.
  */
+const { lines, logger, until } = captureLog();
 const server = postgresPerFile('away', 'other');
 const dirs: string[] = [];
 afterAll(() => {
   dirs.forEach(removeDir);
 });
-
-const lines: string[] = [];
-const logger: Logger = {
-  info: (m) => lines.push(m),
-  warn: (m) => lines.push(m),
-  error: (m) => lines.push(m),
-};
 
 function dir(prefix: string): string {
   const d = tempDir(prefix);
@@ -48,15 +42,6 @@ function open(
     stabilityMs: 100,
     logger,
   });
-}
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > end)
-      throw new Error(`${what}: not within ${timeoutMs} ms\n${lines.slice(-20).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function sql<T extends Record<string, unknown>>(db: string, text: string): Promise<T[]> {

@@ -4,9 +4,9 @@ import { afterAll, expect, it } from 'vitest';
 import type { EditSavedLocally, EngineEvent, UploadSavedLocally } from '../../common/contract.ts';
 import { createServices, type Services } from '../../main/services.ts';
 import { createPool } from '../../main/store/pg-pool.ts';
-import type { Logger } from '../../main/util/logger.ts';
 import { FakeDiagnoser } from './helpers/fake-diagnoser.ts';
 import { removeDir, syntheticJpeg, tempDir } from './helpers/fs-helpers.ts';
+import { captureLog } from './helpers/log-capture.ts';
 import { describePostgres, postgresPerFile } from './helpers/postgres-per-file.ts';
 
 /**
@@ -15,18 +15,12 @@ import { describePostgres, postgresPerFile } from './helpers/postgres-per-file.t
  * original times and authors, and a replay of the whole queue (a crash before the entries' removal) adds
  * nothing.
  */
+const { lines, logger, until } = captureLog();
 const server = postgresPerFile('writes');
 const dirs: string[] = [];
 afterAll(() => {
   dirs.forEach(removeDir);
 });
-
-const lines: string[] = [];
-const logger: Logger = {
-  info: (m) => lines.push(m),
-  warn: (m) => lines.push(m),
-  error: (m) => lines.push(m),
-};
 
 function open(dataDir: string, watchDir: string, diagnoser = new FakeDiagnoser()): Promise<Services> {
   return createServices({
@@ -38,15 +32,6 @@ function open(dataDir: string, watchDir: string, diagnoser = new FakeDiagnoser()
     stabilityMs: 100,
     logger,
   });
-}
-
-async function until(what: string, ok: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > end)
-      throw new Error(`${what}: not within ${timeoutMs} ms\n${lines.slice(-20).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** What the history holds, read straight from the server. */

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { createServices, type Services } from '../../main/services.ts';
 import { createPool } from '../../main/store/pg-pool.ts';
-import type { Logger } from '../../main/util/logger.ts';
 import { FakeDiagnoser } from './helpers/fake-diagnoser.ts';
 import { removeDir, syntheticJpeg, tempDir } from './helpers/fs-helpers.ts';
+import { captureLog } from './helpers/log-capture.ts';
 import { describePostgres, postgresPerFile } from './helpers/postgres-per-file.ts';
 
 /**
@@ -13,16 +13,10 @@ import { describePostgres, postgresPerFile } from './helpers/postgres-per-file.t
  * can store such a photo's record before the queue reaches it. The model must not answer it again; the
  * queue's answer is written to that record (two answers raced for the photo's one diagnosis before).
  */
+const { logger, until } = captureLog();
 const server = postgresPerFile('backlog');
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
-
-const lines: string[] = [];
-const logger: Logger = {
-  info: (m) => lines.push(m),
-  warn: (m) => lines.push(m),
-  error: (m) => lines.push(m),
-};
 
 function open(dataDir: string, watchDir: string, diagnoser: FakeDiagnoser): Promise<Services> {
   return createServices({
@@ -34,15 +28,6 @@ function open(dataDir: string, watchDir: string, diagnoser: FakeDiagnoser): Prom
     stabilityMs: 100,
     logger,
   });
-}
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > end)
-      throw new Error(`${what}: not within ${timeoutMs} ms\n${lines.slice(-20).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describePostgres('A start with queued answers and their photos still in the watched folder', () => {

@@ -1,49 +1,23 @@
 import { expect, it } from 'vitest';
 import { createPool, pgClientConfig } from '../../main/store/pg-pool.ts';
 import { PgStore } from '../../main/store/pg-store.ts';
-import type { NewImage } from '../../main/store/record-rows.ts';
-import type { Diagnosis } from '../../model/types.ts';
 import { FAKE_LABELS } from './helpers/fake-diagnoser.ts';
+import { FAKE_ANSWER, fakeImage } from './helpers/store-rows.ts';
 import { describePostgres, postgresPerFile } from './helpers/postgres-per-file.ts';
 
 /**
  * The unfiltered board total and the status counts come from image_counts, kept by triggers
  * (pg-migrations.ts 3): they must equal a real count after every kind of write, from several connections.
  */
+/** Patients P0-P2 from the file names; a failed photo keeps no copy. */
+const image = (i: number, failed = false) =>
+  fakeImage(i, {
+    patientId: `P${i % 3}`,
+    patientSource: 'pattern',
+    ...(failed ? { storedPath: null, failure: { code: 'image.empty', message: 'empty' } } : {}),
+  });
+
 const server = postgresPerFile('counts');
-
-const image = (i: number, failed = false): NewImage => ({
-  sha256: i.toString(16).padStart(64, '0'),
-  fileName: `img${i}.jpg`,
-  originalPath: `/in/img${i}.jpg`,
-  source: 'watch',
-  storedPath: failed ? null : `originals/00/${i}.jpg`,
-  thumbPath: null,
-  sizeBytes: 1000,
-  width: 640,
-  height: 480,
-  format: 'jpeg',
-  capturedAt: new Date(Date.UTC(2026, 10, 1, 12, i)).toISOString(),
-  captureSource: 'mtime',
-  patientId: `P${i % 3}`,
-  ear: 'left',
-  patientSource: 'pattern',
-  ...(failed ? { failure: { code: 'image.empty', message: 'empty' } } : {}),
-});
-
-const diagnosis: Diagnosis = {
-  gate: 'eardrum',
-  eardrumProbability: 0.9,
-  label: 'aom',
-  probabilities: { normal: 0.1, aom: 0.8, effusion: 0.1 },
-  decision: 'confident',
-  notSureReasons: [],
-  unfamiliarity: 0.1,
-  heatmap: null,
-  image: { width: 640, height: 480, format: 'jpeg' },
-  timings: { decodeMs: 1, inferenceMs: 2, totalMs: 3 },
-  model: { id: 'm', version: '1', backend: 'cpu' },
-};
 
 describePostgres('PostgreSQL record counts', () => {
   it('equal a real count after inserts, further sources, answers, failures, retries, deletes and TRUNCATE', async () => {
@@ -100,7 +74,7 @@ describePostgres('PostgreSQL record counts', () => {
       });
       await check();
       await Promise.all(
-        stored.slice(0, 12).map((id, i) => (i % 2 ? a : b).commitDiagnosis(id, diagnosis, null)),
+        stored.slice(0, 12).map((id, i) => (i % 2 ? a : b).commitDiagnosis(id, FAKE_ANSWER, null)),
       );
       await a.markFailed(stored[12]!, { code: 'image.corrupt', message: 'corrupt' });
       await b.markPending(stored[0]!);

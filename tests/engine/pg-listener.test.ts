@@ -2,11 +2,10 @@ import { expect, it } from 'vitest';
 import { PgChangeListener } from '../../main/store/pg-listener.ts';
 import { createPool, pgClientConfig, readPasswordFile } from '../../main/store/pg-pool.ts';
 import { PgStore } from '../../main/store/pg-store.ts';
-import type { NewImage } from '../../main/store/record-rows.ts';
 import type { RecordChange } from '../../main/store/store.ts';
-import type { Diagnosis } from '../../model/types.ts';
 import { FAKE_LABELS } from './helpers/fake-diagnoser.ts';
 import { waitFor } from './helpers/fs-helpers.ts';
+import { FAKE_ANSWER, fakeImage } from './helpers/store-rows.ts';
 import { describePostgres, postgresPerFile } from './helpers/postgres-per-file.ts';
 
 /**
@@ -15,38 +14,6 @@ import { describePostgres, postgresPerFile } from './helpers/postgres-per-file.t
  * the change marks of migration 6, and not the changes it had heard in full before.
  */
 const server = postgresPerFile('listen');
-
-const image = (i: number): NewImage => ({
-  sha256: i.toString(16).padStart(64, '0'),
-  fileName: `img${i}.jpg`,
-  originalPath: `/in/img${i}.jpg`,
-  source: 'watch',
-  storedPath: `originals/00/${i}.jpg`,
-  thumbPath: null,
-  sizeBytes: 1000,
-  width: 640,
-  height: 480,
-  format: 'jpeg',
-  capturedAt: new Date(Date.UTC(2026, 10, 1, 12, i)).toISOString(),
-  captureSource: 'mtime',
-  patientId: null,
-  ear: 'left',
-  patientSource: 'none',
-});
-
-const diagnosis: Diagnosis = {
-  gate: 'eardrum',
-  eardrumProbability: 0.9,
-  label: 'aom',
-  probabilities: { normal: 0.1, aom: 0.8, effusion: 0.1 },
-  decision: 'confident',
-  notSureReasons: [],
-  unfamiliarity: 0.1,
-  heatmap: null,
-  image: { width: 640, height: 480, format: 'jpeg' },
-  timings: { decodeMs: 1, inferenceMs: 2, totalMs: 3 },
-  model: { id: 'm', version: '1', backend: 'cpu' },
-};
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -93,9 +60,9 @@ describePostgres('PostgreSQL listener catching up', () => {
     const slow = await a.pool.connect();
     try {
       await listener.start();
-      const quiet = (await a.insertImage(image(1))).id;
-      const seen = (await a.insertImage(image(2))).id;
-      await a.commitDiagnosis(seen, diagnosis, null);
+      const quiet = (await a.insertImage(fakeImage(1))).id;
+      const seen = (await a.insertImage(fakeImage(2))).id;
+      await a.commitDiagnosis(seen, FAKE_ANSWER, null);
       const done = await waitFor(() => heard.find((c) => c.id === seen && c.kind === 'done'), 20_000, 10);
       // The notification names the transaction that the row keeps as its last change.
       const mark = await a.pool.query<{ x: string }>(
@@ -117,9 +84,9 @@ describePostgres('PostgreSQL listener catching up', () => {
       await waitFor(() => states.at(-1) === false, 20_000, 10);
       const cut = heard.length;
 
-      const pendingByB = (await b.insertImage(image(3))).id;
-      const doneByA = (await a.insertImage(image(4))).id;
-      await a.commitDiagnosis(doneByA, diagnosis, null);
+      const pendingByB = (await b.insertImage(fakeImage(3))).id;
+      const doneByA = (await a.insertImage(fakeImage(4))).id;
+      await a.commitDiagnosis(doneByA, FAKE_ANSWER, null);
       await a.addReview({ recordId: doneByA, action: 'confirm', note: '', reviewer: 'dr kim' });
       await slow.query('COMMIT');
       await pause(300); // the listener keeps trying meanwhile, refused
@@ -189,11 +156,11 @@ describePostgres('PostgreSQL listener catching up', () => {
     });
     try {
       // Answered by room 1 and reviewed by room 3 before the cut, once the listener heard it in full.
-      const before = (await a.insertImage(image(11))).id;
-      await a.commitDiagnosis(before, diagnosis, null);
+      const before = (await a.insertImage(fakeImage(11))).id;
+      await a.commitDiagnosis(before, FAKE_ANSWER, null);
       await listener.start();
       await b.addReview({ recordId: before, action: 'confirm', note: '', reviewer: 'dr park' });
-      const aware = (await a.insertImage(image(12))).id;
+      const aware = (await a.insertImage(fakeImage(12))).id;
       const awareXid = await changeXid(a, aware);
       // Heard in full: a snapshot kept as heard sees that insert (and room 3's review before it).
       await waitFor(() => kept.some((k) => sees(k, awareXid)), 10_000, 10);
@@ -206,8 +173,8 @@ describePostgres('PostgreSQL listener catching up', () => {
 
       // While away: room 1 answers a photo room 3 stored, and room 3 then reviews it (its own last change);
       // room 1 edits a record, room 3 edits it after; room 3 alone changes another.
-      const answered = (await b.insertImage(image(13))).id;
-      await a.commitDiagnosis(answered, diagnosis, null);
+      const answered = (await b.insertImage(fakeImage(13))).id;
+      await a.commitDiagnosis(answered, FAKE_ANSWER, null);
       await b.addReview({ recordId: answered, action: 'confirm', note: '', reviewer: 'dr park' });
       await a.pool.query("UPDATE images SET ear = 'right' WHERE id = $1", [aware]);
       await b.pool.query("UPDATE images SET ear = 'left' WHERE id = $1", [aware]);
