@@ -31,32 +31,41 @@ function sees(snapshot: string, xid: bigint): boolean {
   return xid < BigInt(xmax!) && !(xip ?? '').split(',').includes(xid.toString());
 }
 
+/**
+ * Room 1 and another room on the server, and the other room's listener logging in as a role of its own, so
+ * that it alone can be kept out for a while. It keeps what it hears, its states and the snapshots heard in full.
+ */
+async function roomsWithListener(room: string, role: string) {
+  const url = server.url('listen');
+  const open = (workstation: string) => {
+    const connect = { url, passwordFile: server.passwordFile, applicationName: workstation, max: 4 };
+    return PgStore.open(createPool(connect), url, { workstation, listenConfig: pgClientConfig(connect) });
+  };
+  const [a, b] = await Promise.all([open('room 1'), open(room)]);
+  a.setLabels(FAKE_LABELS);
+  b.setLabels(FAKE_LABELS);
+  const password = readPasswordFile(server.passwordFile);
+  await a.pool.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+  await a.pool.query(`GRANT SELECT ON images TO ${role}`);
+  const heard: RecordChange[] = [];
+  const states: boolean[] = [];
+  const kept: string[] = [];
+  // Under the room's own name: its own changes are its own, as for its pool's.
+  const listener = new PgChangeListener({
+    config: { ...pgClientConfig({ url, password }), user: role, application_name: room },
+    heard: { since: null, keep: (snapshot) => kept.push(snapshot) },
+    onChange: (c) => heard.push(c),
+    onState: (s) => states.push(s.connected),
+    retryMs: 100,
+    maxRetryMs: 200,
+    pingMs: 100,
+  });
+  return { a, b, listener, heard, states, kept };
+}
+
 describePostgres('PostgreSQL listener catching up', () => {
   it('hands over the changes other rooms made while its connection was lost, once back', async () => {
-    const url = server.url('listen');
-    const open = (workstation: string) => {
-      const connect = { url, passwordFile: server.passwordFile, applicationName: workstation, max: 4 };
-      return PgStore.open(createPool(connect), url, { workstation, listenConfig: pgClientConfig(connect) });
-    };
-    const [a, b] = await Promise.all([open('room 1'), open('room 2')]);
-    a.setLabels(FAKE_LABELS);
-    b.setLabels(FAKE_LABELS);
-    // Room 2's listener logs in as a role of its own, so that it alone can be kept out for a while.
-    const password = readPasswordFile(server.passwordFile);
-    await a.pool.query(`CREATE ROLE room2_listener LOGIN PASSWORD '${password}'`);
-    await a.pool.query('GRANT SELECT ON images TO room2_listener');
-    const heard: RecordChange[] = [];
-    const states: boolean[] = [];
-    const kept: string[] = [];
-    const listener = new PgChangeListener({
-      config: { ...pgClientConfig({ url, password }), user: 'room2_listener', application_name: 'room 2' },
-      heard: { since: null, keep: (snapshot) => kept.push(snapshot) },
-      onChange: (c) => heard.push(c),
-      onState: (s) => states.push(s.connected),
-      retryMs: 100,
-      maxRetryMs: 200,
-      pingMs: 100,
-    });
+    const { a, b, listener, heard, states, kept } = await roomsWithListener('room 2', 'room2_listener');
     const slow = await a.pool.connect();
     try {
       await listener.start();
@@ -130,30 +139,7 @@ describePostgres('PostgreSQL listener catching up', () => {
   }, 60_000);
 
   it("hands over another room's answer that this room's own later change wrote over while it was away", async () => {
-    const url = server.url('listen');
-    const open = (workstation: string) => {
-      const connect = { url, passwordFile: server.passwordFile, applicationName: workstation, max: 4 };
-      return PgStore.open(createPool(connect), url, { workstation, listenConfig: pgClientConfig(connect) });
-    };
-    const [a, b] = await Promise.all([open('room 1'), open('room 3')]);
-    a.setLabels(FAKE_LABELS);
-    b.setLabels(FAKE_LABELS);
-    const password = readPasswordFile(server.passwordFile);
-    await a.pool.query(`CREATE ROLE room3_listener LOGIN PASSWORD '${password}'`);
-    await a.pool.query('GRANT SELECT ON images TO room3_listener');
-    const heard: RecordChange[] = [];
-    const states: boolean[] = [];
-    const kept: string[] = [];
-    // Room 3's listener, under room 3's name: its own changes are its own, as for the pool's.
-    const listener = new PgChangeListener({
-      config: { ...pgClientConfig({ url, password }), user: 'room3_listener', application_name: 'room 3' },
-      heard: { since: null, keep: (snapshot) => kept.push(snapshot) },
-      onChange: (c) => heard.push(c),
-      onState: (s) => states.push(s.connected),
-      retryMs: 100,
-      maxRetryMs: 200,
-      pingMs: 100,
-    });
+    const { a, b, listener, heard, states, kept } = await roomsWithListener('room 3', 'room3_listener');
     try {
       // Answered by room 1 and reviewed by room 3 before the cut, once the listener heard it in full.
       const before = (await a.insertImage(fakeImage(11))).id;
